@@ -1,0 +1,77 @@
+// Addresses: RTM_NEWADDR / RTM_DELADDR / RTM_GETADDR, struct ifaddrmsg and IFA_* attributes.
+// Follows <linux/if_addr.h>. Flags beyond the first eight (noprefixroute, …) only fit IFA_FLAGS.
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+
+#include <cstddef>
+
+#include "families.h"
+
+namespace nlnet {
+
+namespace {
+
+const EnumName kScopes[] = {{RT_SCOPE_UNIVERSE, "global"}, {RT_SCOPE_SITE, "site"},
+                            {RT_SCOPE_LINK, "link"},       {RT_SCOPE_HOST, "host"},
+                            {RT_SCOPE_NOWHERE, "nowhere"}};
+
+// struct ifa_cacheinfo: lifetimes in seconds (0xffffffff: forever) and timestamps.
+void cacheinfo_encode(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::Value& v) {
+  if (!v.IsObject()) type_error(ctx, f.key, "expected { preferred, valid }");
+  Napi::Object o = v.As<Napi::Object>();
+  ifa_cacheinfo ci{};
+  ci.ifa_prefered = static_cast<uint32_t>(to_uint(ctx, o.Get("preferred"), "preferred", UINT32_MAX));
+  ci.ifa_valid = static_cast<uint32_t>(to_uint(ctx, o.Get("valid"), "valid", UINT32_MAX));
+  if (!o.Get("created").IsUndefined()) ci.cstamp = static_cast<uint32_t>(to_uint(ctx, o.Get("created"), "created", UINT32_MAX));
+  if (!o.Get("updated").IsUndefined()) ci.tstamp = static_cast<uint32_t>(to_uint(ctx, o.Get("updated"), "updated", UINT32_MAX));
+  w.put(f.id, &ci, sizeof ci);
+}
+
+Napi::Value cacheinfo_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
+  if (!a.is(sizeof(ifa_cacheinfo))) return {};
+  ifa_cacheinfo ci;
+  std::memcpy(&ci, a.data, sizeof ci);
+  Napi::Object o = Napi::Object::New(ctx.env);
+  o.Set("preferred", Napi::Number::New(ctx.env, ci.ifa_prefered));
+  o.Set("valid", Napi::Number::New(ctx.env, ci.ifa_valid));
+  o.Set("created", Napi::Number::New(ctx.env, ci.cstamp));
+  o.Set("updated", Napi::Number::New(ctx.env, ci.tstamp));
+  return o;
+}
+
+const CustomCodec kCacheInfo = {cacheinfo_encode, cacheinfo_decode};
+
+}  // namespace
+
+const EnumTable kScopeTable = enum_table(kScopes);
+
+const Schema& addr_schema() {
+  static const Schema s{
+      "addr",
+      sizeof(ifaddrmsg),
+      {
+          {offsetof(ifaddrmsg, ifa_family), "family", FieldKind::ENUM8, &kAddressFamilies},
+          {offsetof(ifaddrmsg, ifa_prefixlen), "prefixlen", FieldKind::U8},
+          {offsetof(ifaddrmsg, ifa_flags), "flags", FieldKind::U8},
+          {offsetof(ifaddrmsg, ifa_scope), "scope", FieldKind::ENUM8, &kScopeTable},
+          {offsetof(ifaddrmsg, ifa_index), "index", FieldKind::IFREF},
+      },
+      {
+          // Order as `ip addr add` writes them (ipaddress.c).
+          {IFA_LOCAL, "local", FieldKind::IP},
+          {IFA_ADDRESS, "address", FieldKind::IP},
+          {IFA_FLAGS, "extFlags", FieldKind::U32},
+          {IFA_LABEL, "label", FieldKind::STR},
+          {IFA_BROADCAST, "broadcast", FieldKind::IP},
+          {IFA_ANYCAST, "anycast", FieldKind::IP},
+          {IFA_CACHEINFO, "cacheinfo", FieldKind::CUSTOM, &kCacheInfo},
+          {IFA_RT_PRIORITY, "metric", FieldKind::U32},
+          {IFA_MULTICAST, "multicast", FieldKind::IP},
+          {IFA_TARGET_NETNSID, "targetNetnsId", FieldKind::S32},
+          {IFA_PROTO, "proto", FieldKind::U8},
+      },
+  };
+  return s;
+}
+
+}  // namespace nlnet

@@ -1,0 +1,288 @@
+#include "handle.h"
+
+#include <fcntl.h>
+#include <linux/rtnetlink.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "codec.h"
+#include "netns.h"
+#include "socket.h"
+
+namespace nlnet {
+namespace {
+
+// A dump that keeps being interrupted by changes is retried this many times, then reported
+// with what it read.
+constexpr int kDumpRetries = 10;
+// Idle sockets kept per handle; concurrent batches beyond this open sockets of their own.
+constexpr size_t kIdleSockets = 4;
+
+struct HandleState {
+  int nsfd = -1;  // owned (a dup); -1: the process's own namespace
+  int protocol = 0;
+  std::mutex mu;
+  std::vector<std::unique_ptr<NlSocket>> idle;
+  bool closed = false;
+
+  ~HandleState() {
+    if (nsfd >= 0) close(nsfd);
+  }
+
+  // Held locked while a socket is opened: close() must not close nsfd under a setns().
+  Failure acquire(std::unique_ptr<NlSocket>& out) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) return Failure::sys(EBADF, "netlink");
+    if (!idle.empty()) {
+      out = std::move(idle.back());
+      idle.pop_back();
+      return {};
+    }
+    Failure f;
+    int fd = -1;
+    if (nsfd < 0) {
+      fd = open_netlink_fd(protocol, f);
+    } else {
+      f = in_netns(nsfd, [&]() -> Failure {
+        Failure g;
+        fd = open_netlink_fd(protocol, g);
+        return g;
+      });
+    }
+    if (fd < 0) return f;
+    out = std::make_unique<NlSocket>(fd);
+    return {};
+  }
+
+  void shut() {
+    std::lock_guard<std::mutex> lock(mu);
+    closed = true;
+    idle.clear();
+    if (nsfd >= 0) close(nsfd);
+    nsfd = -1;
+  }
+
+  void release(std::unique_ptr<NlSocket> s) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!closed && idle.size() < kIdleSockets) idle.push_back(std::move(s));
+  }
+};
+
+struct Op {
+  std::vector<uint8_t> msg;
+  std::vector<Patch> patches;
+  std::string created_name;  // a link this step creates, found by name if the kernel did not echo it
+  bool dump = false;
+};
+
+struct StepResult {
+  std::vector<uint8_t> replies;
+  int32_t ifindex = 0;  // of the link this step created, when it created one
+};
+
+// The ifindex in the first RTM_NEWLINK of a step's replies (what NLM_F_ECHO sent back).
+int32_t echoed_ifindex(const std::vector<uint8_t>& replies) {
+  MsgReader r(replies.data(), replies.size());
+  Msg m;
+  while (r.next(m))
+    if (m.hdr.nlmsg_type == RTM_NEWLINK && m.payload_len >= sizeof(ifinfomsg)) {
+      ifinfomsg ifi;
+      std::memcpy(&ifi, m.payload, sizeof ifi);
+      return ifi.ifi_index;
+    }
+  return 0;
+}
+
+Failure ifindex_by_name(NlSocket& s, const std::string& name, int32_t& out) {
+  MsgWriter w(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, sizeof(ifinfomsg));
+  w.put_str(IFLA_IFNAME, name);
+  std::vector<uint8_t> replies;
+  bool interrupted = false;
+  Failure f = s.transact(w.finish(), replies, interrupted);
+  if (f.errno_ == ENODEV) f.extack = "Cannot find device \"" + name + "\"";
+  if (f) return f;
+  out = echoed_ifindex(replies);
+  if (out <= 0) {
+    f = Failure::sys(ENODEV, "netlink");
+    f.extack = "Cannot find device \"" + name + "\"";
+  }
+  return f;
+}
+
+class ExecWorker : public Napi::AsyncWorker {
+ public:
+  ExecWorker(Napi::Env env, std::shared_ptr<HandleState> state, std::vector<Op> ops)
+      : Napi::AsyncWorker(env, "nlnet.exec"), deferred_(Napi::Promise::Deferred::New(env)),
+        state_(std::move(state)), ops_(std::move(ops)) {}
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    std::unique_ptr<NlSocket> sock;
+    if ((failure_ = state_->acquire(sock))) return;
+    std::map<std::string, int32_t> names;
+    for (size_t i = 0; i < ops_.size(); i++) {
+      failure_ = run_step(*sock, i, names);
+      if (failure_) {
+        failure_.step = static_cast<int32_t>(i);
+        break;
+      }
+    }
+    state_->release(std::move(sock));
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    size_t done = failure_ ? static_cast<size_t>(failure_.step) : results_.size();
+    Napi::Array out = Napi::Array::New(env, done);
+    for (size_t i = 0; i < done; i++) out.Set(i, decode_replies(env, results_[i].replies));
+    if (failure_) {
+      Napi::Error e = to_js_error(env, failure_);
+      e.Value().Set("results", out);
+      if (interrupted_) e.Value().Set("partial", decode_replies(env, results_[done].replies));
+      deferred_.Reject(e.Value());
+      return;
+    }
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Failure run_step(NlSocket& sock, size_t i, std::map<std::string, int32_t>& names) {
+    Op& op = ops_[i];
+    for (const Patch& p : op.patches) {
+      int32_t ifindex = 0;
+      if (p.step >= 0) {
+        if (static_cast<size_t>(p.step) >= i) return Failure::sys(EINVAL, "batch");
+        ifindex = results_[p.step].ifindex;
+        if (ifindex <= 0) return Failure::sys(ENODEV, "batch");
+      } else if (auto it = names.find(p.name); it != names.end()) {
+        ifindex = it->second;
+      } else {
+        if (Failure f = ifindex_by_name(sock, p.name, ifindex)) return f;
+        names[p.name] = ifindex;
+      }
+      std::memcpy(op.msg.data() + p.offset, &ifindex, sizeof ifindex);
+    }
+    results_.emplace_back();
+    StepResult& r = results_.back();
+    bool interrupted = false;
+    for (int attempt = 0; attempt <= kDumpRetries; attempt++) {
+      r.replies.clear();
+      if (Failure f = sock.transact(op.msg, r.replies, interrupted)) return f;
+      if (!interrupted) break;
+    }
+    if (interrupted) {
+      interrupted_ = true;
+      Failure f = Failure::sys(EINTR, "netlink");
+      f.extack = "dump interrupted by concurrent changes " + std::to_string(kDumpRetries + 1) + " times";
+      return f;
+    }
+    if (!op.created_name.empty()) {
+      r.ifindex = echoed_ifindex(r.replies);
+      // Kernels before 6.3 do not echo a new link; ask for it by name instead.
+      if (r.ifindex <= 0) {
+        if (Failure f = ifindex_by_name(sock, op.created_name, r.ifindex)) return f;
+      }
+      names.erase(op.created_name);
+    }
+    return {};
+  }
+
+  Napi::Array decode_replies(Napi::Env env, const std::vector<uint8_t>& bytes) {
+    DecodeCtx ctx{env};
+    Napi::Array arr = Napi::Array::New(env);
+    uint32_t n = 0;
+    MsgReader r(bytes.data(), bytes.size());
+    Msg m;
+    while (r.next(m)) {
+      const Schema* s = schema_for(state_->protocol, m.hdr.nlmsg_type);
+      if (!s) continue;
+      Napi::Value v = decode_body(ctx, *s, m.payload, m.payload_len);
+      if (v.IsEmpty()) continue;  // malformed: skipped rather than half-read
+      arr.Set(n++, v);
+    }
+    return arr;
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<HandleState> state_;
+  std::vector<Op> ops_;
+  std::vector<StepResult> results_;
+  Failure failure_;
+  bool interrupted_ = false;
+};
+
+class Handle : public Napi::ObjectWrap<Handle> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "Handle",
+                       {InstanceMethod<&Handle::Exec>("exec"), InstanceMethod<&Handle::Close>("close")});
+  }
+
+  // new Handle(nsfd, protocol): nsfd is duplicated, the caller keeps its own.
+  explicit Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info) {
+    state_ = std::make_shared<HandleState>();
+    int nsfd = info[0].As<Napi::Number>().Int32Value();
+    state_->protocol = info[1].As<Napi::Number>().Int32Value();
+    if (nsfd >= 0) {
+      state_->nsfd = fcntl_dup(nsfd);
+      if (state_->nsfd < 0) throw to_js_error(info.Env(), Failure::sys(errno, "dup"));
+    }
+  }
+
+ private:
+  static int fcntl_dup(int fd);
+
+  // exec([{ type, flags, body, dump?, name? }]) → Promise<object[][]>
+  Napi::Value Exec(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsArray()) throw Napi::TypeError::New(env, "exec: expected an array of operations");
+    auto arr = info[0].As<Napi::Array>();
+    std::vector<Op> ops;
+    ops.reserve(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Object o = arr.Get(i).As<Napi::Object>();
+      uint16_t type = static_cast<uint16_t>(o.Get("type").As<Napi::Number>().Uint32Value());
+      uint16_t flags = static_cast<uint16_t>(o.Get("flags").As<Napi::Number>().Uint32Value());
+      const Schema* s = schema_for(state_->protocol, type);
+      if (!s) throw Napi::TypeError::New(env, "exec: unknown message type " + std::to_string(type));
+      EncodeCtx ctx{env};
+      MsgWriter w(type, flags, s->header_len);
+      Napi::Value body = o.Get("body");
+      if (body.IsObject()) encode_body(ctx, w, *s, MsgWriter::kHeaderOffset, body.As<Napi::Object>());
+      Op op;
+      op.msg = std::move(w.finish());
+      op.patches = std::move(ctx.patches);
+      op.dump = (flags & NLM_F_DUMP) == NLM_F_DUMP;
+      if (o.Get("name").IsString()) op.created_name = o.Get("name").As<Napi::String>().Utf8Value();
+      ops.push_back(std::move(op));
+    }
+    auto* worker = new ExecWorker(env, state_, std::move(ops));
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    state_->shut();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<HandleState> state_;
+};
+
+int Handle::fcntl_dup(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 0); }
+
+}  // namespace
+
+void init_handle(Napi::Env env, Napi::Object exports) { exports.Set("Handle", Handle::define(env)); }
+
+}  // namespace nlnet

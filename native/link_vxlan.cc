@@ -1,0 +1,79 @@
+// vxlan: IFLA_VXLAN_* inside IFLA_INFO_DATA. Follows <linux/if_link.h>. The kernel keeps IPv4
+// and IPv6 endpoints in different attributes (GROUP/GROUP6, LOCAL/LOCAL6); the TS layer picks
+// one by the address given.
+#include <arpa/inet.h>
+#include <linux/if_link.h>
+
+#include "families.h"
+
+namespace nlnet {
+
+namespace {
+
+// struct ifla_vxlan_port_range: two ports in network byte order.
+void port_range_encode(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::Value& v) {
+  if (!v.IsObject()) type_error(ctx, f.key, "expected { low, high }");
+  Napi::Object o = v.As<Napi::Object>();
+  ifla_vxlan_port_range r;
+  r.low = htons(static_cast<uint16_t>(to_uint(ctx, o.Get("low"), "low", 0xffff)));
+  r.high = htons(static_cast<uint16_t>(to_uint(ctx, o.Get("high"), "high", 0xffff)));
+  w.put(f.id, &r, sizeof r);
+}
+
+Napi::Value port_range_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
+  if (!a.is(sizeof(ifla_vxlan_port_range))) return {};
+  ifla_vxlan_port_range r;
+  std::memcpy(&r, a.data, sizeof r);
+  Napi::Object o = Napi::Object::New(ctx.env);
+  o.Set("low", Napi::Number::New(ctx.env, ntohs(r.low)));
+  o.Set("high", Napi::Number::New(ctx.env, ntohs(r.high)));
+  return o;
+}
+
+const CustomCodec kPortRange = {port_range_encode, port_range_decode};
+
+}  // namespace
+
+const Schema& vxlan_schema() {
+  static const Schema s{
+      "vxlan",
+      0,
+      {},
+      {
+          // Order as `ip link add type vxlan` writes them (iplink_vxlan.c).
+          {IFLA_VXLAN_ID, "id", FieldKind::U32},
+          {IFLA_VXLAN_GROUP, "group", FieldKind::IP},
+          {IFLA_VXLAN_GROUP6, "group6", FieldKind::IP},
+          {IFLA_VXLAN_LOCAL, "local", FieldKind::IP},
+          {IFLA_VXLAN_LOCAL6, "local6", FieldKind::IP},
+          {IFLA_VXLAN_LINK, "link", FieldKind::IFREF},
+          {IFLA_VXLAN_LABEL, "label", FieldKind::BE32},
+          {IFLA_VXLAN_TTL_INHERIT, "ttlInherit", FieldKind::FLAG},
+          {IFLA_VXLAN_TTL, "ttl", FieldKind::U8},
+          {IFLA_VXLAN_TOS, "tos", FieldKind::U8},
+          {IFLA_VXLAN_DF, "df", FieldKind::U8},
+          {IFLA_VXLAN_LEARNING, "learning", FieldKind::BOOL8},
+          {IFLA_VXLAN_PROXY, "proxy", FieldKind::BOOL8},
+          {IFLA_VXLAN_RSC, "rsc", FieldKind::BOOL8},
+          {IFLA_VXLAN_L2MISS, "l2miss", FieldKind::BOOL8},
+          {IFLA_VXLAN_L3MISS, "l3miss", FieldKind::BOOL8},
+          {IFLA_VXLAN_UDP_CSUM, "udpCsum", FieldKind::BOOL8},
+          {IFLA_VXLAN_UDP_ZERO_CSUM6_TX, "udp6ZeroCsumTx", FieldKind::BOOL8},
+          {IFLA_VXLAN_UDP_ZERO_CSUM6_RX, "udp6ZeroCsumRx", FieldKind::BOOL8},
+          {IFLA_VXLAN_REMCSUM_TX, "remcsumTx", FieldKind::BOOL8},
+          {IFLA_VXLAN_REMCSUM_RX, "remcsumRx", FieldKind::BOOL8},
+          {IFLA_VXLAN_COLLECT_METADATA, "external", FieldKind::BOOL8},
+          {IFLA_VXLAN_AGEING, "ageing", FieldKind::U32},
+          {IFLA_VXLAN_LIMIT, "limit", FieldKind::U32},
+          {IFLA_VXLAN_PORT_RANGE, "portRange", FieldKind::CUSTOM, &kPortRange},
+          {IFLA_VXLAN_PORT, "port", FieldKind::BE16},
+          {IFLA_VXLAN_GBP, "gbp", FieldKind::FLAG},
+          {IFLA_VXLAN_GPE, "gpe", FieldKind::FLAG},
+          {IFLA_VXLAN_REMCSUM_NOPARTIAL, "remcsumNoPartial", FieldKind::FLAG},
+          {IFLA_VXLAN_VNIFILTER, "vnifilter", FieldKind::BOOL8},
+      },
+  };
+  return s;
+}
+
+}  // namespace nlnet

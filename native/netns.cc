@@ -1,0 +1,254 @@
+#include "netns.h"
+
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "socket.h"
+#include "task.h"
+
+namespace nlnet {
+namespace {
+
+constexpr const char* kNetnsRun = "/run/netns";
+
+class NsThread {
+ public:
+  static NsThread& get() {
+    // Never destroyed: the thread runs until the process exits.
+    static NsThread* t = new NsThread();
+    return *t;
+  }
+
+  Failure run(int nsfd, const std::function<Failure()>& job) {
+    std::promise<Failure> result;
+    auto future = result.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back([&] { result.set_value(enter_and_run(nsfd, job)); });
+    }
+    cv_.notify_one();
+    return future.get();
+  }
+
+ private:
+  NsThread() { std::thread([this] { loop(); }).detach(); }
+
+  void loop() {
+    home_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return !queue_.empty(); });
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      job();
+    }
+  }
+
+  Failure enter_and_run(int nsfd, const std::function<Failure()>& job) {
+    if (home_ < 0) return Failure::sys(EBADF, "open", "/proc/thread-self/ns/net");
+    if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) < 0) return Failure::sys(errno, "setns");
+    Failure f = job();
+    // The job may have entered another namespace (unshare); always come home.
+    if (setns(home_, CLONE_NEWNET) < 0) {
+      // Staying elsewhere would silently send later jobs to the wrong namespace.
+      std::abort();
+    }
+    return f;
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  int home_ = -1;
+};
+
+bool valid_ns_name(const std::string& name) {
+  return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+         name.find('/') == std::string::npos;
+}
+
+// /run/netns must be a shared mount so that bind mounts made under it show up in other mount
+// namespaces (what `ip netns add` does too).
+Failure prepare_run_dir() {
+  if (mkdir(kNetnsRun, 0755) < 0 && errno != EEXIST) return Failure::sys(errno, "mkdir", kNetnsRun);
+  if (mount("", kNetnsRun, "none", MS_SHARED | MS_REC, nullptr) == 0) return {};
+  if (errno != EINVAL) return Failure::sys(errno, "mount", kNetnsRun);
+  if (mount(kNetnsRun, kNetnsRun, "none", MS_BIND | MS_REC, nullptr) < 0)
+    return Failure::sys(errno, "mount", kNetnsRun);
+  if (mount("", kNetnsRun, "none", MS_SHARED | MS_REC, nullptr) < 0)
+    return Failure::sys(errno, "mount", kNetnsRun);
+  return {};
+}
+
+Failure create_named(const std::string& name) {
+  if (!valid_ns_name(name)) return Failure::sys(EINVAL, "netns", name);
+  if (Failure f = prepare_run_dir()) return f;
+  std::string path = std::string(kNetnsRun) + "/" + name;
+  int fd = open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+  if (fd < 0) return Failure::sys(errno, "open", path);
+  close(fd);
+  Failure f = in_netns(-1, [&]() -> Failure {
+    if (unshare(CLONE_NEWNET) < 0) return Failure::sys(errno, "unshare");
+    // thread-self, not self: only this thread is in the new namespace.
+    if (mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) < 0)
+      return Failure::sys(errno, "mount", path);
+    return {};
+  });
+  if (f) unlink(path.c_str());
+  return f;
+}
+
+Failure delete_named(const std::string& name) {
+  if (!valid_ns_name(name)) return Failure::sys(EINVAL, "netns", name);
+  std::string path = std::string(kNetnsRun) + "/" + name;
+  struct stat st;
+  if (stat(path.c_str(), &st) < 0) return Failure::sys(errno, "stat", path);
+  if (umount2(path.c_str(), MNT_DETACH) < 0 && errno != EINVAL) return Failure::sys(errno, "umount2", path);
+  if (unlink(path.c_str()) < 0) return Failure::sys(errno, "unlink", path);
+  return {};
+}
+
+Failure open_ns(const std::string& path, int& out) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Failure::sys(errno, "open", path);
+  int type = ioctl(fd, NS_GET_NSTYPE);
+  if (type != CLONE_NEWNET) {
+    close(fd);
+    return Failure::sys(EINVAL, "ioctl(NS_GET_NSTYPE)", path);
+  }
+  out = fd;
+  return {};
+}
+
+bool valid_sysctl(const std::string& rel) {
+  return rel.rfind("net/", 0) == 0 && rel.find("..") == std::string::npos;
+}
+
+Failure sysctl_io(int nsfd, const std::string& rel, std::string* value, const std::string* write_value) {
+  if (!valid_sysctl(rel)) return Failure::sys(EINVAL, "open", rel);
+  std::string path = "/proc/sys/" + rel;
+  // /proc/sys/net shows the namespace of whoever opens it, so open it inside the namespace.
+  return in_netns(nsfd, [&]() -> Failure {
+    int fd = open(path.c_str(), (write_value ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) return Failure::sys(errno, "open", path);
+    Failure f;
+    if (write_value) {
+      if (write(fd, write_value->data(), write_value->size()) < 0) f = Failure::sys(errno, "write", path);
+    } else {
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof buf)) > 0) value->append(buf, static_cast<size_t>(n));
+      if (n < 0) f = Failure::sys(errno, "read", path);
+    }
+    close(fd);
+    return f;
+  });
+}
+
+int32_t int_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number argument");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+std::string str_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), "expected a string argument");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
+  std::string name = str_arg(info, 0);
+  return Task::start(info.Env(), [name] { return create_named(name); }, nullptr);
+}
+
+Napi::Value NetnsDelete(const Napi::CallbackInfo& info) {
+  std::string name = str_arg(info, 0);
+  return Task::start(info.Env(), [name] { return delete_named(name); }, nullptr);
+}
+
+Napi::Value NetnsOpen(const Napi::CallbackInfo& info) {
+  std::string path = str_arg(info, 0);
+  auto fd = std::make_shared<int>(-1);
+  return Task::start(
+      info.Env(), [path, fd] { return open_ns(path, *fd); },
+      [fd](Napi::Env env) { return Napi::Number::New(env, *fd); });
+}
+
+Napi::Value SysctlRead(const Napi::CallbackInfo& info) {
+  int nsfd = int_arg(info, 0);
+  std::string rel = str_arg(info, 1);
+  auto value = std::make_shared<std::string>();
+  return Task::start(
+      info.Env(), [nsfd, rel, value] { return sysctl_io(nsfd, rel, value.get(), nullptr); },
+      [value](Napi::Env env) { return Napi::String::New(env, *value); });
+}
+
+Napi::Value SysctlWrite(const Napi::CallbackInfo& info) {
+  int nsfd = int_arg(info, 0);
+  std::string rel = str_arg(info, 1);
+  std::string v = str_arg(info, 2);
+  return Task::start(info.Env(), [nsfd, rel, v] { return sysctl_io(nsfd, rel, nullptr, &v); }, nullptr);
+}
+
+// A non-blocking netlink socket in a namespace, joined to multicast groups: for subscriptions.
+Napi::Value OpenNetlink(const Napi::CallbackInfo& info) {
+  int nsfd = int_arg(info, 0);
+  int protocol = int_arg(info, 1);
+  std::vector<uint32_t> groups;
+  if (info[2].IsArray()) {
+    auto arr = info[2].As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); i++) groups.push_back(arr.Get(i).As<Napi::Number>().Uint32Value());
+  }
+  auto fd = std::make_shared<int>(-1);
+  return Task::start(
+      info.Env(),
+      [nsfd, protocol, groups, fd]() -> Failure {
+        return in_netns(nsfd, [&]() -> Failure {
+          Failure f;
+          int s = open_netlink_fd(protocol, f);
+          if (s < 0) return f;
+          for (uint32_t g : groups)
+            if (setsockopt(s, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) < 0) {
+              f = Failure::sys(errno, "setsockopt(NETLINK_ADD_MEMBERSHIP)");
+              close(s);
+              return f;
+            }
+          fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+          *fd = s;
+          return {};
+        });
+      },
+      [fd](Napi::Env env) { return Napi::Number::New(env, *fd); });
+}
+
+}  // namespace
+
+Failure in_netns(int nsfd, const std::function<Failure()>& job) { return NsThread::get().run(nsfd, job); }
+
+void init_netns(Napi::Env env, Napi::Object exports) {
+  exports.Set("netnsCreate", Napi::Function::New(env, NetnsCreate));
+  exports.Set("netnsDelete", Napi::Function::New(env, NetnsDelete));
+  exports.Set("netnsOpen", Napi::Function::New(env, NetnsOpen));
+  exports.Set("sysctlRead", Napi::Function::New(env, SysctlRead));
+  exports.Set("sysctlWrite", Napi::Function::New(env, SysctlWrite));
+  exports.Set("openNetlink", Napi::Function::New(env, OpenNetlink));
+}
+
+}  // namespace nlnet
