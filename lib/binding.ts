@@ -1,0 +1,66 @@
+// Loads the addon (a prebuild from prebuilds/ when one matches, else build/Release) and types it.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** A request as the executor takes it: a message type, its flags and a descriptor body. */
+export interface NativeOp {
+  type: number;
+  flags: number;
+  body: object;
+  /** Name of the link this step creates, found by name if the kernel does not echo it. */
+  name?: string;
+}
+
+/** A decoded message body: header fields and attributes under their JS names. */
+export type Body = Record<string, unknown>;
+
+export interface NativeHandle {
+  /** Runs the operations in order on one socket; resolves to each step's decoded replies. */
+  exec(ops: NativeOp[]): Promise<Body[][]>;
+  close(): void;
+}
+
+export interface NativeSubscription {
+  close(): void;
+}
+
+export interface NativeBinding {
+  Handle: new (nsfd: number, protocol: number) => NativeHandle;
+  Subscription: new (
+    fd: number,
+    protocol: number,
+    onMessages: (messages: { type: number; body: Body }[], overflowed: boolean) => void,
+  ) => NativeSubscription;
+  encode(protocol: number, type: number, flags: number, body: object): Buffer;
+  decode(protocol: number, bytes: Buffer): { type: number; flags: number; seq: number; pid: number; body?: Body }[];
+  netnsCreate(name: string): Promise<void>;
+  netnsDelete(name: string): Promise<void>;
+  netnsOpen(path: string): Promise<number>;
+  sysctlRead(nsfd: number, path: string): Promise<string>;
+  sysctlWrite(nsfd: number, path: string, value: string): Promise<void>;
+  openNetlink(nsfd: number, protocol: number, groups: number[]): Promise<number>;
+}
+
+/** The error shape native code rejects with (see native/errors.cc). */
+export interface NativeError extends Error {
+  errno: number;
+  code: string;
+  syscall: string;
+  extack?: string;
+  badAttrOffset?: number;
+  path?: string;
+  step?: number;
+  results?: Body[][];
+  partial?: Body[];
+}
+
+const require = createRequire(import.meta.url);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const load = require('node-gyp-build') as (dir: string) => unknown;
+
+export const native = load(root) as NativeBinding;
+
+export function isNativeError(e: unknown): e is NativeError {
+  return e instanceof Error && typeof (e as Partial<NativeError>).errno === 'number';
+}

@@ -1,0 +1,20 @@
+// nlnet: Linux rtnetlink from Node.js over netlink sockets, without forking `ip`.
+export { Netlink, type OpenOptions } from './netlink.js';
+export { Batch } from './batch.js';
+export { netns, Netns, type NetnsTarget } from './netns.js';
+export { NetlinkError, DumpInterruptedError, ValidationError, NotFoundError, ConflictError } from './errors.js';
+export type { IfRef, LinkRef, Family, Prefix } from './validate.js';
+export { isKind, type Link, type LinkAttrs, type LinkOf, type LinkSpec, type LinkChanges, type LinkCommon } from './link.js';
+export type { VethOptions, VethPeer } from './link/veth.js';
+export type { BridgeOptions, VlanProtocol } from './link/bridge.js';
+export type { VxlanOptions } from './link/vxlan.js';
+export type { MacvlanOptions, MacvlanMode } from './link/macvlan.js';
+export type { IpvlanOptions, IpvlanMode, IpvlanFlag } from './link/ipvlan.js';
+export type { VlanOptions } from './link/vlan.js';
+export type { Addr, AddrSpec, Scope } from './addr.js';
+export type { Route, RouteSpec, RouteFilter, Nexthop, RouteType, Protocol } from './route.js';
+export type { Neigh, NeighSpec, NeighState } from './neigh.js';
+export type { Fdb, FdbSpec } from './fdb.js';
+export type { BridgePort } from './bridge.js';
+export type { NetlinkEvent, EventGroup, EventStream } from './events.js';
+export { Sysctl } from './sysctl.js';

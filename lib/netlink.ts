@@ -1,0 +1,119 @@
+// A netlink handle bound to one network namespace: `ip -n NS …` as an object.
+import { isNativeError, native, type NativeHandle } from './binding.js';
+import { AddrApi } from './addr.js';
+import { Batch } from './batch.js';
+import { BridgeApi } from './bridge.js';
+import { NETLINK_ROUTE } from './constants.js';
+import { DumpInterruptedError, NetlinkError } from './errors.js';
+import { subscribe, type EventGroup, type EventStream } from './events.js';
+import { FdbApi } from './fdb.js';
+import { LinkApi } from './link.js';
+import { NeighApi } from './neigh.js';
+import { open, type Netns, type NetnsTarget } from './netns.js';
+import type { Op, Runner } from './op.js';
+import { RouteApi } from './route.js';
+import { Sysctl } from './sysctl.js';
+
+export interface OpenOptions {
+  /** The namespace to work in; the caller's own when omitted. */
+  netns?: NetnsTarget;
+}
+
+export class Netlink implements Runner {
+  readonly link: LinkApi;
+  readonly addr: AddrApi;
+  readonly route: RouteApi;
+  readonly neigh: NeighApi;
+  readonly fdb: FdbApi;
+  readonly bridge: BridgeApi;
+  readonly sysctl: Sysctl;
+  #handle: NativeHandle | undefined;
+  #netns: Netns | undefined;
+  readonly #ownsNetns: boolean;
+
+  private constructor(handle: NativeHandle, netns: Netns | undefined, ownsNetns: boolean) {
+    this.#handle = handle;
+    this.#netns = netns;
+    this.#ownsNetns = ownsNetns;
+    this.link = new LinkApi(this);
+    this.addr = new AddrApi(this);
+    this.route = new RouteApi(this);
+    this.neigh = new NeighApi(this);
+    this.fdb = new FdbApi(this);
+    this.bridge = new BridgeApi(this);
+    this.sysctl = new Sysctl(() => this.#nsfd());
+  }
+
+  /** Opens a handle in a namespace (`ip -n NAME`), or in the caller's own. */
+  static async open(options: OpenOptions = {}): Promise<Netlink> {
+    if (options.netns === undefined) return new Netlink(new native.Handle(-1, NETLINK_ROUTE), undefined, false);
+    const ns = await open(options.netns);
+    try {
+      return new Netlink(new native.Handle(ns.fd, NETLINK_ROUTE), ns, ns !== options.netns);
+    } catch (e) {
+      if (ns !== options.netns) ns.close();
+      throw e;
+    }
+  }
+
+  /** The namespace this handle works in; undefined for the caller's own. */
+  get netns(): Netns | undefined {
+    return this.#netns;
+  }
+
+  #nsfd(): number {
+    if (!this.#handle) throw new NetlinkError({ errno: 9, code: 'EBADF', op: 'netlink', message: 'handle is closed' });
+    return this.#netns?.fd ?? -1;
+  }
+
+  /** Runs one operation. */
+  async run<T>(op: Op<T>): Promise<T> {
+    const [result] = await this.runAll([op as Op<unknown>]);
+    return result as T;
+  }
+
+  /** Runs operations in order in one native call; stops at the first failure. */
+  async runAll(ops: Op<unknown>[]): Promise<unknown[]> {
+    const handle = this.#handle;
+    this.#nsfd();
+    try {
+      for (const op of ops) await op.prepare?.();
+      const replies = await handle!.exec(ops);
+      return replies.map((r, i) => ops[i]!.parse(r));
+    } catch (e) {
+      if (!isNativeError(e)) throw e;
+      const step = e.step ?? 0;
+      const op = ops[step];
+      const name = op?.op ?? 'netlink';
+      if (e.code === 'EINTR' && e.partial && op) throw new DumpInterruptedError(name, op.parse(e.partial) as unknown[], step);
+      const err = new NetlinkError({ errno: e.errno, code: e.code, op: name, extack: e.extack, syscall: e.syscall, step: ops.length > 1 ? step : undefined, message: e.message });
+      if (ops.length > 1) Object.defineProperty(err, 'completed', { value: (e.results ?? []).map((r, i) => ops[i]!.parse(r)), enumerable: false });
+      throw err;
+    } finally {
+      for (const op of ops) op.cleanup?.();
+    }
+  }
+
+  /**
+   * Builds a batch and runs it in one native call (one trip to a worker thread). Resolves to
+   * each step's result; on failure the NetlinkError's `step` says which step, and the steps
+   * before it stay done (undo is the caller's, who knows what they meant).
+   */
+  async batch(build: (b: Batch) => void): Promise<unknown[]> {
+    const b = new Batch();
+    build(b);
+    return this.runAll(b.ops);
+  }
+
+  /** `ip monitor link address route neigh`: changes in this namespace from now on. */
+  events(groups: readonly EventGroup[] = ['link', 'addr', 'route', 'neigh']): Promise<EventStream> {
+    return subscribe(this.#nsfd(), groups);
+  }
+
+  /** Closes the sockets (and the namespace, if this handle opened it). */
+  close(): void {
+    this.#handle?.close();
+    this.#handle = undefined;
+    if (this.#ownsNetns) this.#netns?.close();
+  }
+}

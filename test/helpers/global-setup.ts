@@ -1,0 +1,22 @@
+// Checks that the test run left the machine's own network namespace as it found it: the same
+// named namespaces and the same links. A test that leaks fails the whole run here.
+import { execFileSync } from 'node:child_process';
+
+function snapshot(): string {
+  if (process.getuid?.() !== 0) return '';
+  const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(':')[1]?.trim().split('@')[0])
+    .filter(Boolean)
+    .sort();
+  const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter(Boolean).sort();
+  return JSON.stringify({ links, ns });
+}
+
+export default function setup(): () => void {
+  const before = snapshot();
+  return () => {
+    const after = snapshot();
+    if (after !== before) throw new Error(`tests changed the machine's own network namespace:\n before ${before}\n after  ${after}`);
+  };
+}
