@@ -1,5 +1,7 @@
 // Checks that the test run left the machine's own network namespace as it found it: the same
 // named namespaces and the same links. A test that leaks fails the whole run here.
+// NLNET_LEAK_CHECK=0 turns the check off, for developers running several test processes at
+// once (each would see the others' namespaces come and go).
 import { execFileSync } from 'node:child_process';
 
 function snapshot(): string {
