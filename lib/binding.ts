@@ -26,7 +26,9 @@ export interface NativeSubscription {
 }
 
 export interface NativeBinding {
-  Handle: new (nsfd: number, protocol: number) => NativeHandle;
+  Handle: new (nsfd: number, protocol: number, dumpRetries?: number) => NativeHandle;
+  /** Process-wide counters: dumps retried after NLM_F_DUMP_INTR. */
+  counters(): { dumpRetries: number };
   Subscription: new (
     fd: number,
     protocol: number,
@@ -39,7 +41,7 @@ export interface NativeBinding {
   netnsOpen(path: string): Promise<number>;
   sysctlRead(nsfd: number, path: string): Promise<string>;
   sysctlWrite(nsfd: number, path: string, value: string): Promise<void>;
-  openNetlink(nsfd: number, protocol: number, groups: number[]): Promise<number>;
+  openNetlink(nsfd: number, protocol: number, groups: number[], receiveBuffer?: number): Promise<number>;
 }
 
 /** The error shape native code rejects with (see native/errors.cc). */

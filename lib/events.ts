@@ -8,7 +8,7 @@ import * as C from './constants.js';
 import { linkFromNative, type Link } from './link.js';
 import { neighFromNative, type Neigh } from './neigh.js';
 import { routeFromNative, type Route } from './route.js';
-import { oneOf } from './validate.js';
+import { oneOf, uint } from './validate.js';
 
 export type EventGroup = 'link' | 'addr' | 'route' | 'neigh';
 const GROUPS: Record<EventGroup, number[]> = {
@@ -99,7 +99,19 @@ export class EventStream implements AsyncIterableIterator<NetlinkEvent> {
   }
 }
 
-export async function subscribe(nsfd: number, groups: readonly EventGroup[]): Promise<EventStream> {
+export interface EventOptions {
+  /** Which changes to hear about; all four unless given. */
+  groups?: readonly EventGroup[];
+  /**
+   * Socket receive buffer in bytes (default 4 MiB). Events the kernel cannot queue while the
+   * reader is busy are dropped and reported as one 'resync' event.
+   */
+  receiveBuffer?: number;
+}
+
+export async function subscribe(nsfd: number, options: EventOptions = {}): Promise<EventStream> {
+  const groups = options.groups ?? ['link', 'addr', 'route', 'neigh'];
   const ids = groups.flatMap((g) => GROUPS[oneOf('groups', g, ['link', 'addr', 'route', 'neigh'])]);
-  return new EventStream(await native.openNetlink(nsfd, C.NETLINK_ROUTE, ids));
+  const rcvbuf = options.receiveBuffer === undefined ? undefined : uint('receiveBuffer', options.receiveBuffer, 4096, 1 << 30);
+  return new EventStream(await native.openNetlink(nsfd, C.NETLINK_ROUTE, ids, rcvbuf));
 }

@@ -16,5 +16,5 @@ export type { Route, RouteSpec, RouteFilter, Nexthop, RouteType, Protocol } from
 export type { Neigh, NeighSpec, NeighState } from './neigh.js';
 export type { Fdb, FdbSpec } from './fdb.js';
 export type { BridgePort } from './bridge.js';
-export type { NetlinkEvent, EventGroup, EventStream } from './events.js';
+export type { NetlinkEvent, EventGroup, EventOptions, EventStream } from './events.js';
 export { Sysctl } from './sysctl.js';

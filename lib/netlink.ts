@@ -5,7 +5,7 @@ import { Batch } from './batch.js';
 import { BridgeApi } from './bridge.js';
 import { NETLINK_ROUTE } from './constants.js';
 import { DumpInterruptedError, NetlinkError } from './errors.js';
-import { subscribe, type EventGroup, type EventStream } from './events.js';
+import { subscribe, type EventOptions, type EventStream } from './events.js';
 import { FdbApi } from './fdb.js';
 import { LinkApi } from './link.js';
 import { NeighApi } from './neigh.js';
@@ -13,10 +13,16 @@ import { open, type Netns, type NetnsTarget } from './netns.js';
 import type { Op, Runner } from './op.js';
 import { RouteApi } from './route.js';
 import { Sysctl } from './sysctl.js';
+import { uint } from './validate.js';
 
 export interface OpenOptions {
   /** The namespace to work in; the caller's own when omitted. */
   netns?: NetnsTarget;
+  /**
+   * How often a dump interrupted by concurrent changes (NLM_F_DUMP_INTR) is read again before
+   * it fails with a DumpInterruptedError carrying what was read. Default 10.
+   */
+  dumpRetries?: number;
 }
 
 export class Netlink implements Runner {
@@ -46,10 +52,11 @@ export class Netlink implements Runner {
 
   /** Opens a handle in a namespace (`ip -n NAME`), or in the caller's own. */
   static async open(options: OpenOptions = {}): Promise<Netlink> {
-    if (options.netns === undefined) return new Netlink(new native.Handle(-1, NETLINK_ROUTE), undefined, false);
+    const retries = options.dumpRetries === undefined ? 10 : uint('dumpRetries', options.dumpRetries, 0, 1000);
+    if (options.netns === undefined) return new Netlink(new native.Handle(-1, NETLINK_ROUTE, retries), undefined, false);
     const ns = await open(options.netns);
     try {
-      return new Netlink(new native.Handle(ns.fd, NETLINK_ROUTE), ns, ns !== options.netns);
+      return new Netlink(new native.Handle(ns.fd, NETLINK_ROUTE, retries), ns, ns !== options.netns);
     } catch (e) {
       if (ns !== options.netns) ns.close();
       throw e;
@@ -77,7 +84,9 @@ export class Netlink implements Runner {
     const handle = this.#handle;
     this.#nsfd();
     try {
-      for (const op of ops) await op.prepare?.();
+      // Only steps with something to prepare cost an await, so a plain batch reaches the worker
+      // in the same tick it was asked for.
+      for (const op of ops) if (op.prepare) await op.prepare();
       const replies = await handle!.exec(ops);
       return replies.map((r, i) => ops[i]!.parse(r));
     } catch (e) {
@@ -106,8 +115,8 @@ export class Netlink implements Runner {
   }
 
   /** `ip monitor link address route neigh`: changes in this namespace from now on. */
-  events(groups: readonly EventGroup[] = ['link', 'addr', 'route', 'neigh']): Promise<EventStream> {
-    return subscribe(this.#nsfd(), groups);
+  events(options?: EventOptions): Promise<EventStream> {
+    return subscribe(this.#nsfd(), options);
   }
 
   /** Closes the sockets (and the namespace, if this handle opened it). */

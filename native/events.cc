@@ -44,8 +44,10 @@ class Subscription : public Napi::ObjectWrap<Subscription> {
  private:
   static void on_readable(uv_poll_t* p, int status, int) {
     auto* self = static_cast<Subscription*>(p->data);
-    if (status < 0) return;
     self->drain();
+    // An overrun raises a socket error (ENOBUFS), which poll reports as POLLERR; libuv then
+    // stops the watcher. drain() has read and cleared the error, so watch again.
+    if (status < 0 && self->poll_) uv_poll_start(self->poll_, UV_READABLE, on_readable);
   }
 
   void drain() {

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,15 +18,18 @@
 namespace nlnet {
 namespace {
 
-// A dump that keeps being interrupted by changes is retried this many times, then reported
-// with what it read.
+// A dump that keeps being interrupted by changes is retried this many times (unless the handle
+// says otherwise), then reported with what it read.
 constexpr int kDumpRetries = 10;
+// Interrupted dumps retried, process-wide: lets tests and operators see churn happen.
+std::atomic<uint64_t> g_dump_retries{0};
 // Idle sockets kept per handle; concurrent batches beyond this open sockets of their own.
 constexpr size_t kIdleSockets = 4;
 
 struct HandleState {
   int nsfd = -1;  // owned (a dup); -1: the process's own namespace
   int protocol = 0;
+  int dump_retries = kDumpRetries;
   std::mutex mu;
   std::vector<std::unique_ptr<NlSocket>> idle;
   bool closed = false;
@@ -174,15 +178,17 @@ class ExecWorker : public Napi::AsyncWorker {
     results_.emplace_back();
     StepResult& r = results_.back();
     bool interrupted = false;
-    for (int attempt = 0; attempt <= kDumpRetries; attempt++) {
+    const int retries = state_->dump_retries;
+    for (int attempt = 0; attempt <= retries; attempt++) {
       r.replies.clear();
       if (Failure f = sock.transact(op.msg, r.replies, interrupted)) return f;
       if (!interrupted) break;
+      if (attempt < retries) g_dump_retries++;
     }
     if (interrupted) {
       interrupted_ = true;
       Failure f = Failure::sys(EINTR, "netlink");
-      f.extack = "dump interrupted by concurrent changes " + std::to_string(kDumpRetries + 1) + " times";
+      f.extack = "dump interrupted by concurrent changes " + std::to_string(retries + 1) + " times";
       return f;
     }
     if (!op.created_name.empty()) {
@@ -227,11 +233,12 @@ class Handle : public Napi::ObjectWrap<Handle> {
                        {InstanceMethod<&Handle::Exec>("exec"), InstanceMethod<&Handle::Close>("close")});
   }
 
-  // new Handle(nsfd, protocol): nsfd is duplicated, the caller keeps its own.
+  // new Handle(nsfd, protocol, dumpRetries?): nsfd is duplicated, the caller keeps its own.
   explicit Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info) {
     state_ = std::make_shared<HandleState>();
     int nsfd = info[0].As<Napi::Number>().Int32Value();
     state_->protocol = info[1].As<Napi::Number>().Int32Value();
+    if (info[2].IsNumber()) state_->dump_retries = info[2].As<Napi::Number>().Int32Value();
     if (nsfd >= 0) {
       state_->nsfd = fcntl_dup(nsfd);
       if (state_->nsfd < 0) throw to_js_error(info.Env(), Failure::sys(errno, "dup"));
@@ -283,6 +290,13 @@ int Handle::fcntl_dup(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 0); }
 
 }  // namespace
 
-void init_handle(Napi::Env env, Napi::Object exports) { exports.Set("Handle", Handle::define(env)); }
+void init_handle(Napi::Env env, Napi::Object exports) {
+  exports.Set("Handle", Handle::define(env));
+  exports.Set("counters", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("dumpRetries", Napi::Number::New(info.Env(), static_cast<double>(g_dump_retries.load())));
+    return o;
+  }));
+}
 
 }  // namespace nlnet

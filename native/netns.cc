@@ -207,7 +207,8 @@ Napi::Value SysctlWrite(const Napi::CallbackInfo& info) {
   return Task::start(info.Env(), [nsfd, rel, v] { return sysctl_io(nsfd, rel, nullptr, &v); }, nullptr);
 }
 
-// A non-blocking netlink socket in a namespace, joined to multicast groups: for subscriptions.
+// openNetlink(nsfd, protocol, groups, rcvbuf?): a non-blocking netlink socket in a namespace,
+// joined to multicast groups: for subscriptions.
 Napi::Value OpenNetlink(const Napi::CallbackInfo& info) {
   int nsfd = int_arg(info, 0);
   int protocol = int_arg(info, 1);
@@ -216,14 +217,17 @@ Napi::Value OpenNetlink(const Napi::CallbackInfo& info) {
     auto arr = info[2].As<Napi::Array>();
     for (uint32_t i = 0; i < arr.Length(); i++) groups.push_back(arr.Get(i).As<Napi::Number>().Uint32Value());
   }
+  int rcvbuf = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 0;
   auto fd = std::make_shared<int>(-1);
   return Task::start(
       info.Env(),
-      [nsfd, protocol, groups, fd]() -> Failure {
+      [nsfd, protocol, groups, rcvbuf, fd]() -> Failure {
         return in_netns(nsfd, [&]() -> Failure {
           Failure f;
           int s = open_netlink_fd(protocol, f);
           if (s < 0) return f;
+          if (rcvbuf > 0 && setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+            setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
           for (uint32_t g : groups)
             if (setsockopt(s, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) < 0) {
               f = Failure::sys(errno, "setsockopt(NETLINK_ADD_MEMBERSHIP)");
