@@ -45,13 +45,13 @@ export function useNetns(count: number, prefix = 'nlt'): TestNs[] {
 
 /** `ip -n NS -j ARGS…` parsed: the independent oracle. */
 export function ipj<T = unknown>(ns: string, ...args: string[]): T {
-  const out = execFileSync('ip', ['-n', ns, '-j', ...args], { encoding: 'utf8' });
+  const out = execFileSync('ip', ['-n', ns, '-j', ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
   return (out.trim() ? JSON.parse(out) : []) as T;
 }
 
 /** `bridge -n NS -j ARGS…` parsed. */
 export function bridgej<T = unknown>(ns: string, ...args: string[]): T {
-  const out = execFileSync('bridge', ['-n', ns, '-j', ...args], { encoding: 'utf8' });
+  const out = execFileSync('bridge', ['-n', ns, '-j', ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
   return (out.trim() ? JSON.parse(out) : []) as T;
 }
 
