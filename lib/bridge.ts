@@ -1,7 +1,7 @@
 // Bridge ports: `bridge link set dev DEV learning off …` and what `bridge -d link show` reads.
 import type { Body } from './binding.js';
 import { F_ACK, RTM_SETLINK } from './constants.js';
-import { ValidationError } from './errors.js';
+import { NotFoundError, ValidationError } from './errors.js';
 import { none, type Op, type Runner } from './op.js';
 import { linkOps } from './link.js';
 import { bool, ifref, type IfRef, object, uint } from './validate.js';
@@ -32,7 +32,9 @@ export interface BridgePort {
 }
 
 const BOOLS = ['learning', 'flood', 'mcastFlood', 'bcastFlood', 'hairpin', 'isolated', 'neighSuppress', 'proxyArp', 'guard', 'rootBlock', 'fastLeave', 'mcastToUnicast', 'vlanTunnel', 'locked'] as const;
-const NUMBERS: Record<'state' | 'priority' | 'cost', number> = { state: 4, priority: 63, cost: 65535 };
+// The kernel's ranges: BR_STATE_DISABLED..BR_STATE_BLOCKING, BR_MAX_PORT_PRIORITY, and
+// BR_MIN_PATH_COST..BR_MAX_PATH_COST.
+const NUMBERS: Record<'state' | 'priority' | 'cost', [number, number]> = { state: [0, 4], priority: [0, 63], cost: [1, 65535] };
 
 export function portFromNative(d: Body): BridgePort {
   const p: Record<string, unknown> = {};
@@ -49,7 +51,7 @@ export const bridgeOps = {
     for (const [k, v] of Object.entries(o)) {
       if (v === undefined) continue;
       if ((BOOLS as readonly string[]).includes(k)) protinfo[k] = bool(`options.${k}`, v);
-      else if (k in NUMBERS) protinfo[k] = uint(`options.${k}`, v, 0, NUMBERS[k as keyof typeof NUMBERS]);
+      else if (Object.hasOwn(NUMBERS, k)) protinfo[k] = uint(`options.${k}`, v, ...NUMBERS[k as keyof typeof NUMBERS]);
       else throw new ValidationError(`options.${k}`, v, 'unknown bridge port option');
     }
     return {
@@ -69,10 +71,10 @@ export class BridgeApi {
   setPort(dev: IfRef, options: BridgePort): Promise<void> {
     return this.nl.run(bridgeOps.setPort(dev, options));
   }
-  /** `bridge -d link show dev DEV`: the port's options (it must be enslaved to a bridge). */
+  /** `bridge -d link show dev DEV`: the port's options; NotFoundError when DEV is not a bridge port. */
   async getPort(dev: IfRef): Promise<BridgePort> {
     const link = await this.nl.run(linkOps.get(dev));
-    if (link.slaveKind !== 'bridge' || !link.bridgePort) throw new ValidationError('dev', dev, 'not a bridge port');
+    if (link.slaveKind !== 'bridge' || !link.bridgePort) throw new NotFoundError('bridge port', String(dev));
     return link.bridgePort;
   }
 }

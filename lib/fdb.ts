@@ -2,10 +2,9 @@
 // to a port; on a vxlan port it also says which remote VTEP (dst, vni, port) to send to.
 import type { Body } from './binding.js';
 import { F_ACK, F_ADD, F_APPEND, F_DUMP, F_REPLACE, RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from './constants.js';
-import { ValidationError } from './errors.js';
-import { NTF_EXT_LEARNED, NTF_MASTER, NTF_SELF, NTF_STICKY, stateNames, type NeighState } from './neigh.js';
+import { NTF_EXT_LEARNED, NTF_MASTER, NTF_SELF, NTF_STICKY, stateBits } from './neigh.js';
 import { none, type Op, type Runner } from './op.js';
-import { bool, ifref, type IfRef, ip, knownKeys, mac, object, uint } from './validate.js';
+import { bool, ifref, type IfRef, ip, knownKeys, mac, object, oneOf, uint } from './validate.js';
 
 export interface FdbSpec {
   /** The port (a bridge port, or the vxlan device itself). */
@@ -29,6 +28,12 @@ export interface FdbSpec {
   externLearn?: boolean;
 }
 
+/**
+ * How an entry ages, in the words of `bridge fdb show`: 'permanent' (a local address, or a
+ * permanent vxlan entry), 'static' (never ages), 'dynamic' (ages out), 'stale' (aged out).
+ */
+export type FdbState = 'permanent' | 'static' | 'dynamic' | 'stale';
+
 export interface Fdb {
   dev: number;
   lladdr: string;
@@ -43,15 +48,26 @@ export interface Fdb {
   master: boolean;
   sticky: boolean;
   externLearn: boolean;
-  state: NeighState[];
+  state: FdbState;
 }
 
 const KEYS = ['dev', 'lladdr', 'dst', 'vni', 'port', 'vlan', 'via', 'self', 'master', 'state', 'sticky', 'externLearn'] as const;
-// As `bridge fdb` writes them: permanent is NUD_PERMANENT, static and dynamic NUD_NOARP and
-// NUD_REACHABLE (dynamic entries then age out).
-const STATES = { permanent: 0x80, static: 0x40, dynamic: 0x02 } as const;
+// <linux/neighbour.h> NUD_*, combined as `bridge fdb` sends them: it starts from NUD_NOARP and adds
+// NUD_PERMANENT or NUD_REACHABLE, except that `dynamic` is NUD_REACHABLE alone. The combinations
+// matter: vxlan refuses an entry with neither NUD_PERMANENT nor NUD_REACHABLE, and the bridge
+// makes an entry static (no ageing) for NUD_NOARP.
+const NUD_REACHABLE = 0x02;
+const NUD_STALE = 0x04;
+const NUD_NOARP = 0x40;
+const NUD_PERMANENT = 0x80;
+const STATES = {
+  permanent: NUD_PERMANENT | NUD_NOARP,
+  static: NUD_NOARP | NUD_REACHABLE,
+  dynamic: NUD_REACHABLE,
+} as const;
+const STATE_NAMES = Object.keys(STATES) as (keyof typeof STATES)[];
 
-function specToNative(spec: FdbSpec, del: boolean): Body {
+function specToNative(spec: FdbSpec): Body {
   const s = object('fdb', spec) as FdbSpec & Record<string, unknown>;
   knownKeys('fdb', s, KEYS);
   let flags = 0;
@@ -60,9 +76,9 @@ function specToNative(spec: FdbSpec, del: boolean): Body {
   if (!(flags & (NTF_SELF | NTF_MASTER))) flags |= NTF_SELF;
   if (s.sticky !== undefined && bool('fdb.sticky', s.sticky)) flags |= NTF_STICKY;
   if (s.externLearn !== undefined && bool('fdb.externLearn', s.externLearn)) flags |= NTF_EXT_LEARNED;
-  const state = s.state ?? 'permanent';
-  if (!(state in STATES)) throw new ValidationError('fdb.state', s.state, 'expected permanent, static or dynamic');
-  const body: Body = { family: 'bridge', index: ifref('fdb.dev', s.dev), state: del ? 0 : STATES[state], flags };
+  const state = s.state === undefined ? 'permanent' : oneOf('fdb.state', s.state, STATE_NAMES);
+  // `bridge fdb del` sends the state too; the kernel ignores it there.
+  const body: Body = { family: 'bridge', index: ifref('fdb.dev', s.dev), state: STATES[state], flags };
   body.lladdr = mac('fdb.lladdr', s.lladdr);
   if (s.dst !== undefined) body.dst = ip('fdb.dst', s.dst);
   if (s.vlan !== undefined) body.vlan = uint('fdb.vlan', s.vlan, 1, 4094);
@@ -72,16 +88,26 @@ function specToNative(spec: FdbSpec, del: boolean): Body {
   return body;
 }
 
+/** The state as `bridge fdb show` names it (it tests the bits in this order). */
+function fdbState(v: unknown): FdbState {
+  const bits = typeof v === 'number' ? v : 0;
+  if (bits & NUD_PERMANENT) return 'permanent';
+  if (bits & NUD_NOARP) return 'static';
+  if (bits & NUD_STALE) return 'stale';
+  return 'dynamic';
+}
+
 export function fdbFromNative(b: Body): Fdb {
   const flags = (b.flags as number) ?? 0;
   const f: Fdb = {
     dev: b.index as number,
     lladdr: b.lladdr as string,
     self: (flags & NTF_SELF) !== 0,
-    master: (flags & NTF_MASTER) !== 0,
+    // The bridge reports the entries of its own table with NDA_MASTER rather than NTF_MASTER.
+    master: (flags & NTF_MASTER) !== 0 || b.master !== undefined,
     sticky: (flags & NTF_STICKY) !== 0,
     externLearn: (flags & NTF_EXT_LEARNED) !== 0,
-    state: stateNames(b.state),
+    state: fdbState(stateBits(b.state)),
   };
   for (const k of ['dst', 'vni', 'port', 'vlan', 'via'] as const) if (b[k] !== undefined) (f as unknown as Body)[k] = b[k];
   if (b.master !== undefined) f.bridge = b.master as number;
@@ -91,19 +117,19 @@ export function fdbFromNative(b: Body): Fdb {
 export const fdbOps = {
   /** `bridge fdb add MAC dev DEV [dst IP] [vni N] [port N] [vlan N] [via DEV] [self|master] [permanent|static|dynamic]` */
   add(spec: FdbSpec): Op<void> {
-    return { op: 'fdb.add', type: RTM_NEWNEIGH, flags: F_ADD, body: specToNative(spec, false), parse: none };
+    return { op: 'fdb.add', type: RTM_NEWNEIGH, flags: F_ADD, body: specToNative(spec), parse: none };
   },
   /** `bridge fdb append …`: another remote for the same MAC (vxlan head-end replication). */
   append(spec: FdbSpec): Op<void> {
-    return { op: 'fdb.append', type: RTM_NEWNEIGH, flags: F_APPEND, body: specToNative(spec, false), parse: none };
+    return { op: 'fdb.append', type: RTM_NEWNEIGH, flags: F_APPEND, body: specToNative(spec), parse: none };
   },
   /** `bridge fdb replace …` */
   replace(spec: FdbSpec): Op<void> {
-    return { op: 'fdb.replace', type: RTM_NEWNEIGH, flags: F_REPLACE, body: specToNative(spec, false), parse: none };
+    return { op: 'fdb.replace', type: RTM_NEWNEIGH, flags: F_REPLACE, body: specToNative(spec), parse: none };
   },
   /** `bridge fdb del MAC dev DEV [dst IP] [vni N] [vlan N] [self|master]` */
   del(spec: FdbSpec): Op<void> {
-    return { op: 'fdb.del', type: RTM_DELNEIGH, flags: F_ACK, body: specToNative(spec, true), parse: none };
+    return { op: 'fdb.del', type: RTM_DELNEIGH, flags: F_ACK, body: specToNative(spec), parse: none };
   },
   /** `bridge fdb show [br BRIDGE] [brport DEV]`: filtered in the kernel. */
   list(filter: { br?: IfRef; dev?: IfRef } = {}): Op<Fdb[]> {

@@ -14,7 +14,7 @@ export type { VlanOptions } from './link/vlan.js';
 export type { Addr, AddrSpec, Scope } from './addr.js';
 export type { Route, RouteSpec, RouteFilter, Nexthop, RouteType, Protocol } from './route.js';
 export type { Neigh, NeighSpec, NeighState } from './neigh.js';
-export type { Fdb, FdbSpec } from './fdb.js';
+export type { Fdb, FdbSpec, FdbState } from './fdb.js';
 export type { BridgePort } from './bridge.js';
 export type { NetlinkEvent, EventGroup, EventOptions, EventStream } from './events.js';
 export { Sysctl } from './sysctl.js';

@@ -1,6 +1,7 @@
 // Neighbours (ARP / NDP entries): `ip neigh add|replace|del|show`, proxy entries included.
 import type { Body } from './binding.js';
 import { F_ACK, F_ADD, F_DUMP, F_REPLACE, RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from './constants.js';
+import { ValidationError } from './errors.js';
 import { none, type Op, type Runner } from './op.js';
 import { bool, type Family, familyOf, ifref, type IfRef, ip, knownKeys, mac, object, oneOf } from './validate.js';
 
@@ -18,11 +19,17 @@ export const NTF_EXT_LEARNED = 0x10;
 export const NTF_STICKY = 0x40;
 export const NTF_ROUTER = 0x80;
 
+/** A state as the codec decodes it (a name for one known bit, else the number) back to bits. */
+export function stateBits(v: unknown): number {
+  if (typeof v === 'number') return v;
+  return STATE_BITS.find(([n]) => n === v)?.[1] ?? 0;
+}
+
 /** The states of an entry: the kernel sends a bitmask, usually of one state. */
 export function stateNames(v: unknown): NeighState[] {
-  if (typeof v === 'string') return [v as NeighState];
-  if (typeof v !== 'number' || v === 0) return ['none'];
-  return STATE_BITS.filter(([, bit]) => v & bit).map(([n]) => n);
+  const bits = stateBits(v);
+  if (bits === 0) return ['none'];
+  return STATE_BITS.filter(([, bit]) => bits & bit).map(([n]) => n);
 }
 
 export interface NeighSpec {
@@ -60,8 +67,13 @@ function specToNative(spec: NeighSpec, del: boolean): Body {
   if (s.proxy !== undefined && bool('neigh.proxy', s.proxy)) flags |= NTF_PROXY;
   if (s.router !== undefined && bool('neigh.router', s.router)) flags |= NTF_ROUTER;
   if (s.externLearn !== undefined && bool('neigh.externLearn', s.externLearn)) flags |= NTF_EXT_LEARNED;
-  const body: Body = { family: familyOf(address), index: ifref('neigh.dev', s.dev), flags };
-  if (!del) body.state = s.state === undefined ? 'permanent' : oneOf('neigh.state', s.state, STATES);
+  // A proxy entry is an address answered for, with no hardware address: the kernel would drop it.
+  if (flags & NTF_PROXY && s.lladdr !== undefined)
+    throw new ValidationError('neigh.lladdr', s.lladdr, 'a proxy entry has no hardware address');
+  // `ip neigh` sends NUD_PERMANENT unless told otherwise, on `del` as well (where the kernel
+  // ignores it): we do the same so that our bytes match.
+  const state = del || s.state === undefined ? 'permanent' : oneOf('neigh.state', s.state, STATES);
+  const body: Body = { family: familyOf(address), index: ifref('neigh.dev', s.dev), state, flags };
   body.dst = address;
   if (s.lladdr !== undefined && !del) body.lladdr = mac('neigh.lladdr', s.lladdr);
   return body;
@@ -95,7 +107,10 @@ export const neighOps = {
   del(spec: Pick<NeighSpec, 'dev' | 'address' | 'proxy'>): Op<void> {
     return { op: 'neigh.del', type: RTM_DELNEIGH, flags: F_ACK, body: specToNative(spec, true), parse: none };
   },
-  /** `ip [-4|-6] neigh show [dev DEV]`, or with proxy: true, `ip neigh show proxy`. */
+  /**
+   * `ip [-4|-6] neigh show nud all [dev DEV]`, or with proxy: true, `ip neigh show proxy`. Every
+   * state is listed: a plain `ip neigh show` hides noarp entries, such as the multicast ones.
+   */
   list(filter: { dev?: IfRef; family?: Family; proxy?: boolean } = {}): Op<Neigh[]> {
     object('filter', filter);
     knownKeys('filter', filter, ['dev', 'family', 'proxy']);

@@ -28,7 +28,8 @@ const std::vector<Field> kHeader = {
     {offsetof(ndmsg, ndm_type), "type", FieldKind::U8},
 };
 
-// `bridge fdb` writes the MAC first, `ip neigh` the IP first; the same fields otherwise.
+// `bridge fdb` writes the MAC first, then dst, vlan, nhid, port, vni, src_vni, via; `ip neigh`
+// writes the IP first. Both tables hold the same fields.
 const Schema& fdb_order() {
   static const Schema s{
       "fdb",
@@ -38,13 +39,13 @@ const Schema& fdb_order() {
           {NDA_LLADDR, "lladdr", FieldKind::MAC},
           {NDA_DST, "dst", FieldKind::IP},
           {NDA_VLAN, "vlan", FieldKind::U16},
-          {NDA_SRC_VNI, "srcVni", FieldKind::U32},
+          {NDA_NH_ID, "nhid", FieldKind::U32},
           {NDA_PORT, "port", FieldKind::BE16},
           {NDA_VNI, "vni", FieldKind::U32},
+          {NDA_SRC_VNI, "srcVni", FieldKind::U32},
           {NDA_IFINDEX, "via", FieldKind::IFREF},
           {NDA_MASTER, "master", FieldKind::IFREF},
           {NDA_PROTOCOL, "protocol", FieldKind::U8},
-          {NDA_NH_ID, "nhid", FieldKind::U32},
           {NDA_FLAGS_EXT, "extFlags", FieldKind::U32},
           {NDA_PROBES, "probes", FieldKind::U32},
           {NDA_LINK_NETNSID, "linkNetnsId", FieldKind::S32},
