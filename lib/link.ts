@@ -24,13 +24,20 @@ export interface LinkCommon {
   up?: boolean;
   /** Create the link straight into another namespace (`netns NS`). */
   netns?: NetnsTarget;
-  group?: number;
+  /**
+   * The device group (`ip link set DEV group N`). Not `group`: in a flat spec that word is the
+   * vxlan's multicast group.
+   */
+  devgroup?: number;
   numTxQueues?: number;
   numRxQueues?: number;
 }
 
-/** A link to create: the common options plus those of its kind. */
-export type LinkSpec = { [K in KnownKind]: LinkCommon & { kind: K } & KindOptions[K] }[KnownKind];
+/**
+ * A link to create: the common options plus those of its kind. No alias: the kernel ignores
+ * IFLA_IFALIAS when it creates a link (`ip link add … alias x` makes a link without one).
+ */
+export type LinkSpec = { [K in KnownKind]: Omit<LinkCommon, 'alias'> & { kind: K } & KindOptions[K] }[KnownKind];
 
 /** What `ip link set` changes. `master: null` is `nomaster`; `name` renames. */
 export type LinkChanges = Partial<Omit<LinkCommon, 'master'>> & { master?: IfRef | null } & (
@@ -55,7 +62,8 @@ export interface LinkAttrs {
   txqlen?: number;
   alias?: string;
   qdisc?: string;
-  group?: number;
+  /** The device group (IFLA_GROUP). */
+  devgroup?: number;
   carrier?: boolean;
   promiscuity?: number;
   numTxQueues?: number;
@@ -83,13 +91,14 @@ export function isKind<K extends KnownKind>(link: Link, kind: K): link is Link &
   return link.kind === kind;
 }
 
-const COMMON_KEYS = ['name', 'mtu', 'address', 'broadcast', 'txqlen', 'alias', 'master', 'link', 'up', 'netns', 'group', 'numTxQueues', 'numRxQueues'] as const;
+const COMMON_KEYS = ['name', 'mtu', 'address', 'broadcast', 'txqlen', 'alias', 'master', 'link', 'up', 'netns', 'devgroup', 'numTxQueues', 'numRxQueues'] as const;
 
-const ATTR_KEYS = ['index', 'name', 'up', 'flags', 'operstate', 'mtu', 'minMtu', 'maxMtu', 'address', 'broadcast', 'permAddress', 'txqlen', 'alias', 'qdisc', 'group', 'carrier', 'promiscuity', 'numTxQueues', 'numRxQueues', 'master', 'link', 'linkNetnsId', 'hwType'] as const;
+const ATTR_KEYS = ['index', 'name', 'up', 'flags', 'operstate', 'mtu', 'minMtu', 'maxMtu', 'address', 'broadcast', 'permAddress', 'txqlen', 'alias', 'qdisc', 'carrier', 'promiscuity', 'numTxQueues', 'numRxQueues', 'master', 'link', 'linkNetnsId', 'hwType'] as const;
 
 export function linkFromNative(b: Body): Link {
   const l: Record<string, unknown> = {};
   for (const k of ATTR_KEYS) if (b[k] !== undefined) l[k] = b[k];
+  if (b.group !== undefined) l.devgroup = b.group;
   const info = b.info as { kind?: string; data?: Body; slaveKind?: string; slaveData?: Body } | undefined;
   if (info?.kind !== undefined) {
     l.kind = info.kind;
@@ -115,10 +124,23 @@ function commonToNative(s: Partial<Omit<LinkCommon, 'master'>> & { master?: IfRe
   else if (s.master !== undefined) body.master = ifref(`${field}.master`, s.master);
   if (s.link !== undefined) body.link = ifref(`${field}.link`, s.link);
   if (s.up !== undefined) body.up = bool(`${field}.up`, s.up);
-  if (s.group !== undefined) body.group = uint(`${field}.group`, s.group, 0, 0xffffffff);
+  if (s.devgroup !== undefined) body.group = uint(`${field}.devgroup`, s.devgroup, 0, 0xffffffff);
   if (s.numTxQueues !== undefined) body.numTxQueues = uint(`${field}.numTxQueues`, s.numTxQueues, 1, 4096);
   if (s.numRxQueues !== undefined) body.numRxQueues = uint(`${field}.numRxQueues`, s.numRxQueues, 1, 4096);
-  if (s.netns !== undefined) targets.push({ body, netns: s.netns });
+  if (s.netns !== undefined) netnsToNative(body, s.netns, `${field}.netns`, targets);
+}
+
+/**
+ * Where a link goes: `{ pid }` travels as IFLA_NET_NS_PID, as `ip link set DEV netns PID` sends
+ * it (the kernel looks the process up itself); a name, path or Netns as IFLA_NET_NS_FD, opened
+ * just before the request is sent.
+ */
+function netnsToNative(body: Body, netns: NetnsTarget, field: string, targets: NetnsTargets): void {
+  if (typeof netns === 'object' && netns !== null && 'pid' in netns) {
+    body.netnsPid = uint(`${field}.pid`, netns.pid, 1, 0x7fffffff);
+  } else {
+    targets.push({ body, netns });
+  }
 }
 
 function kindToNative(kind: unknown, spec: Record<string, unknown>, field: string, forChange: boolean, targets: NetnsTargets): Body {
@@ -126,8 +148,10 @@ function kindToNative(kind: unknown, spec: Record<string, unknown>, field: strin
     throw new ValidationError(`${field}.kind`, kind, `expected one of ${Object.keys(kinds).join(', ')}`);
   const codec = kinds[kind];
   knownKeys(field, spec, [...COMMON_KEYS, 'kind', ...codec.keys]);
-  const ctx: KindContext = { forChange, netns: (body, netns) => targets.push({ body, netns }) };
-  return { kind, data: (codec.toNative as (s: unknown, f: string, c: KindContext) => Body)(spec, field, ctx) };
+  const ctx: KindContext = { forChange, netns: (body, netns, f) => netnsToNative(body, netns, f, targets) };
+  const data = (codec.toNative as (s: unknown, f: string, c: KindContext) => Body)(spec, field, ctx);
+  // `ip link add NAME type veth` sends IFLA_LINKINFO with the kind alone, no empty data nest.
+  return Object.keys(data).length > 0 ? { kind, data } : { kind };
 }
 
 /** The attributes that pick an existing link: the ifindex when known, else the name. */
@@ -143,6 +167,7 @@ export const linkOps = {
   add(spec: LinkSpec): Op<Link | undefined> {
     const s = object('link', spec) as LinkSpec & Record<string, unknown>;
     const name = ifname('link.name', s.name);
+    if (s.alias !== undefined) throw new ValidationError('link.alias', s.alias, 'the kernel ignores an alias on a new link: set it with link.set once the link exists');
     const targets: NetnsTargets = [];
     const body: Body = {};
     commonToNative(s, 'link', body, targets);

@@ -96,6 +96,20 @@ Napi::Value linkinfo_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
 
 const CustomCodec kLinkInfoCodec = {linkinfo_encode, linkinfo_decode};
 
+// A string without its NUL, as iproute2 writes IFLA_IFALIAS (the kernel stores the bytes it gets
+// and dumps them back NUL-terminated; decoding stops at the NUL or the end either way).
+void bare_string_encode(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::Value& v) {
+  std::string s = to_string(ctx, v, f.key);
+  w.put(f.id, s.data(), s.size());
+}
+
+Napi::Value bare_string_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
+  std::string_view s = a.str();
+  return Napi::String::New(ctx.env, s.data(), s.size());
+}
+
+const CustomCodec kBareStringCodec = {bare_string_encode, bare_string_decode};
+
 // `up: true|false` sets or clears IFF_UP and marks it in ifi_change, so that no other flag moves.
 // A body that spells out `change` itself (a decoded message) keeps its own mask.
 void link_encode_hook(EncodeCtx&, MsgWriter& w, size_t at, const Napi::Object& o) {
@@ -141,19 +155,21 @@ const Schema& link_schema() {
           {offsetof(ifinfomsg, ifi_change), "change", FieldKind::U32},
       },
       {
-          // The order is the order `ip link add` writes them, so golden bytes compare equal.
+          // The order `ip link add|set` writes them in: the options in the order of its usage
+          // text (ip writes those as they come on the command line), then IFLA_LINK, IFLA_IFNAME
+          // and IFLA_LINKINFO, which ip always adds last. Golden bytes depend on it.
           {IFLA_TXQLEN, "txqlen", FieldKind::U32},
-          {IFLA_NET_NS_PID, "netnsPid", FieldKind::U32},
-          {IFLA_NET_NS_FD, "netnsFd", FieldKind::U32},
           {IFLA_ADDRESS, "address", FieldKind::MAC},
           {IFLA_BROADCAST, "broadcast", FieldKind::MAC},
           {IFLA_MTU, "mtu", FieldKind::U32},
-          {IFLA_LINK, "link", FieldKind::IFREF},
-          {IFLA_MASTER, "master", FieldKind::IFREF},
-          {IFLA_IFALIAS, "alias", FieldKind::STR},
-          {IFLA_GROUP, "group", FieldKind::U32},
           {IFLA_NUM_TX_QUEUES, "numTxQueues", FieldKind::U32},
           {IFLA_NUM_RX_QUEUES, "numRxQueues", FieldKind::U32},
+          {IFLA_GROUP, "group", FieldKind::U32},
+          {IFLA_MASTER, "master", FieldKind::IFREF},
+          {IFLA_IFALIAS, "alias", FieldKind::CUSTOM, &kBareStringCodec},
+          {IFLA_NET_NS_PID, "netnsPid", FieldKind::U32},
+          {IFLA_NET_NS_FD, "netnsFd", FieldKind::U32},
+          {IFLA_LINK, "link", FieldKind::IFREF},
           {IFLA_IFNAME, "name", FieldKind::STR},
           {IFLA_LINKINFO, "info", FieldKind::CUSTOM, &kLinkInfoCodec},
           {IFLA_PROTINFO, "protinfo", FieldKind::NESTF, &bridge_port_schema()},

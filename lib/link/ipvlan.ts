@@ -16,7 +16,8 @@ export const ipvlanKind: KindCodec<IpvlanOptions> = {
   toNative(s, field) {
     const d: Record<string, unknown> = {};
     if (s.mode !== undefined) d.mode = oneOf(`${field}.mode`, s.mode, ['l2', 'l3', 'l3s']);
-    if (s.flag !== undefined) d.flags = oneOf(`${field}.flag`, s.flag, ['bridge', 'private', 'vepa']);
+    // ip sends the flags whenever it is given any ipvlan option; none is bridge.
+    if (s.flag !== undefined || s.mode !== undefined) d.flags = oneOf(`${field}.flag`, s.flag ?? 'bridge', ['bridge', 'private', 'vepa']);
     return d;
   },
   fromNative(d) {

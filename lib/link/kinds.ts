@@ -12,8 +12,8 @@ import { vxlanKind, type VxlanOptions } from './vxlan.js';
 export interface KindContext {
   /** Validating a change to an existing link (`ip link set type …`): nothing is required. */
   readonly forChange: boolean;
-  /** Registers a namespace the request must carry as an fd (the veth peer's). */
-  netns(body: Body, target: NetnsTarget): void;
+  /** Registers the namespace a nested link goes to (the veth peer's); `field` names it in errors. */
+  netns(body: Body, target: NetnsTarget, field: string): void;
 }
 
 export interface KindCodec<O> {

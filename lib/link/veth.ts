@@ -36,7 +36,7 @@ export const vethKind: KindCodec<VethOptions> = {
     if (p.address !== undefined) peer.address = mac(`${field}.peer.address`, p.address);
     if (p.txqlen !== undefined) peer.txqlen = uint(`${field}.peer.txqlen`, p.txqlen, 0, 0xffffffff);
     if (p.up !== undefined) peer.up = bool(`${field}.peer.up`, p.up);
-    if (p.netns !== undefined) ctx.netns(peer, p.netns);
+    if (p.netns !== undefined) ctx.netns(peer, p.netns, `${field}.peer.netns`);
     return { peer };
   },
   // A dump shows each end as its own link; the peer is not inside IFLA_INFO_DATA.

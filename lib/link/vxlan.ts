@@ -10,9 +10,22 @@ import type { KindCodec } from './kinds.js';
 /** IANA's VXLAN port, which Docker uses; the kernel's own default is the older 8472. */
 export const VXLAN_PORT = 4789;
 
-export interface VxlanOptions {
+/** A vxlan has a VNI of its own, or is in metadata mode, where routes carry the VNI. */
+export type VxlanOptions = VxlanCommon & (VxlanWithVni | VxlanExternal);
+
+interface VxlanWithVni {
   /** VXLAN network identifier, 0 to 16777215 (`id`). */
   vni: number;
+  external?: false;
+}
+
+/** Metadata mode (`external`), for lightweight tunnels: no vni, and no learning unless asked. */
+interface VxlanExternal {
+  vni?: undefined;
+  external: true;
+}
+
+interface VxlanCommon {
   /** Source address of the tunnel (`local`). */
   local?: string;
   /** Unicast peer (`remote`), exclusive with group. */
@@ -27,7 +40,9 @@ export interface VxlanOptions {
   srcport?: { low: number; high: number };
   /** `ttl N` or `ttl inherit`. */
   ttl?: number | 'inherit';
+  /** The TOS byte as a number (`ip … tos 10` reads its argument as hex: 0x10). */
   tos?: number;
+  /** Learn remote MACs into the FDB: on unless given, off in metadata mode, as ip sets it. */
   learning?: boolean;
   proxy?: boolean;
   l2miss?: boolean;
@@ -40,8 +55,6 @@ export interface VxlanOptions {
   ageing?: number;
   /** Maximum FDB entries. */
   limit?: number;
-  /** Metadata mode (`external`), for lightweight tunnels. */
-  external?: boolean;
 }
 
 const FLAGS = ['learning', 'proxy', 'l2miss', 'l3miss', 'udpCsum', 'udp6ZeroCsumTx', 'udp6ZeroCsumRx', 'external'] as const;
@@ -50,7 +63,9 @@ export const vxlanKind: KindCodec<VxlanOptions> = {
   keys: ['vni', 'local', 'remote', 'group', 'dev', 'dstport', 'srcport', 'ttl', 'tos', 'ageing', 'limit', ...FLAGS],
   toNative(s, field, ctx) {
     const d: Body = {};
-    if (s.vni !== undefined || !ctx.forChange) d.id = uint(`${field}.vni`, s.vni, 0, 0xffffff);
+    const { vni, external } = s as { vni?: unknown; external?: unknown };
+    if (external === true && vni !== undefined) throw new ValidationError(`${field}.vni`, vni, 'an external (metadata mode) vxlan has no vni');
+    if (vni !== undefined || (!ctx.forChange && external !== true)) d.id = uint(`${field}.vni`, vni, 0, 0xffffff);
     if (s.remote !== undefined && s.group !== undefined)
       throw new ValidationError(`${field}.group`, s.group, 'give either remote or group, not both');
     const peer = s.remote ?? s.group;
@@ -67,6 +82,8 @@ export const vxlanKind: KindCodec<VxlanOptions> = {
     else if (s.ttl !== undefined) d.ttl = uint(`${field}.ttl`, s.ttl, 0, 255);
     if (s.tos !== undefined) d.tos = uint(`${field}.tos`, s.tos, 0, 255);
     for (const k of FLAGS) if (s[k] !== undefined) d[k] = bool(`${field}.${k}`, s[k]);
+    // ip always says whether a new vxlan learns: yes, unless in metadata mode.
+    if (d.learning === undefined && !ctx.forChange) d.learning = d.external !== true;
     if (s.ageing !== undefined) d.ageing = uint(`${field}.ageing`, s.ageing, 0, 0xffffffff);
     if (s.limit !== undefined) d.limit = uint(`${field}.limit`, s.limit, 0, 0xffffffff);
     if (s.srcport !== undefined) {
