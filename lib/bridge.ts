@@ -68,7 +68,7 @@ export const bridgeOps = {
 export class BridgeApi {
   constructor(private readonly nl: Runner) {}
   /** `bridge link set dev DEV …` */
-  setPort(dev: IfRef, options: BridgePort): Promise<void> {
+  async setPort(dev: IfRef, options: BridgePort): Promise<void> {
     return this.nl.run(bridgeOps.setPort(dev, options));
   }
   /** `bridge -d link show dev DEV`: the port's options; NotFoundError when DEV is not a bridge port. */

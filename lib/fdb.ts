@@ -146,23 +146,23 @@ export const fdbOps = {
 export class FdbApi {
   constructor(private readonly nl: Runner) {}
   /** `bridge fdb add` */
-  add(spec: FdbSpec): Promise<void> {
+  async add(spec: FdbSpec): Promise<void> {
     return this.nl.run(fdbOps.add(spec));
   }
   /** `bridge fdb append` */
-  append(spec: FdbSpec): Promise<void> {
+  async append(spec: FdbSpec): Promise<void> {
     return this.nl.run(fdbOps.append(spec));
   }
   /** `bridge fdb replace` */
-  replace(spec: FdbSpec): Promise<void> {
+  async replace(spec: FdbSpec): Promise<void> {
     return this.nl.run(fdbOps.replace(spec));
   }
   /** `bridge fdb del` */
-  del(spec: FdbSpec): Promise<void> {
+  async del(spec: FdbSpec): Promise<void> {
     return this.nl.run(fdbOps.del(spec));
   }
   /** `bridge fdb show [br BR] [brport DEV]` */
-  list(filter?: { br?: IfRef; dev?: IfRef }): Promise<Fdb[]> {
+  async list(filter?: { br?: IfRef; dev?: IfRef }): Promise<Fdb[]> {
     return this.nl.run(fdbOps.list(filter));
   }
 }

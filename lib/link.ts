@@ -230,26 +230,31 @@ export class LinkApi {
 
   /** `ip link add`. Resolves to the new link as the kernel reports it. */
   async add(spec: LinkSpec): Promise<Link> {
-    return (await this.nl.run(linkOps.add(spec))) ?? (await this.get(spec.name));
+    const add = linkOps.add(spec);
+    // The kernel echoes a new link before enslaving it, so with a master ask again, in the same
+    // native call.
+    if (spec.master === undefined) return (await this.nl.run(add)) ?? (await this.get(spec.name));
+    const [, link] = await this.nl.runAll([add as Op<unknown>, linkOps.get({ ref: 0 })]);
+    return link as Link;
   }
 
   /** `ip link del DEV` */
-  del(dev: IfRef): Promise<void> {
+  async del(dev: IfRef): Promise<void> {
     return this.nl.run(linkOps.del(dev));
   }
 
   /** `ip link set DEV [up|down] [mtu] [address] [name] [master|nomaster] [netns] [alias] [txqlen] [type KIND …]` */
-  set(dev: IfRef, changes: LinkChanges): Promise<void> {
+  async set(dev: IfRef, changes: LinkChanges): Promise<void> {
     return this.nl.run(linkOps.set(dev, changes));
   }
 
   /** `ip link show DEV` */
-  get(dev: IfRef): Promise<Link> {
+  async get(dev: IfRef): Promise<Link> {
     return this.nl.run(linkOps.get(dev));
   }
 
   /** `ip link show [type KIND] [master DEV]` */
-  list(filter?: { kind?: string; master?: IfRef }): Promise<Link[]> {
+  async list(filter?: { kind?: string; master?: IfRef }): Promise<Link[]> {
     return this.nl.run(linkOps.list(filter));
   }
 }

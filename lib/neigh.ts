@@ -133,19 +133,19 @@ export const neighOps = {
 export class NeighApi {
   constructor(private readonly nl: Runner) {}
   /** `ip neigh add` */
-  add(spec: NeighSpec): Promise<void> {
+  async add(spec: NeighSpec): Promise<void> {
     return this.nl.run(neighOps.add(spec));
   }
   /** `ip neigh replace` */
-  replace(spec: NeighSpec): Promise<void> {
+  async replace(spec: NeighSpec): Promise<void> {
     return this.nl.run(neighOps.replace(spec));
   }
   /** `ip neigh del` */
-  del(spec: Pick<NeighSpec, 'dev' | 'address' | 'proxy'>): Promise<void> {
+  async del(spec: Pick<NeighSpec, 'dev' | 'address' | 'proxy'>): Promise<void> {
     return this.nl.run(neighOps.del(spec));
   }
   /** `ip neigh show [dev DEV] [proxy]` */
-  list(filter?: { dev?: IfRef; family?: Family; proxy?: boolean }): Promise<Neigh[]> {
+  async list(filter?: { dev?: IfRef; family?: Family; proxy?: boolean }): Promise<Neigh[]> {
     return this.nl.run(neighOps.list(filter));
   }
 }

@@ -19,6 +19,7 @@ export const none = (): void => undefined;
 /** What the family APIs run their operations through (the Netlink handle). */
 export interface Runner {
   run<T>(op: Op<T>): Promise<T>;
+  runAll(ops: Op<unknown>[]): Promise<unknown[]>;
 }
 
 /**

@@ -103,11 +103,11 @@ describe.skipIf(!isRoot)(`bridge ports (${isRoot ? 'root' : ROOT_SKIP_REASON})`,
     await expect(nl.bridge.getPort('nosuch0')).rejects.toMatchObject({ code: 'ENODEV' });
   });
 
-  it('refuses bad input before anything reaches the kernel', () => {
+  it('refuses bad input before anything reaches the kernel', async () => {
     const { nl } = spaces[0]!;
-    expect(() => nl.bridge.setPort('v0', { learning: 'off' as never })).toThrow(ValidationError);
-    expect(() => nl.bridge.setPort('v0', { neigh_suppress: true } as never)).toThrow(expect.objectContaining({ field: 'options.neigh_suppress' }));
-    expect(() => nl.bridge.setPort('v0', { cost: 0 })).toThrow(expect.objectContaining({ field: 'options.cost' }));
+    await expect(nl.bridge.setPort('v0', { learning: 'off' as never })).rejects.toThrow(ValidationError);
+    await expect(nl.bridge.setPort('v0', { neigh_suppress: true } as never)).rejects.toThrow(expect.objectContaining({ field: 'options.neigh_suppress' }));
+    await expect(nl.bridge.setPort('v0', { cost: 0 })).rejects.toThrow(expect.objectContaining({ field: 'options.cost' }));
     expect(toolPort(ns, 'v0').learning).toBe(true);
   });
 });

@@ -230,11 +230,11 @@ describe.skipIf(!isRoot)(`fdb (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () => {
     await expect(nl.fdb.list({ br: 'nosuch0' })).rejects.toMatchObject({ code: 'ENODEV' });
   });
 
-  it('refuses bad input before anything reaches the kernel', () => {
+  it('refuses bad input before anything reaches the kernel', async () => {
     const { nl } = spaces[0]!;
-    expect(() => nl.fdb.add({ dev: 'vx0', lladdr: ZERO, dst: '192.0.2.300' })).toThrow(ValidationError);
-    expect(() => nl.fdb.append({ dev: 'vx0', lladdr: ZERO, dst: '192.0.2.70', vni: 1 << 24 })).toThrow(expect.objectContaining({ field: 'fdb.vni' }));
-    expect(() => nl.fdb.add({ dev: 'v0', lladdr: MAC_A, master: true, state: 'reachable' as never })).toThrow(expect.objectContaining({ field: 'fdb.state' }));
+    await expect(nl.fdb.add({ dev: 'vx0', lladdr: ZERO, dst: '192.0.2.300' })).rejects.toThrow(ValidationError);
+    await expect(nl.fdb.append({ dev: 'vx0', lladdr: ZERO, dst: '192.0.2.70', vni: 1 << 24 })).rejects.toThrow(expect.objectContaining({ field: 'fdb.vni' }));
+    await expect(nl.fdb.add({ dev: 'v0', lladdr: MAC_A, master: true, state: 'reachable' as never })).rejects.toThrow(expect.objectContaining({ field: 'fdb.state' }));
     expect(bridgej<BridgeFdb[]>(ns, 'fdb', 'show').filter((e) => [ZERO, MAC_A].includes(e.mac))).toEqual([]);
   });
 });

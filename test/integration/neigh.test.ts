@@ -186,10 +186,10 @@ describe.skipIf(!isRoot)(`neigh (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () => 
 
   it('refuses bad input before anything reaches the kernel', async () => {
     const { nl } = spaces[0]!;
-    // Validation throws before a request is made, so the call throws rather than rejects.
-    expect(() => nl.neigh.add({ dev: 'v0', address: '192.0.2.300', lladdr: MAC1 })).toThrow(ValidationError);
-    expect(() => nl.neigh.add({ dev: 'v0', address: '192.0.2.60', lladdr: 'zz' })).toThrow(expect.objectContaining({ field: 'neigh.lladdr' }));
-    expect(() => nl.neigh.add({ dev: 'v0', address: '192.0.2.60', lladdr: MAC1, proxy: true })).toThrow(expect.objectContaining({ field: 'neigh.lladdr' }));
+    // Validation refuses before a request is made: the promise rejects, nothing changes.
+    await expect(nl.neigh.add({ dev: 'v0', address: '192.0.2.300', lladdr: MAC1 })).rejects.toThrow(ValidationError);
+    await expect(nl.neigh.add({ dev: 'v0', address: '192.0.2.60', lladdr: 'zz' })).rejects.toThrow(expect.objectContaining({ field: 'neigh.lladdr' }));
+    await expect(nl.neigh.add({ dev: 'v0', address: '192.0.2.60', lladdr: MAC1, proxy: true })).rejects.toThrow(expect.objectContaining({ field: 'neigh.lladdr' }));
     expect(ipj<IpNeigh[]>(ns, 'neigh', 'show', 'nud', 'all').filter((e) => e.dst.startsWith('192.0.2.'))).toEqual([]);
     expect(ipj<IpNeigh[]>(ns, 'neigh', 'show', 'proxy')).toEqual([]);
   });
