@@ -13,7 +13,10 @@ export interface AddrSpec {
   dev: IfRef;
   /** "192.0.2.1/24" or "2001:db8::1/64"; without a prefix, /32 or /128. */
   address: string;
-  /** Point-to-point peer (`peer ADDR`). */
+  /**
+   * Point-to-point peer (`peer ADDR[/LEN]`). The prefix length is then the peer's if it has one,
+   * else the address's, else /32 (/128). (`ip` takes only the peer's and drops the address's.)
+   */
   peer?: string;
   /** An address, or true for the usual one (`brd +`). IPv4 only. */
   broadcast?: string | true;
@@ -24,8 +27,9 @@ export interface AddrSpec {
   nodad?: boolean;
   /** Add no prefix route for the subnet. */
   noprefixroute?: boolean;
-  /** Seconds, or 'forever' (the default). */
+  /** Seconds (at least 1), or 'forever' (the default). */
   validLifetime?: number | 'forever';
+  /** Seconds, or 'forever'; at most validLifetime, which it defaults to. */
   preferredLifetime?: number | 'forever';
   /** Metric of the prefix route. */
   metric?: number;
@@ -57,8 +61,8 @@ const FLAG_BITS: [string, number][] = [
 
 const KEYS = ['dev', 'address', 'peer', 'broadcast', 'label', 'scope', 'nodad', 'noprefixroute', 'validLifetime', 'preferredLifetime', 'metric'] as const;
 
-function lifetime(field: string, v: unknown): number {
-  return v === 'forever' ? FOREVER : uint(field, v, 0, FOREVER);
+function lifetime(field: string, v: unknown, min: number): number {
+  return v === 'forever' ? FOREVER : uint(field, v, min, FOREVER);
 }
 
 /** The usual IPv4 broadcast address of a prefix (`brd +`). */
@@ -73,16 +77,24 @@ function specToNative(spec: AddrSpec, forDelete: boolean): Body {
   knownKeys('addr', s, KEYS);
   const p = prefix('addr.address', s.address);
   const body: Body = { family: p.family, prefixlen: p.prefixlen, index: ifref('addr.dev', s.dev), local: p.address };
-  body.address = s.peer !== undefined ? ip('addr.peer', s.peer, p.family) : p.address;
+  body.address = p.address;
+  if (s.peer !== undefined) {
+    const peer = prefix('addr.peer', s.peer, p.family);
+    const addressHasLen = (s.address as string).includes('/');
+    const peerHasLen = (s.peer as string).includes('/');
+    if (addressHasLen && peerHasLen && p.prefixlen !== peer.prefixlen)
+      throw new ValidationError('addr.peer', s.peer, `the prefix length is the peer's; it differs from the address's /${p.prefixlen}`);
+    body.address = peer.address;
+    body.prefixlen = peerHasLen || !addressHasLen ? peer.prefixlen : p.prefixlen;
+  }
   if (forDelete) return body;
   let flags = 0;
   if (s.nodad !== undefined && bool('addr.nodad', s.nodad)) flags |= 0x02;
   if (s.noprefixroute !== undefined && bool('addr.noprefixroute', s.noprefixroute)) flags |= 0x200;
-  // ifa_flags has eight bits; the rest only fit IFA_FLAGS, which `ip` always sends when set.
-  if (flags) {
-    body.flags = flags & 0xff;
-    body.extFlags = flags;
-  }
+  // As `ip` does: flags that fit ifa_flags' eight bits go there, and only there; more need
+  // IFA_FLAGS, which then carries them all (the kernel reads IFA_FLAGS over ifa_flags).
+  if (flags > 0xff) body.extFlags = flags;
+  else if (flags) body.flags = flags;
   if (s.label !== undefined) {
     const label = str('addr.label', s.label, 15);
     if (typeof s.dev === 'string' && !label.startsWith(s.dev)) throw new ValidationError('addr.label', label, `a label must start with the device name '${s.dev}'`);
@@ -93,9 +105,12 @@ function specToNative(spec: AddrSpec, forDelete: boolean): Body {
     body.broadcast = s.broadcast === true ? broadcastOf(p.address, p.prefixlen) : ip('addr.broadcast', s.broadcast, 'inet');
   }
   if (s.scope !== undefined) body.scope = oneOf('addr.scope', s.scope, SCOPES);
+  // `ip` gives loopback addresses (127.0.0.0/8) scope host unless told otherwise.
+  else if (p.family === 'inet' && p.address.startsWith('127.')) body.scope = 'host';
   if (s.validLifetime !== undefined || s.preferredLifetime !== undefined) {
-    const valid = lifetime('addr.validLifetime', s.validLifetime ?? 'forever');
-    const preferred = lifetime('addr.preferredLifetime', s.preferredLifetime ?? valid);
+    // The kernel refuses a valid lifetime of 0 (EINVAL); say so before asking it.
+    const valid = lifetime('addr.validLifetime', s.validLifetime ?? 'forever', 1);
+    const preferred = lifetime('addr.preferredLifetime', s.preferredLifetime ?? valid, 0);
     if (preferred > valid) throw new ValidationError('addr.preferredLifetime', s.preferredLifetime, 'must not exceed validLifetime');
     body.cacheinfo = { preferred, valid };
   }
@@ -151,23 +166,23 @@ export const addrOps = {
   },
 };
 
-/** `nl.addr`: the calls of `ip addr`. */
+/** `nl.addr`: the calls of `ip addr`. Bad input rejects with a ValidationError before anything is sent. */
 export class AddrApi {
   constructor(private readonly nl: Runner) {}
   /** `ip addr add` */
-  add(spec: AddrSpec): Promise<void> {
+  async add(spec: AddrSpec): Promise<void> {
     return this.nl.run(addrOps.add(spec));
   }
   /** `ip addr replace` */
-  replace(spec: AddrSpec): Promise<void> {
+  async replace(spec: AddrSpec): Promise<void> {
     return this.nl.run(addrOps.replace(spec));
   }
   /** `ip addr del` */
-  del(spec: Pick<AddrSpec, 'dev' | 'address' | 'peer'>): Promise<void> {
+  async del(spec: Pick<AddrSpec, 'dev' | 'address' | 'peer'>): Promise<void> {
     return this.nl.run(addrOps.del(spec));
   }
   /** `ip addr show [dev DEV]` */
-  list(filter?: { dev?: IfRef; family?: Family }): Promise<Addr[]> {
+  async list(filter?: { dev?: IfRef; family?: Family }): Promise<Addr[]> {
     return this.nl.run(addrOps.list(filter));
   }
 }

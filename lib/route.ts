@@ -1,7 +1,7 @@
 // Routes: `ip route add|replace|del|show|get`, IPv4 and IPv6, with tables, metrics and multipath.
 import type { Body } from './binding.js';
-import { F_ACK, F_ADD, F_DUMP, F_REPLACE, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE } from './constants.js';
-import { ValidationError } from './errors.js';
+import { F_ACK, F_ADD, F_DUMP, F_REPLACE, NLM_F_REQUEST, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE } from './constants.js';
+import { NetlinkError, ValidationError } from './errors.js';
 import { none, type Op, type Runner } from './op.js';
 import { bool, type Family, familyOf, ifref, type IfRef, ip, knownKeys, object, oneOf, prefix, uint } from './validate.js';
 import type { Scope } from './addr.js';
@@ -9,10 +9,19 @@ import type { Scope } from './addr.js';
 export type RouteType = 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw' | 'nat';
 const TYPES: readonly RouteType[] = ['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat'];
 const SCOPES: readonly Scope[] = ['global', 'site', 'link', 'host', 'nowhere'];
-export type Protocol = 'unspec' | 'redirect' | 'kernel' | 'boot' | 'static' | 'ra' | 'dhcp' | 'bgp' | 'ospf' | 'babel';
-const PROTOCOLS: readonly Protocol[] = ['unspec', 'redirect', 'kernel', 'boot', 'static', 'ra', 'dhcp', 'bgp', 'ospf', 'babel'];
+/** The names of iproute2's rt_protos; other protocols are numbers. */
+export type Protocol =
+  | 'unspec' | 'redirect' | 'kernel' | 'boot' | 'static' | 'gated' | 'ra' | 'mrt' | 'zebra' | 'bird' | 'dnrouted'
+  | 'xorp' | 'ntk' | 'dhcp' | 'keepalived' | 'babel' | 'openr' | 'bgp' | 'isis' | 'ospf' | 'rip' | 'eigrp';
+const PROTOCOLS: readonly Protocol[] = [
+  'unspec', 'redirect', 'kernel', 'boot', 'static', 'gated', 'ra', 'mrt', 'zebra', 'bird', 'dnrouted',
+  'xorp', 'ntk', 'dhcp', 'keepalived', 'babel', 'openr', 'bgp', 'isis', 'ospf', 'rip', 'eigrp',
+];
 const TABLES: Record<string, number> = { default: 253, main: 254, local: 255 };
+const LOCAL_TABLE_TYPES: readonly RouteType[] = ['local', 'broadcast', 'anycast', 'nat'];
 const RTNH_F_ONLINK = 4;
+// <linux/rtnetlink.h>: ask `route get` to report the table the route came from.
+const RTM_F_LOOKUP_TABLE = 0x1000;
 
 export interface Nexthop {
   via?: string;
@@ -72,6 +81,15 @@ function tableId(field: string, v: unknown): number {
   return uint(field, v, 1, 0xffffffff);
 }
 
+/** The scope `ip route` sends when none is given. */
+function defaultScope(family: Family, type: RouteType | undefined, del: boolean, hasGateway: boolean): Scope {
+  if (family === 'inet6') return 'global'; // IPv6 routes have no scope; ip always sends universe
+  if (type === 'local' || type === 'nat') return 'host';
+  if (type === 'broadcast' || type === 'multicast' || type === 'anycast') return 'link';
+  if (del) return 'nowhere'; // matches a route of any scope
+  return type === 'unicast' && !hasGateway ? 'link' : 'global';
+}
+
 function specToNative(spec: RouteSpec, del: boolean): Body {
   const s = object('route', spec) as RouteSpec & Record<string, unknown>;
   knownKeys('route', s, KEYS);
@@ -87,21 +105,16 @@ function specToNative(spec: RouteSpec, del: boolean): Body {
     body.dst = p.address;
   }
   body.family = family;
-  // The defaults `ip route` uses: main table; on add, protocol boot, scope universe (link when
-  // there is no gateway), type unicast; on delete, scope nowhere so any scope matches.
-  const table = s.table === undefined ? 254 : tableId('route.table', s.table);
-  body.tableId = table < 256 ? table : 0;
-  if (table >= 256) body.table = table;
   const type = s.type === undefined ? (del ? undefined : 'unicast') : oneOf('route.type', s.type, TYPES);
   if (type !== undefined) body.type = type;
+  // The defaults `ip route` sends: the main table (local for local, broadcast, anycast and nat
+  // routes); on add, protocol boot and type unicast; on delete neither, so any matches.
+  const table = s.table !== undefined ? tableId('route.table', s.table) : type !== undefined && LOCAL_TABLE_TYPES.includes(type) ? 255 : 254;
+  body.tableId = table < 256 ? table : 0;
+  if (table >= 256) body.table = table;
   if (s.protocol !== undefined) body.protocol = typeof s.protocol === 'number' ? uint('route.protocol', s.protocol, 0, 255) : oneOf('route.protocol', s.protocol, PROTOCOLS);
   else if (!del) body.protocol = 'boot';
-  if (s.scope !== undefined) body.scope = oneOf('route.scope', s.scope, SCOPES);
-  else if (del) body.scope = 'nowhere';
-  else if (type === 'local' || type === 'nat') body.scope = 'host';
-  else if (type === 'broadcast' || type === 'multicast' || type === 'anycast') body.scope = 'link';
-  else if (s.via === undefined && s.nexthops === undefined && (type === 'unicast' || type === undefined)) body.scope = 'link';
-  else body.scope = 'global';
+  body.scope = s.scope !== undefined ? oneOf('route.scope', s.scope, SCOPES) : defaultScope(family, type, del, s.via !== undefined || s.nexthops !== undefined);
   if (s.via !== undefined) body.gateway = ip('route.via', s.via, family);
   if (s.src !== undefined) body.prefsrc = ip('route.src', s.src, family);
   if (s.metric !== undefined) body.priority = uint('route.metric', s.metric, 0, 0xffffffff);
@@ -185,11 +198,8 @@ export const routeOps = {
     knownKeys('filter', filter, ['family', 'table', 'dev', 'protocol']);
     const body: Body = { family: filter.family === undefined ? 'unspec' : oneOf('filter.family', filter.family, ['inet', 'inet6']) };
     const table = filter.table ?? 'main';
-    if (table !== 'all') {
-      const id = tableId('filter.table', table);
-      if (id < 256) body.tableId = id;
-      else body.table = id;
-    }
+    // As `ip route show table T`: the table in RTA_TABLE whatever its number, rtm_table 0.
+    if (table !== 'all') body.table = tableId('filter.table', table);
     if (filter.dev !== undefined) body.oif = ifref('filter.dev', filter.dev);
     if (filter.protocol !== undefined) body.protocol = typeof filter.protocol === 'number' ? uint('filter.protocol', filter.protocol, 0, 255) : oneOf('filter.protocol', filter.protocol, PROTOCOLS);
     return { op: 'route.list', type: RTM_GETROUTE, flags: F_DUMP, body, parse: (r) => r.map(routeFromNative) };
@@ -198,6 +208,8 @@ export const routeOps = {
   get(dst: string, opts: { from?: string; iif?: IfRef; oif?: IfRef; mark?: number } = {}): Op<Route> {
     const family = familyOf(ip('dst', dst));
     const body: Body = { family, dst, dstLen: family === 'inet' ? 32 : 128 };
+    // As `ip route get`: IPv4 asks for the table in the answer (IPv6 reports it anyway).
+    if (family === 'inet') body.flags = RTM_F_LOOKUP_TABLE;
     object('opts', opts);
     knownKeys('opts', opts, ['from', 'iif', 'oif', 'mark']);
     if (opts.from !== undefined) {
@@ -207,31 +219,39 @@ export const routeOps = {
     if (opts.iif !== undefined) body.iif = ifref('opts.iif', opts.iif);
     if (opts.oif !== undefined) body.oif = ifref('opts.oif', opts.oif);
     if (opts.mark !== undefined) body.mark = uint('opts.mark', opts.mark, 0, 0xffffffff);
-    return { op: 'route.get', type: RTM_GETROUTE, flags: F_ACK, body, parse: (r) => routeFromNative(r[0] ?? {}) };
+    // A plain request, as `ip` sends it: the answer is one RTM_NEWROUTE, or an error.
+    return { op: 'route.get', type: RTM_GETROUTE, flags: NLM_F_REQUEST, body, parse: (r) => routeFromNative(r[0] ?? {}) };
   },
 };
 
-/** `nl.route`: the calls of `ip route`. */
+/** `nl.route`: the calls of `ip route`. Bad input rejects with a ValidationError before anything is sent. */
 export class RouteApi {
   constructor(private readonly nl: Runner) {}
   /** `ip route add` */
-  add(spec: RouteSpec): Promise<void> {
+  async add(spec: RouteSpec): Promise<void> {
     return this.nl.run(routeOps.add(spec));
   }
   /** `ip route replace` */
-  replace(spec: RouteSpec): Promise<void> {
+  async replace(spec: RouteSpec): Promise<void> {
     return this.nl.run(routeOps.replace(spec));
   }
   /** `ip route del` */
-  del(spec: RouteSpec): Promise<void> {
+  async del(spec: RouteSpec): Promise<void> {
     return this.nl.run(routeOps.del(spec));
   }
   /** `ip route show` */
-  list(filter?: RouteFilter): Promise<Route[]> {
-    return this.nl.run(routeOps.list(filter));
+  async list(filter?: RouteFilter): Promise<Route[]> {
+    try {
+      return await this.nl.run(routeOps.list(filter));
+    } catch (e) {
+      // The kernel has no table that never held a route, and refuses to dump one for a given
+      // family (ENOENT, "FIB table does not exist"); for us that table is just empty.
+      if (e instanceof NetlinkError && e.code === 'ENOENT' && filter?.table !== undefined && filter.table !== 'all') return [];
+      throw e;
+    }
   }
   /** `ip route get ADDR` */
-  get(dst: string, opts?: { from?: string; iif?: IfRef; oif?: IfRef; mark?: number }): Promise<Route> {
+  async get(dst: string, opts?: { from?: string; iif?: IfRef; oif?: IfRef; mark?: number }): Promise<Route> {
     return this.nl.run(routeOps.get(dst, opts));
   }
 }

@@ -57,15 +57,19 @@ const Schema& addr_schema() {
           {offsetof(ifaddrmsg, ifa_index), "index", FieldKind::IFREF},
       },
       {
-          // Order as `ip addr add` writes them (ipaddress.c).
+          // Order as `ip addr add ADDR/LEN dev DEV [label L] [metric M] [flags…] [brd +]
+          // [valid_lft …]` writes them (iproute2 ipaddress.c): what it parses goes in as it comes,
+          // then, after the arguments, IFA_FLAGS, IFA_ADDRESS (a copy of the local address
+          // unless `peer` gave one), the computed `brd +` and IFA_CACHEINFO. An explicit
+          // `broadcast ADDR` is parsed in place, before IFA_ADDRESS; we always write it after.
           {IFA_LOCAL, "local", FieldKind::IP},
-          {IFA_ADDRESS, "address", FieldKind::IP},
-          {IFA_FLAGS, "extFlags", FieldKind::U32},
           {IFA_LABEL, "label", FieldKind::STR},
-          {IFA_BROADCAST, "broadcast", FieldKind::IP},
-          {IFA_ANYCAST, "anycast", FieldKind::IP},
-          {IFA_CACHEINFO, "cacheinfo", FieldKind::CUSTOM, &kCacheInfo},
           {IFA_RT_PRIORITY, "metric", FieldKind::U32},
+          {IFA_FLAGS, "extFlags", FieldKind::U32},
+          {IFA_ADDRESS, "address", FieldKind::IP},
+          {IFA_BROADCAST, "broadcast", FieldKind::IP},
+          {IFA_CACHEINFO, "cacheinfo", FieldKind::CUSTOM, &kCacheInfo},
+          {IFA_ANYCAST, "anycast", FieldKind::IP},
           {IFA_MULTICAST, "multicast", FieldKind::IP},
           {IFA_TARGET_NETNSID, "targetNetnsId", FieldKind::S32},
           {IFA_PROTO, "proto", FieldKind::U8},

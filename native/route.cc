@@ -9,7 +9,6 @@
 
 namespace nlnet {
 
-
 namespace {
 
 const EnumName kTables[] = {{RT_TABLE_UNSPEC, "unspec"}, {RT_TABLE_COMPAT, "compat"},
@@ -17,12 +16,16 @@ const EnumName kTables[] = {{RT_TABLE_UNSPEC, "unspec"}, {RT_TABLE_COMPAT, "comp
                             {RT_TABLE_LOCAL, "local"}};
 const EnumTable kTableNames = enum_table(kTables);
 
-// As /etc/iproute2/rt_protos names them.
-const EnumName kProtocols[] = {{RTPROT_UNSPEC, "unspec"}, {RTPROT_REDIRECT, "redirect"},
-                               {RTPROT_KERNEL, "kernel"}, {RTPROT_BOOT, "boot"},
-                               {RTPROT_STATIC, "static"}, {RTPROT_RA, "ra"},
-                               {RTPROT_DHCP, "dhcp"},     {RTPROT_BGP, "bgp"},
-                               {RTPROT_OSPF, "ospf"},     {RTPROT_BABEL, "babel"}};
+// As iproute2's rt_protos names them, no more and no fewer, so that names compare with `ip -j`.
+const EnumName kProtocols[] = {
+    {RTPROT_UNSPEC, "unspec"}, {RTPROT_REDIRECT, "redirect"}, {RTPROT_KERNEL, "kernel"},
+    {RTPROT_BOOT, "boot"},     {RTPROT_STATIC, "static"},     {RTPROT_GATED, "gated"},
+    {RTPROT_RA, "ra"},         {RTPROT_MRT, "mrt"},           {RTPROT_ZEBRA, "zebra"},
+    {RTPROT_BIRD, "bird"},     {RTPROT_DNROUTED, "dnrouted"}, {RTPROT_XORP, "xorp"},
+    {RTPROT_NTK, "ntk"},       {RTPROT_DHCP, "dhcp"},         {RTPROT_KEEPALIVED, "keepalived"},
+    {RTPROT_BABEL, "babel"},   {RTPROT_OPENR, "openr"},       {RTPROT_BGP, "bgp"},
+    {RTPROT_ISIS, "isis"},     {RTPROT_OSPF, "ospf"},         {RTPROT_RIP, "rip"},
+    {RTPROT_EIGRP, "eigrp"}};
 const EnumTable kProtocolNames = enum_table(kProtocols);
 
 const EnumName kTypes[] = {{RTN_UNSPEC, "unspec"},       {RTN_UNICAST, "unicast"},
@@ -60,8 +63,8 @@ void multipath_encode(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::
     Napi::Value hv = arr.Get(i);
     if (!hv.IsObject()) type_error(ctx, f.key, "expected next hop objects");
     Napi::Object h = hv.As<Napi::Object>();
-    size_t at = w.append_raw(nullptr, sizeof(rtnexthop));
     rtnexthop nh{};
+    size_t at = w.append_raw(&nh, sizeof nh);  // filled in below, once its length is known
     if (!h.Get("flags").IsUndefined()) nh.rtnh_flags = static_cast<uint8_t>(to_uint(ctx, h.Get("flags"), "flags", 0xff));
     if (!h.Get("weight").IsUndefined())
       nh.rtnh_hops = static_cast<uint8_t>(to_uint(ctx, h.Get("weight"), "weight", 256) - 1);
@@ -122,18 +125,21 @@ const Schema& route_schema() {
           {offsetof(rtmsg, rtm_flags), "flags", FieldKind::U32},
       },
       {
-          // Order as `ip route add` writes them (iproute.c) for the usual argument order.
+          // Order as `ip route add DST via GW dev DEV src SRC table T metric M mtu …` and
+          // `ip route get DST from SRC oif DEV mark M` write them (iproute2 iproute.c): what it
+          // parses goes in as it comes, then, after the arguments, RTA_OIF, RTA_METRICS and
+          // RTA_MULTIPATH.
           {RTA_DST, "dst", FieldKind::IP},
           {RTA_SRC, "src", FieldKind::IP},
           {RTA_GATEWAY, "gateway", FieldKind::IP},
           {RTA_PREFSRC, "prefsrc", FieldKind::IP},
-          {RTA_PRIORITY, "priority", FieldKind::U32},
           {RTA_TABLE, "table", FieldKind::U32},
-          {RTA_METRICS, "metrics", FieldKind::NEST, &metrics_schema()},
-          {RTA_OIF, "oif", FieldKind::IFREF},
+          {RTA_PRIORITY, "priority", FieldKind::U32},
           {RTA_IIF, "iif", FieldKind::IFREF},
-          {RTA_MULTIPATH, "multipath", FieldKind::CUSTOM, &kMultipath},
+          {RTA_OIF, "oif", FieldKind::IFREF},
           {RTA_MARK, "mark", FieldKind::U32},
+          {RTA_METRICS, "metrics", FieldKind::NEST, &metrics_schema()},
+          {RTA_MULTIPATH, "multipath", FieldKind::CUSTOM, &kMultipath},
           {RTA_PREF, "pref", FieldKind::U8},
           {RTA_EXPIRES, "expires", FieldKind::U32},
           {RTA_NH_ID, "nhid", FieldKind::U32},
