@@ -40,7 +40,7 @@ void MsgWriter::put_str(uint16_t type, std::string_view s) {
 size_t MsgWriter::append_raw(const void* data, size_t len) {
   size_t at = buf_.size();
   buf_.resize(at + align4(len), 0);
-  if (len) std::memcpy(buf_.data() + at, data, len);
+  if (data && len) std::memcpy(buf_.data() + at, data, len);
   return at;
 }
 

@@ -44,7 +44,8 @@ class MsgWriter {
   void put_u64(uint16_t type, uint64_t v) { put(type, &v, 8); }
   void put_str(uint16_t type, std::string_view s);  // NUL-terminated, as the kernel expects
   void put_flag(uint16_t type) { put(type, nullptr, 0); }
-  // Appends raw bytes (a nested family header such as the veth peer's ifinfomsg), padded to 4.
+  // Appends raw bytes (a nested family header such as the veth peer's ifinfomsg), padded to 4;
+  // with data null, zeroes to fill in later.
   size_t append_raw(const void* data, size_t len);
 
   // Returns the nest's offset. iproute2 leaves NLA_F_NESTED off for most rtnetlink nests and

@@ -208,8 +208,7 @@ void encode_field(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::Valu
       size_t nest = w.size();
       w.put(f.id, nullptr, 0);
       size_t header_at = w.size();
-      std::vector<uint8_t> zero(f.schema()->header_len, 0);
-      w.append_raw(zero.data(), zero.size());
+      w.append_raw(nullptr, f.schema()->header_len);
       encode_body(ctx, w, f.schema()->for_encoding(v.As<Napi::Object>()), header_at, v.As<Napi::Object>());
       w.nest_end(nest);
       ctx.path = saved;

@@ -261,10 +261,12 @@ class Handle : public Napi::ObjectWrap<Handle> {
       uint16_t flags = static_cast<uint16_t>(o.Get("flags").As<Napi::Number>().Uint32Value());
       const Schema* s = schema_for(state_->protocol, type);
       if (!s) throw Napi::TypeError::New(env, "exec: unknown message type " + std::to_string(type));
-      EncodeCtx ctx{env};
-      MsgWriter w(type, flags, s->header_len);
       Napi::Value body = o.Get("body");
-      if (body.IsObject()) encode_body(ctx, w, *s, MsgWriter::kHeaderOffset, body.As<Napi::Object>());
+      if (!body.IsObject()) throw Napi::TypeError::New(env, "exec: each operation needs a body object");
+      const Schema& schema = s->for_encoding(body.As<Napi::Object>());
+      EncodeCtx ctx{env};
+      MsgWriter w(type, flags, schema.header_len);
+      encode_body(ctx, w, schema, MsgWriter::kHeaderOffset, body.As<Napi::Object>());
       Op op;
       op.msg = std::move(w.finish());
       op.patches = std::move(ctx.patches);
