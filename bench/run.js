@@ -1,0 +1,115 @@
+// nlnet against what people use instead (forking `ip`, `ip -batch`) and against the kernel's own
+// cost (kernel-baseline.c), in one run, printed as a markdown table of medians.
+//
+//   npm run build:ts && sudo node bench/run.js [--quick]
+//
+// Everything happens inside throwaway namespaces named nlbench-PID-…, removed at the end, on
+// failure and on Ctrl-C. The machine's own namespace is never touched.
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+import { Netlink, netns } from '../dist/index.js';
+
+import * as dumps from './dumps.js';
+import * as kernel from './kernel.js';
+import * as ops from './ops.js';
+import { cleanup, cleanupOnSignals, nsName } from './sandbox.js';
+import { ip, ms, ratio } from './util.js';
+
+const quick = process.argv.includes('--quick');
+const N = quick ? 10 : 200; // single operations
+const DUMP_N = quick ? 2 : 20; // dumps
+
+function machine() {
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  return [
+    `date: ${new Date().toISOString()}`,
+    `kernel: ${os.release()}; node: ${process.version}; ${ip('-V').trim()}`,
+    `cpu: ${cpu} × ${os.cpus().length}; load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+  ];
+}
+
+async function singleOperations(bin, notes) {
+  const a = nsName('a');
+  const b = nsName('b');
+  await netns.create(a);
+  await netns.create(b);
+  const nsB = await netns.open(b);
+  const nl = await Netlink.open({ netns: a });
+  try {
+    // The link the addr and route loops work on: up, its peer in B.
+    const dev = 'vR';
+    await nl.link.add({ name: dev, kind: 'veth', up: true, peer: { name: 'vRpeer', netns: nsB } });
+    const args = { nl, a, b, nsB, dev, n: N, bin };
+    const veth = await ops.veth(args);
+    const addr = await ops.addr(args);
+    const route = await ops.route(args);
+    const ns = await ops.namespace(args);
+
+    const perPair = (what, r) => `${what}: ${ms(r.nlnetBatch.both)} ms per pair as nl.batch of ${Math.round(N / ops.BATCHES)} pairs`;
+    notes.push(`for reference, not in the table: ${[perPair('veth', veth), perPair('addr', addr), perPair('route', route)].join('; ')}`);
+    return [
+      { op: 'veth create (peer in other netns)', nlnet: veth.nlnet.add, kernel: veth.kernel.add, fork: veth.fork.add },
+      { op: 'veth delete', nlnet: veth.nlnet.del, kernel: veth.kernel.del, fork: veth.fork.del },
+      { op: 'veth create + delete', nlnet: veth.nlnet.both, kernel: veth.kernel.both, fork: veth.fork.both, batch: veth.batch.both },
+      { op: 'addr add + del (IPv4 /24)', nlnet: addr.nlnet.both, kernel: addr.kernel.both, fork: addr.fork.both, batch: addr.batch.both },
+      { op: 'route add + del', nlnet: route.nlnet.both, kernel: route.kernel.both, fork: route.fork.both, batch: route.batch.both },
+      { op: 'netns create + delete', nlnet: ns.nlnet.both, kernel: ns.kernel.both, fork: ns.fork.both, batch: ns.batch.both },
+    ];
+  } finally {
+    nl.close();
+    nsB.close();
+  }
+}
+
+async function bigDumps(bin, notes) {
+  const rows = [...(await dumps.links({ n: DUMP_N, bin })), ...(await dumps.routes({ n: DUMP_N, bin }))];
+  for (const r of rows) notes.push(r.detail);
+  return rows.map((r) => ({ op: r.label, nlnet: r.nlnet, kernel: r.kernel, fork: r.fork }));
+}
+
+function table(rows) {
+  const head = ['operation', 'nlnet', 'kernel (C)', 'ip fork', 'ip -batch', 'nlnet vs fork (×)', 'nlnet vs batch (×)', 'nlnet / kernel'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const r of rows) {
+    const cells = [r.op, ms(r.nlnet), ms(r.kernel), ms(r.fork), ms(r.batch), ratio(r.fork, r.nlnet), ratio(r.batch, r.nlnet), ratio(r.nlnet, r.kernel)];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error('the benchmark creates network namespaces: run it as root');
+  cleanupOnSignals();
+  const started = process.hrtime.bigint();
+  const info = machine();
+  const notes = [];
+  let rows;
+  try {
+    const { bin, skipped } = kernel.compile();
+    if (skipped) notes.push(`kernel (C) column skipped: ${skipped}`);
+    notes.push(
+      'nlnet link.add asks for the new link back (NLM_F_ECHO) and resolves names itself; the C baseline and ip do not echo. ' +
+        'Link dumps: nlnet and the C baseline ask the kernel to skip statistics (RTEXT_FILTER_SKIP_STATS), ip -j link show does not.',
+    );
+    rows = [...(await singleOperations(bin, notes)), ...(await bigDumps(bin, notes))];
+  } finally {
+    cleanup();
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  console.log(info.join('\n'));
+  console.log(
+    `\nMedians in ms. Single operations: N = ${N} iterations (after ${ops.WARMUP} warm-up) of nlnet, ip fork and ` +
+      `the C baseline interleaved (one kernel-baseline process per iteration, timing itself after an untimed round); ` +
+      `ip -batch: the same N do/undo pairs in ${ops.BATCHES} processes, per pair = process time / pairs. ` +
+      `Dumps: N = ${DUMP_N} (after 1 warm-up), interleaved the same way; ip fork = fork + JSON.parse.\n`,
+  );
+  console.log(table(rows));
+  console.log(`\n${notes.map((n) => `- ${n}`).join('\n')}`);
+  console.log(`\nbenchmark took ${seconds.toFixed(0)} s`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
