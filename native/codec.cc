@@ -2,10 +2,34 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
 namespace nlnet {
+
+napi_value DecodeCtx::str(const char* s) {
+  auto it = strings.find(s);
+  if (it != strings.end()) return it->second;
+  napi_value v;
+  if (napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v) != napi_ok) throw Napi::Error::New(env);
+  strings.emplace(s, v);
+  return v;
+}
+
+void DecodeCtx::set(Napi::Object& o, const char* key, napi_value v) {
+  if (napi_set_property(env, o, str(key), v) != napi_ok) throw Napi::Error::New(env);
+}
+
+const Field* Schema::field_for(uint16_t type) const {
+  if (index_.empty()) {
+    uint16_t max = 0;
+    for (const Field& f : attrs) max = std::max(max, f.id);
+    index_.assign(static_cast<size_t>(max) + 1, nullptr);
+    for (const Field& f : attrs) index_[f.id] = &f;
+  }
+  return type < index_.size() ? index_[type] : nullptr;
+}
 
 const char* EnumTable::lookup(uint32_t v) const {
   for (size_t i = 0; i < count; i++)
@@ -250,10 +274,10 @@ void encode_body(EncodeCtx& ctx, MsgWriter& w, const Schema& s, size_t header_at
   encode_attrs(ctx, w, s, o);
 }
 
-static Napi::Value enum_to_js(Napi::Env env, const Field& f, uint32_t v) {
+static Napi::Value enum_to_js(DecodeCtx& ctx, const Field& f, uint32_t v) {
   const char* name = f.enums()->lookup(v);
-  if (name) return Napi::String::New(env, name);
-  return Napi::Number::New(env, v);
+  if (name) return Napi::Value(ctx.env, ctx.str(name));
+  return Napi::Number::New(ctx.env, v);
 }
 
 Napi::Value decode_field(DecodeCtx& ctx, const Field& f, const Attr& a) {
@@ -282,9 +306,9 @@ Napi::Value decode_field(DecodeCtx& ctx, const Field& f, const Attr& a) {
     case FieldKind::BIN: return Napi::Buffer<uint8_t>::Copy(env, a.data, a.len);
     case FieldKind::MAC: return Napi::String::New(env, mac_to_string(a.data, a.len));
     case FieldKind::IP: return ip_to_js(env, a.data, a.len);
-    case FieldKind::ENUM8: return a.is(1) ? enum_to_js(env, f, a.u8()) : Napi::Value();
-    case FieldKind::ENUM16: return a.is(2) ? enum_to_js(env, f, a.u16()) : Napi::Value();
-    case FieldKind::ENUM32: return a.is(4) ? enum_to_js(env, f, a.u32()) : Napi::Value();
+    case FieldKind::ENUM8: return a.is(1) ? enum_to_js(ctx, f, a.u8()) : Napi::Value();
+    case FieldKind::ENUM16: return a.is(2) ? enum_to_js(ctx, f, a.u16()) : Napi::Value();
+    case FieldKind::ENUM32: return a.is(4) ? enum_to_js(ctx, f, a.u32()) : Napi::Value();
     case FieldKind::NEST:
     case FieldKind::NESTF: {
       Napi::Object o = Napi::Object::New(env);
@@ -304,16 +328,11 @@ Napi::Value decode_attrs_into(DecodeCtx& ctx, const Schema& s, const uint8_t* da
   Napi::Array unknown;
   uint32_t n_unknown = 0;
   while (r.next(a)) {
-    const Field* f = nullptr;
-    for (const Field& cand : s.attrs)
-      if (cand.id == a.type) {
-        f = &cand;
-        break;
-      }
+    const Field* f = s.field_for(a.type);
     if (f) {
       Napi::Value v = decode_field(ctx, *f, a);
       if (!v.IsEmpty()) {
-        out.Set(f->key, v);
+        ctx.set(out, f->key, v);
         continue;
       }
       // A known attribute of the wrong size falls through and is kept as unknown bytes.
@@ -343,9 +362,9 @@ static Napi::Value decode_header_field(DecodeCtx& ctx, const Field& f, const uin
     case FieldKind::U32:
     case FieldKind::IFREF: return Napi::Number::New(env, rd(uint32_t{}));
     case FieldKind::S32: return Napi::Number::New(env, rd(int32_t{}));
-    case FieldKind::ENUM8: return enum_to_js(env, f, rd(uint8_t{}));
-    case FieldKind::ENUM16: return enum_to_js(env, f, rd(uint16_t{}));
-    case FieldKind::ENUM32: return enum_to_js(env, f, rd(uint32_t{}));
+    case FieldKind::ENUM8: return enum_to_js(ctx, f, rd(uint8_t{}));
+    case FieldKind::ENUM16: return enum_to_js(ctx, f, rd(uint16_t{}));
+    case FieldKind::ENUM32: return enum_to_js(ctx, f, rd(uint32_t{}));
     default: return {};
   }
 }
@@ -355,7 +374,7 @@ Napi::Value decode_body(DecodeCtx& ctx, const Schema& s, const uint8_t* data, si
   Napi::Object o = Napi::Object::New(ctx.env);
   for (const Field& f : s.header) {
     Napi::Value v = decode_header_field(ctx, f, data);
-    if (!v.IsEmpty()) o.Set(f.key, v);
+    if (!v.IsEmpty()) ctx.set(o, f.key, v);
   }
   if (s.decode_hook) s.decode_hook(ctx, data, s.header_len, o);
   size_t at = align4(s.header_len);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "attr.h"
@@ -78,9 +79,15 @@ struct EncodeCtx {
   std::string path;  // "peer.mtu": where we are, for error messages
 };
 
+// Decoding state for one call from JS. Dumps set the same few keys on thousands of objects, so
+// property names and enum names are made into JS strings once per call, not once per use.
 struct DecodeCtx {
   Napi::Env env;
   bool keep_unknown = false;
+  std::unordered_map<const void*, napi_value> strings;
+
+  napi_value str(const char* s);  // cached by pointer: for static key and enum names only
+  void set(Napi::Object& o, const char* key, napi_value v);
 };
 
 struct CustomCodec {
@@ -99,6 +106,12 @@ struct Schema {
   // Picks another attribute order for encoding when one message type is written two ways by
   // the tools we match byte for byte (`ip neigh` and `bridge fdb` order NDA_* differently).
   const Schema* (*variant)(const Napi::Object& body) = nullptr;
+  // Filled by field_for(); last, so that the tables' aggregate initializers leave it empty.
+  mutable std::vector<const Field*> index_ = {};
+
+  // The field for an attribute type, or nullptr: an index built on first use (the JS thread
+  // is the only one that decodes).
+  const Field* field_for(uint16_t type) const;
 
   const Schema& for_encoding(const Napi::Object& body) const {
     const Schema* v = variant ? variant(body) : nullptr;
