@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/attr.cc",
         "native/codec.cc",
+        "native/tape.cc",
         "native/errors.cc",
         "native/socket.cc",
         "native/netns.cc",

@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { build, type NativeTape } from './tape.js';
+
 /** A request as the executor takes it: a message type, its flags and a descriptor body. */
 export interface NativeOp {
   type: number;
@@ -57,11 +59,53 @@ export interface NativeError extends Error {
   partial?: Body[];
 }
 
+/** What the addon itself exports: decoded messages come back as tapes (see lib/tape.ts). */
+interface RawBinding extends Omit<NativeBinding, 'Handle' | 'Subscription' | 'decode'> {
+  Handle: new (nsfd: number, protocol: number, dumpRetries?: number) => { exec(ops: NativeOp[]): Promise<NativeTape>; close(): void };
+  Subscription: new (fd: number, protocol: number, onMessages: (tape: NativeTape, overflowed: boolean) => void) => NativeSubscription;
+  decode(protocol: number, bytes: Buffer): NativeTape;
+}
+
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const load = require('node-gyp-build') as (dir: string) => unknown;
+const raw = load(root) as RawBinding;
 
-export const native = load(root) as NativeBinding;
+/** The addon, with its tapes turned into objects. */
+export const native: NativeBinding = {
+  ...raw,
+  Handle: class Handle implements NativeHandle {
+    readonly #h;
+    constructor(nsfd: number, protocol: number, dumpRetries?: number) {
+      this.#h = new raw.Handle(nsfd, protocol, dumpRetries);
+    }
+    async exec(ops: NativeOp[]): Promise<Body[][]> {
+      try {
+        return (build(await this.#h.exec(ops)) as { results: Body[][] }).results;
+      } catch (e) {
+        const tape = (e as { tape?: NativeTape }).tape;
+        if (tape) {
+          const { results, partial } = build(tape) as { results: Body[][]; partial?: Body[] };
+          Object.assign(e as object, { results, partial, tape: undefined });
+        }
+        throw e;
+      }
+    }
+    close(): void {
+      this.#h.close();
+    }
+  },
+  Subscription: class Subscription implements NativeSubscription {
+    readonly #s;
+    constructor(fd: number, protocol: number, onMessages: (messages: { type: number; body: Body }[], overflowed: boolean) => void) {
+      this.#s = new raw.Subscription(fd, protocol, (tape, overflowed) => onMessages(build(tape) as { type: number; body: Body }[], overflowed));
+    }
+    close(): void {
+      this.#s.close();
+    }
+  },
+  decode: (protocol, bytes) => build(raw.decode(protocol, bytes)) as ReturnType<NativeBinding['decode']>,
+};
 
 export function isNativeError(e: unknown): e is NativeError {
   return e instanceof Error && typeof (e as Partial<NativeError>).errno === 'number';

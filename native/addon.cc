@@ -29,33 +29,33 @@ Napi::Value Encode(const Napi::CallbackInfo& info) {
   return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
 }
 
-// decode(protocol, buffer) → [{ type, flags, seq, pid, body }], unknown attributes kept.
+// decode(protocol, buffer) → the tape of [{ type, flags, seq, pid, body }], unknown attributes kept.
 Napi::Value Decode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int protocol = info[0].As<Napi::Number>().Int32Value();
   if (!info[1].IsBuffer()) throw Napi::TypeError::New(env, "decode: expected a Buffer");
   auto buf = info[1].As<Napi::Buffer<uint8_t>>();
-  DecodeCtx ctx{env, true};
-  Napi::Array out = Napi::Array::New(env);
-  uint32_t n = 0;
+  Tape t;
+  DecodeCtx ctx{t, true};
+  t.arr();
   MsgReader r(buf.Data(), buf.Length());
   Msg m;
   while (r.next(m)) {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("type", Napi::Number::New(env, m.hdr.nlmsg_type));
-    o.Set("flags", Napi::Number::New(env, m.hdr.nlmsg_flags));
-    o.Set("seq", Napi::Number::New(env, m.hdr.nlmsg_seq));
-    o.Set("pid", Napi::Number::New(env, m.hdr.nlmsg_pid));
-    const Schema* s = schema_for(protocol, m.hdr.nlmsg_type);
-    if (s) {
-      Napi::Value body = decode_body(ctx, *s, m.payload, m.payload_len);
-      if (body.IsEmpty()) throw Napi::RangeError::New(env, "decode: malformed message body");
-      o.Set("body", body);
+    t.obj();
+    for (auto [key, v] : {std::pair<const char*, double>{"type", m.hdr.nlmsg_type}, {"flags", m.hdr.nlmsg_flags},
+                          {"seq", m.hdr.nlmsg_seq}, {"pid", m.hdr.nlmsg_pid}}) {
+      t.key(key);
+      t.num(v);
     }
-    out.Set(n++, o);
+    if (const Schema* s = schema_for(protocol, m.hdr.nlmsg_type)) {
+      t.key("body");
+      if (!decode_body(ctx, *s, m.payload, m.payload_len)) throw Napi::RangeError::New(env, "decode: malformed message body");
+    }
+    t.end();
   }
   if (r.malformed()) throw Napi::RangeError::New(env, "decode: malformed netlink message");
-  return out;
+  t.end();
+  return t.to_js(env);
 }
 
 }  // namespace

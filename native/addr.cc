@@ -27,16 +27,22 @@ void cacheinfo_encode(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::
   w.put(f.id, &ci, sizeof ci);
 }
 
-Napi::Value cacheinfo_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
-  if (!a.is(sizeof(ifa_cacheinfo))) return {};
+bool cacheinfo_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
+  if (!a.is(sizeof(ifa_cacheinfo))) return false;
   ifa_cacheinfo ci;
   std::memcpy(&ci, a.data, sizeof ci);
-  Napi::Object o = Napi::Object::New(ctx.env);
-  o.Set("preferred", Napi::Number::New(ctx.env, ci.ifa_prefered));
-  o.Set("valid", Napi::Number::New(ctx.env, ci.ifa_valid));
-  o.Set("created", Napi::Number::New(ctx.env, ci.cstamp));
-  o.Set("updated", Napi::Number::New(ctx.env, ci.tstamp));
-  return o;
+  Tape& t = ctx.out;
+  t.obj();
+  t.key("preferred");
+  t.num(ci.ifa_prefered);
+  t.key("valid");
+  t.num(ci.ifa_valid);
+  t.key("created");
+  t.num(ci.cstamp);
+  t.key("updated");
+  t.num(ci.tstamp);
+  t.end();
+  return true;
 }
 
 const CustomCodec kCacheInfo = {cacheinfo_encode, cacheinfo_decode};

@@ -8,26 +8,13 @@
 
 namespace nlnet {
 
-napi_value DecodeCtx::str(const char* s) {
-  auto it = strings.find(s);
-  if (it != strings.end()) return it->second;
-  napi_value v;
-  if (napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v) != napi_ok) throw Napi::Error::New(env);
-  strings.emplace(s, v);
-  return v;
-}
-
-void DecodeCtx::set(Napi::Object& o, const char* key, napi_value v) {
-  if (napi_set_property(env, o, str(key), v) != napi_ok) throw Napi::Error::New(env);
-}
-
 const Field* Schema::field_for(uint16_t type) const {
-  if (index_.empty()) {
+  std::call_once(indexed_, [this] {
     uint16_t max = 0;
     for (const Field& f : attrs) max = std::max(max, f.id);
     index_.assign(static_cast<size_t>(max) + 1, nullptr);
     for (const Field& f : attrs) index_[f.id] = &f;
-  }
+  });
   return type < index_.size() ? index_[type] : nullptr;
 }
 
@@ -115,11 +102,12 @@ static std::vector<uint8_t> mac_from_js(EncodeCtx& ctx, const Napi::Value& v, co
   return out;
 }
 
-Napi::Value ip_to_js(Napi::Env env, const uint8_t* data, size_t len) {
+void ip_to_tape(Tape& t, const uint8_t* data, size_t len) {
   char buf[INET6_ADDRSTRLEN];
-  if (len == 4 && inet_ntop(AF_INET, data, buf, sizeof buf)) return Napi::String::New(env, buf);
-  if (len == 16 && inet_ntop(AF_INET6, data, buf, sizeof buf)) return Napi::String::New(env, buf);
-  return Napi::Buffer<uint8_t>::Copy(env, data, len);
+  if ((len == 4 && inet_ntop(AF_INET, data, buf, sizeof buf)) || (len == 16 && inet_ntop(AF_INET6, data, buf, sizeof buf)))
+    t.str(buf, std::strlen(buf));
+  else
+    t.bytes(data, len);
 }
 
 std::vector<uint8_t> ip_from_js(EncodeCtx& ctx, const Napi::Value& v, const char* key) {
@@ -274,112 +262,128 @@ void encode_body(EncodeCtx& ctx, MsgWriter& w, const Schema& s, size_t header_at
   encode_attrs(ctx, w, s, o);
 }
 
-static Napi::Value enum_to_js(DecodeCtx& ctx, const Field& f, uint32_t v) {
+static void enum_value(DecodeCtx& ctx, const Field& f, uint32_t v) {
   const char* name = f.enums()->lookup(v);
-  if (name) return Napi::Value(ctx.env, ctx.str(name));
-  return Napi::Number::New(ctx.env, v);
+  if (name) ctx.out.static_str(name);
+  else ctx.out.num(v);
 }
 
-Napi::Value decode_field(DecodeCtx& ctx, const Field& f, const Attr& a) {
-  Napi::Env env = ctx.env;
+bool decode_field(DecodeCtx& ctx, const Field& f, const Attr& a) {
+  Tape& t = ctx.out;
   switch (f.kind) {
-    case FieldKind::U8: return a.is(1) ? Napi::Number::New(env, a.u8()) : Napi::Value();
-    case FieldKind::U16: return a.is(2) ? Napi::Number::New(env, a.u16()) : Napi::Value();
+    case FieldKind::U8: return a.is(1) && (t.num(a.u8()), true);
+    case FieldKind::U16: return a.is(2) && (t.num(a.u16()), true);
     case FieldKind::U32:
-    case FieldKind::IFREF: return a.is(4) ? Napi::Number::New(env, a.u32()) : Napi::Value();
-    case FieldKind::S32: return a.is(4) ? Napi::Number::New(env, static_cast<int32_t>(a.u32())) : Napi::Value();
+    case FieldKind::IFREF: return a.is(4) && (t.num(a.u32()), true);
+    case FieldKind::S32: return a.is(4) && (t.num(static_cast<int32_t>(a.u32())), true);
     case FieldKind::U64: {
-      if (!a.is(8)) return {};
+      if (!a.is(8)) return false;
       uint64_t n = a.u64();
       // Counters can pass 2^53; only those come back as BigInt.
-      if (n > (uint64_t{1} << 53)) return Napi::BigInt::New(env, n);
-      return Napi::Number::New(env, static_cast<double>(n));
+      if (n > (uint64_t{1} << 53)) t.bigint(n);
+      else t.num(static_cast<double>(n));
+      return true;
     }
-    case FieldKind::BE16: return a.is(2) ? Napi::Number::New(env, ntohs(a.u16())) : Napi::Value();
-    case FieldKind::BE32: return a.is(4) ? Napi::Number::New(env, ntohl(a.u32())) : Napi::Value();
-    case FieldKind::BOOL8: return a.is(1) ? Napi::Boolean::New(env, a.u8() != 0) : Napi::Value();
-    case FieldKind::FLAG: return Napi::Boolean::New(env, true);
+    case FieldKind::BE16: return a.is(2) && (t.num(ntohs(a.u16())), true);
+    case FieldKind::BE32: return a.is(4) && (t.num(ntohl(a.u32())), true);
+    case FieldKind::BOOL8: return a.is(1) && (t.boolean(a.u8() != 0), true);
+    case FieldKind::FLAG: t.boolean(true); return true;
     case FieldKind::STR: {
       auto s = a.str();
-      return Napi::String::New(env, s.data(), s.size());
+      t.str(s.data(), s.size());
+      return true;
     }
-    case FieldKind::BIN: return Napi::Buffer<uint8_t>::Copy(env, a.data, a.len);
-    case FieldKind::MAC: return Napi::String::New(env, mac_to_string(a.data, a.len));
-    case FieldKind::IP: return ip_to_js(env, a.data, a.len);
-    case FieldKind::ENUM8: return a.is(1) ? enum_to_js(ctx, f, a.u8()) : Napi::Value();
-    case FieldKind::ENUM16: return a.is(2) ? enum_to_js(ctx, f, a.u16()) : Napi::Value();
-    case FieldKind::ENUM32: return a.is(4) ? enum_to_js(ctx, f, a.u32()) : Napi::Value();
+    case FieldKind::BIN: t.bytes(a.data, a.len); return true;
+    case FieldKind::MAC: t.str(mac_to_string(a.data, a.len)); return true;
+    case FieldKind::IP: ip_to_tape(t, a.data, a.len); return true;
+    case FieldKind::ENUM8: return a.is(1) && (enum_value(ctx, f, a.u8()), true);
+    case FieldKind::ENUM16: return a.is(2) && (enum_value(ctx, f, a.u16()), true);
+    case FieldKind::ENUM32: return a.is(4) && (enum_value(ctx, f, a.u32()), true);
     case FieldKind::NEST:
     case FieldKind::NESTF: {
-      Napi::Object o = Napi::Object::New(env);
-      if (!decode_attrs_into(ctx, *f.schema(), a.data, a.len, o).IsEmpty()) return o;
-      return {};
+      size_t m = t.mark();
+      t.obj();
+      if (!decode_attrs(ctx, *f.schema(), a.data, a.len)) {
+        t.rewind(m);
+        return false;
+      }
+      t.end();
+      return true;
     }
     case FieldKind::NESTMSG: return decode_body(ctx, *f.schema(), a.data, a.len);
     case FieldKind::CUSTOM: return f.custom()->decode(ctx, a, f);
   }
-  return {};
+  return false;
 }
 
-Napi::Value decode_attrs_into(DecodeCtx& ctx, const Schema& s, const uint8_t* data, size_t len,
-                              Napi::Object& out) {
+bool decode_attrs(DecodeCtx& ctx, const Schema& s, const uint8_t* data, size_t len) {
+  Tape& t = ctx.out;
   AttrReader r(data, len);
   Attr a;
-  Napi::Array unknown;
-  uint32_t n_unknown = 0;
+  std::vector<Attr> unknown;
   while (r.next(a)) {
-    const Field* f = s.field_for(a.type);
-    if (f) {
-      Napi::Value v = decode_field(ctx, *f, a);
-      if (!v.IsEmpty()) {
-        ctx.set(out, f->key, v);
-        continue;
-      }
-      // A known attribute of the wrong size falls through and is kept as unknown bytes.
+    if (const Field* f = s.field_for(a.type)) {
+      size_t m = t.mark();
+      t.key(f->key);
+      if (decode_field(ctx, *f, a)) continue;
+      // A known attribute of the wrong size is kept as unknown bytes rather than misread.
+      t.rewind(m);
     }
-    if (!ctx.keep_unknown) continue;
-    if (unknown.IsEmpty()) unknown = Napi::Array::New(ctx.env);
-    Napi::Object e = Napi::Object::New(ctx.env);
-    e.Set("type", Napi::Number::New(ctx.env, a.type));
-    e.Set("data", Napi::Buffer<uint8_t>::Copy(ctx.env, a.data, a.len));
-    unknown.Set(n_unknown++, e);
+    if (ctx.keep_unknown) unknown.push_back(a);
   }
-  if (r.malformed()) return {};
-  if (!unknown.IsEmpty()) out.Set("unknown", unknown);
-  return out;
+  if (r.malformed()) return false;
+  if (!unknown.empty()) {
+    t.key("unknown");
+    t.arr();
+    for (const Attr& u : unknown) {
+      t.obj();
+      t.key("type");
+      t.num(u.type);
+      t.key("data");
+      t.bytes(u.data, u.len);
+      t.end();
+    }
+    t.end();
+  }
+  return true;
 }
 
-static Napi::Value decode_header_field(DecodeCtx& ctx, const Field& f, const uint8_t* h) {
-  Napi::Env env = ctx.env;
+static void decode_header_field(DecodeCtx& ctx, const Field& f, const uint8_t* h) {
   auto rd = [&](auto zero) {
     decltype(zero) v;
     std::memcpy(&v, h + f.id, sizeof v);
     return v;
   };
+  Tape& t = ctx.out;
+  t.key(f.key);
   switch (f.kind) {
-    case FieldKind::U8: return Napi::Number::New(env, rd(uint8_t{}));
-    case FieldKind::U16: return Napi::Number::New(env, rd(uint16_t{}));
+    case FieldKind::U8: t.num(rd(uint8_t{})); break;
+    case FieldKind::U16: t.num(rd(uint16_t{})); break;
     case FieldKind::U32:
-    case FieldKind::IFREF: return Napi::Number::New(env, rd(uint32_t{}));
-    case FieldKind::S32: return Napi::Number::New(env, rd(int32_t{}));
-    case FieldKind::ENUM8: return enum_to_js(ctx, f, rd(uint8_t{}));
-    case FieldKind::ENUM16: return enum_to_js(ctx, f, rd(uint16_t{}));
-    case FieldKind::ENUM32: return enum_to_js(ctx, f, rd(uint32_t{}));
-    default: return {};
+    case FieldKind::IFREF: t.num(rd(uint32_t{})); break;
+    case FieldKind::S32: t.num(rd(int32_t{})); break;
+    case FieldKind::ENUM8: enum_value(ctx, f, rd(uint8_t{})); break;
+    case FieldKind::ENUM16: enum_value(ctx, f, rd(uint16_t{})); break;
+    case FieldKind::ENUM32: enum_value(ctx, f, rd(uint32_t{})); break;
+    default: t.num(0); break;  // tables use only the kinds above for header fields
   }
 }
 
-Napi::Value decode_body(DecodeCtx& ctx, const Schema& s, const uint8_t* data, size_t len) {
-  if (len < s.header_len) return {};
-  Napi::Object o = Napi::Object::New(ctx.env);
-  for (const Field& f : s.header) {
-    Napi::Value v = decode_header_field(ctx, f, data);
-    if (!v.IsEmpty()) ctx.set(o, f.key, v);
-  }
-  if (s.decode_hook) s.decode_hook(ctx, data, s.header_len, o);
+bool decode_body(DecodeCtx& ctx, const Schema& s, const uint8_t* data, size_t len) {
+  if (len < s.header_len) return false;
+  Tape& t = ctx.out;
+  size_t m = t.mark();
+  t.obj();
+  for (const Field& f : s.header) decode_header_field(ctx, f, data);
+  if (s.decode_hook) s.decode_hook(ctx, data, s.header_len);
   size_t at = align4(s.header_len);
   if (at > len) at = len;
-  return decode_attrs_into(ctx, s, data + at, len - at, o);
+  if (!decode_attrs(ctx, s, data + at, len - at)) {
+    t.rewind(m);
+    return false;
+  }
+  t.end();
+  return true;
 }
 
 }  // namespace nlnet

@@ -11,12 +11,14 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "attr.h"
+#include "tape.h"
 
 namespace nlnet {
 
@@ -79,20 +81,16 @@ struct EncodeCtx {
   std::string path;  // "peer.mtu": where we are, for error messages
 };
 
-// Decoding state for one call from JS. Dumps set the same few keys on thousands of objects, so
-// property names and enum names are made into JS strings once per call, not once per use.
+// Decoding writes into a Tape (tape.h) and touches no JS value, so it runs on any thread.
 struct DecodeCtx {
-  Napi::Env env;
+  Tape& out;
   bool keep_unknown = false;
-  std::unordered_map<const void*, napi_value> strings;
-
-  napi_value str(const char* s);  // cached by pointer: for static key and enum names only
-  void set(Napi::Object& o, const char* key, napi_value v);
 };
 
 struct CustomCodec {
   void (*encode)(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::Value& v);
-  Napi::Value (*decode)(DecodeCtx& ctx, const Attr& a, const Field& f);
+  // Writes exactly one value, or nothing and returns false (the bytes are then kept as unknown).
+  bool (*decode)(DecodeCtx& ctx, const Attr& a, const Field& f);
 };
 
 struct Schema {
@@ -102,15 +100,16 @@ struct Schema {
   std::vector<Field> attrs;
   // For what tables cannot express (IFF_UP as `up`, the link kind that selects IFLA_INFO_DATA).
   void (*encode_hook)(EncodeCtx&, MsgWriter&, size_t header_at, const Napi::Object&) = nullptr;
-  void (*decode_hook)(DecodeCtx&, const uint8_t* header, size_t len, Napi::Object&) = nullptr;
+  void (*decode_hook)(DecodeCtx&, const uint8_t* header, size_t len) = nullptr;  // writes keys and values
   // Picks another attribute order for encoding when one message type is written two ways by
   // the tools we match byte for byte (`ip neigh` and `bridge fdb` order NDA_* differently).
   const Schema* (*variant)(const Napi::Object& body) = nullptr;
-  // Filled by field_for(); last, so that the tables' aggregate initializers leave it empty.
+  // Filled by field_for(); last, so that the tables' aggregate initializers leave them alone.
   mutable std::vector<const Field*> index_ = {};
+  mutable std::once_flag indexed_ = {};
 
-  // The field for an attribute type, or nullptr: an index built on first use (the JS thread
-  // is the only one that decodes).
+  // The field for an attribute type, or nullptr. The index is built once, on first use, by
+  // whichever thread decodes first.
   const Field* field_for(uint16_t type) const;
 
   const Schema& for_encoding(const Napi::Object& body) const {
@@ -125,12 +124,13 @@ void encode_body(EncodeCtx& ctx, MsgWriter& w, const Schema& s, size_t header_at
 void encode_attrs(EncodeCtx& ctx, MsgWriter& w, const Schema& s, const Napi::Object& o);
 void encode_field(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::Value& v);
 
-// Decodes a family header (if the schema has one) followed by attributes.
-// Returns an empty value when the bytes are malformed.
-Napi::Value decode_body(DecodeCtx& ctx, const Schema& s, const uint8_t* data, size_t len);
-Napi::Value decode_attrs_into(DecodeCtx& ctx, const Schema& s, const uint8_t* data, size_t len,
-                              Napi::Object& out);
-Napi::Value decode_field(DecodeCtx& ctx, const Field& f, const Attr& a);
+// Decodes a family header (if the schema has one) followed by attributes, as one object.
+// Returns false, having written nothing, when the bytes are malformed.
+bool decode_body(DecodeCtx& ctx, const Schema& s, const uint8_t* data, size_t len);
+// Writes the attributes as keys and values into the object the caller opened.
+bool decode_attrs(DecodeCtx& ctx, const Schema& s, const uint8_t* data, size_t len);
+// Writes one value for an attribute, or nothing (returning false) if it has the wrong size.
+bool decode_field(DecodeCtx& ctx, const Field& f, const Attr& a);
 
 // Value helpers shared by the family files.
 // An ifindex field at `offset` of the message: written now, or patched by the executor.
@@ -138,7 +138,7 @@ uint32_t encode_ifref(EncodeCtx& ctx, const Napi::Value& v, const char* key, siz
 uint64_t to_uint(EncodeCtx& ctx, const Napi::Value& v, const char* key, uint64_t max);
 std::string to_string(EncodeCtx& ctx, const Napi::Value& v, const char* key);
 [[noreturn]] void type_error(EncodeCtx& ctx, const char* key, const std::string& what);
-Napi::Value ip_to_js(Napi::Env env, const uint8_t* data, size_t len);
+void ip_to_tape(Tape& t, const uint8_t* data, size_t len);  // a string, or bytes if neither v4 nor v6
 std::vector<uint8_t> ip_from_js(EncodeCtx& ctx, const Napi::Value& v, const char* key);
 std::string mac_to_string(const uint8_t* data, size_t len);
 

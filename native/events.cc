@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "codec.h"
+#include "tape.h"
 
 namespace nlnet {
 namespace {
@@ -53,9 +54,10 @@ class Subscription : public Napi::ObjectWrap<Subscription> {
   void drain() {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    DecodeCtx ctx{env};
-    Napi::Array out = Napi::Array::New(env);
-    uint32_t n = 0;
+    Tape tape;
+    DecodeCtx ctx{tape};
+    tape.arr();
+    size_t n = 0;
     bool overflow = false;
     for (;;) {
       ssize_t len = recv(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
@@ -76,16 +78,22 @@ class Subscription : public Napi::ObjectWrap<Subscription> {
       while (r.next(m)) {
         const Schema* s = schema_for(protocol_, m.hdr.nlmsg_type);
         if (!s) continue;
-        Napi::Value body = decode_body(ctx, *s, m.payload, m.payload_len);
-        if (body.IsEmpty()) continue;
-        Napi::Object ev = Napi::Object::New(env);
-        ev.Set("type", Napi::Number::New(env, m.hdr.nlmsg_type));
-        ev.Set("body", body);
-        out.Set(n++, ev);
+        size_t mark = tape.mark();
+        tape.obj();
+        tape.key("type");
+        tape.num(m.hdr.nlmsg_type);
+        tape.key("body");
+        if (!decode_body(ctx, *s, m.payload, m.payload_len)) {
+          tape.rewind(mark);
+          continue;
+        }
+        tape.end();
+        n++;
       }
     }
+    tape.end();
     if (n == 0 && !overflow) return;
-    callback_.Call({out, Napi::Boolean::New(env, overflow)});
+    callback_.Call({tape.to_js(env), Napi::Boolean::New(env, overflow)});
   }
 
   void stop() {

@@ -139,17 +139,15 @@ class ExecWorker : public Napi::AsyncWorker {
       }
     }
     state_->release(std::move(sock));
+    decode_all();
   }
 
   void OnOK() override {
     Napi::Env env = Env();
-    size_t done = failure_ ? static_cast<size_t>(failure_.step) : results_.size();
-    Napi::Array out = Napi::Array::New(env, done);
-    for (size_t i = 0; i < done; i++) out.Set(i, decode_replies(env, results_[i].replies));
+    Napi::Value out = tape_.to_js(env);
     if (failure_) {
       Napi::Error e = to_js_error(env, failure_);
-      e.Value().Set("results", out);
-      if (interrupted_) e.Value().Set("partial", decode_replies(env, results_[done].replies));
+      e.Value().Set("tape", out);
       deferred_.Reject(e.Value());
       return;
     }
@@ -202,20 +200,32 @@ class ExecWorker : public Napi::AsyncWorker {
     return {};
   }
 
-  Napi::Array decode_replies(Napi::Env env, const std::vector<uint8_t>& bytes) {
-    DecodeCtx ctx{env};
-    Napi::Array arr = Napi::Array::New(env);
-    uint32_t n = 0;
+  // { results: [[body…] per finished step], partial?: [body…] }, decoded here on the worker.
+  void decode_all() {
+    size_t done = failure_ ? static_cast<size_t>(failure_.step) : results_.size();
+    tape_.obj();
+    tape_.key("results");
+    tape_.arr();
+    for (size_t i = 0; i < done; i++) decode_replies(results_[i].replies);
+    tape_.end();
+    if (interrupted_ && done < results_.size()) {
+      tape_.key("partial");
+      decode_replies(results_[done].replies);
+    }
+    tape_.end();
+  }
+
+  void decode_replies(const std::vector<uint8_t>& bytes) {
+    DecodeCtx ctx{tape_};
+    tape_.arr();
     MsgReader r(bytes.data(), bytes.size());
     Msg m;
     while (r.next(m)) {
       const Schema* s = schema_for(state_->protocol, m.hdr.nlmsg_type);
-      if (!s) continue;
-      Napi::Value v = decode_body(ctx, *s, m.payload, m.payload_len);
-      if (v.IsEmpty()) continue;  // malformed: skipped rather than half-read
-      arr.Set(n++, v);
+      // A malformed message writes nothing: skipped rather than half-read.
+      if (s) decode_body(ctx, *s, m.payload, m.payload_len);
     }
-    return arr;
+    tape_.end();
   }
 
   Napi::Promise::Deferred deferred_;
@@ -224,6 +234,7 @@ class ExecWorker : public Napi::AsyncWorker {
   std::vector<StepResult> results_;
   Failure failure_;
   bool interrupted_ = false;
+  Tape tape_;
 };
 
 class Handle : public Napi::ObjectWrap<Handle> {

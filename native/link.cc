@@ -64,8 +64,7 @@ void linkinfo_encode(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::V
   w.nest_end(nest);
 }
 
-Napi::Value linkinfo_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
-  Napi::Object o = Napi::Object::New(ctx.env);
+bool linkinfo_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
   std::string_view kind, slave_kind;
   Attr data{}, slave_data{};
   bool has_data = false, has_slave_data = false;
@@ -79,19 +78,26 @@ Napi::Value linkinfo_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
       case IFLA_INFO_SLAVE_DATA: slave_data = x; has_slave_data = true; break;
     }
   }
-  if (r.malformed()) return {};
+  if (r.malformed()) return false;
+  Tape& t = ctx.out;
   auto decode_kind = [&](const char* key, std::string_view name, const char* data_key, const Attr& d,
                          bool has, bool slave) {
     if (name.empty()) return;
-    o.Set(key, Napi::String::New(ctx.env, name.data(), name.size()));
+    t.key(key);
+    t.str(name.data(), name.size());
     const Schema* s = link_kind_schema(name, slave);
     if (!has || !s) return;
-    Napi::Object sub = Napi::Object::New(ctx.env);
-    if (!decode_attrs_into(ctx, *s, d.data, d.len, sub).IsEmpty()) o.Set(data_key, sub);
+    size_t m = t.mark();
+    t.key(data_key);
+    t.obj();
+    if (decode_attrs(ctx, *s, d.data, d.len)) t.end();
+    else t.rewind(m);
   };
+  t.obj();
   decode_kind("kind", kind, "data", data, has_data, false);
   decode_kind("slaveKind", slave_kind, "slaveData", slave_data, has_slave_data, true);
-  return o;
+  t.end();
+  return true;
 }
 
 const CustomCodec kLinkInfoCodec = {linkinfo_encode, linkinfo_decode};
@@ -103,9 +109,10 @@ void bare_string_encode(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi
   w.put(f.id, s.data(), s.size());
 }
 
-Napi::Value bare_string_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
+bool bare_string_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
   std::string_view s = a.str();
-  return Napi::String::New(ctx.env, s.data(), s.size());
+  ctx.out.str(s.data(), s.size());
+  return true;
 }
 
 const CustomCodec kBareStringCodec = {bare_string_encode, bare_string_decode};
@@ -123,10 +130,11 @@ void link_encode_hook(EncodeCtx&, MsgWriter& w, size_t at, const Napi::Object& o
   w.write_at(at, &ifi, sizeof ifi);
 }
 
-void link_decode_hook(DecodeCtx& ctx, const uint8_t* h, size_t, Napi::Object& o) {
+void link_decode_hook(DecodeCtx& ctx, const uint8_t* h, size_t) {
   ifinfomsg ifi;
   std::memcpy(&ifi, h, sizeof ifi);
-  o.Set("up", Napi::Boolean::New(ctx.env, (ifi.ifi_flags & IFF_UP) != 0));
+  ctx.out.key("up");
+  ctx.out.boolean((ifi.ifi_flags & IFF_UP) != 0);
 }
 
 }  // namespace

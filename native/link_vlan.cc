@@ -18,14 +18,18 @@ void flags_encode(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::Valu
   w.put(f.id, &fl, sizeof fl);
 }
 
-Napi::Value flags_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
-  if (!a.is(sizeof(ifla_vlan_flags))) return {};
+bool flags_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
+  if (!a.is(sizeof(ifla_vlan_flags))) return false;
   ifla_vlan_flags fl;
   std::memcpy(&fl, a.data, sizeof fl);
-  Napi::Object o = Napi::Object::New(ctx.env);
-  o.Set("flags", Napi::Number::New(ctx.env, fl.flags));
-  o.Set("mask", Napi::Number::New(ctx.env, fl.mask));
-  return o;
+  Tape& t = ctx.out;
+  t.obj();
+  t.key("flags");
+  t.num(fl.flags);
+  t.key("mask");
+  t.num(fl.mask);
+  t.end();
+  return true;
 }
 
 const CustomCodec kFlags = {flags_encode, flags_decode};

@@ -20,14 +20,18 @@ void port_range_encode(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi:
   w.put(f.id, &r, sizeof r);
 }
 
-Napi::Value port_range_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
-  if (!a.is(sizeof(ifla_vxlan_port_range))) return {};
+bool port_range_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
+  if (!a.is(sizeof(ifla_vxlan_port_range))) return false;
   ifla_vxlan_port_range r;
   std::memcpy(&r, a.data, sizeof r);
-  Napi::Object o = Napi::Object::New(ctx.env);
-  o.Set("low", Napi::Number::New(ctx.env, ntohs(r.low)));
-  o.Set("high", Napi::Number::New(ctx.env, ntohs(r.high)));
-  return o;
+  Tape& t = ctx.out;
+  t.obj();
+  t.key("low");
+  t.num(ntohs(r.low));
+  t.key("high");
+  t.num(ntohs(r.high));
+  t.end();
+  return true;
 }
 
 const CustomCodec kPortRange = {port_range_encode, port_range_decode};
@@ -39,9 +43,10 @@ void ttl_inherit_encode(EncodeCtx&, MsgWriter& w, const Field& f, const Napi::Va
   if (v.ToBoolean().Value()) w.put_flag(f.id);
 }
 
-Napi::Value ttl_inherit_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
-  if (a.len > 1) return {};
-  return Napi::Boolean::New(ctx.env, a.len == 0 || a.u8() != 0);
+bool ttl_inherit_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
+  if (a.len > 1) return false;
+  ctx.out.boolean(a.len == 0 || a.u8() != 0);
+  return true;
 }
 
 const CustomCodec kTtlInherit = {ttl_inherit_encode, ttl_inherit_decode};

@@ -82,27 +82,41 @@ void multipath_encode(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::
   w.nest_end(nest);
 }
 
-Napi::Value multipath_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
-  Napi::Array arr = Napi::Array::New(ctx.env);
-  uint32_t n = 0;
+bool multipath_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
+  Tape& t = ctx.out;
+  size_t m = t.mark();
+  t.arr();
   size_t off = 0;
   while (off + sizeof(rtnexthop) <= a.len) {
     rtnexthop nh;
     std::memcpy(&nh, a.data + off, sizeof nh);
-    if (nh.rtnh_len < sizeof(rtnexthop) || off + nh.rtnh_len > a.len) return {};
-    Napi::Object h = Napi::Object::New(ctx.env);
-    h.Set("dev", Napi::Number::New(ctx.env, nh.rtnh_ifindex));
-    h.Set("weight", Napi::Number::New(ctx.env, nh.rtnh_hops + 1));
-    h.Set("flags", Napi::Number::New(ctx.env, nh.rtnh_flags));
+    if (nh.rtnh_len < sizeof(rtnexthop) || off + nh.rtnh_len > a.len) {
+      t.rewind(m);
+      return false;
+    }
+    t.obj();
+    t.key("dev");
+    t.num(nh.rtnh_ifindex);
+    t.key("weight");
+    t.num(nh.rtnh_hops + 1);
+    t.key("flags");
+    t.num(nh.rtnh_flags);
     AttrReader r(a.data + off + sizeof(rtnexthop), nh.rtnh_len - sizeof(rtnexthop));
     Attr x;
     while (r.next(x))
-      if (x.type == RTA_GATEWAY) h.Set("gateway", ip_to_js(ctx.env, x.data, x.len));
-    if (r.malformed()) return {};
-    arr.Set(n++, h);
+      if (x.type == RTA_GATEWAY) {
+        t.key("gateway");
+        ip_to_tape(t, x.data, x.len);
+      }
+    if (r.malformed()) {
+      t.rewind(m);
+      return false;
+    }
+    t.end();
     off += RTNH_ALIGN(nh.rtnh_len);
   }
-  return arr;
+  t.end();
+  return true;
 }
 
 const CustomCodec kMultipath = {multipath_encode, multipath_decode};
