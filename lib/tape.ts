@@ -3,11 +3,13 @@
 // sets through N-API.
 
 export interface NativeTape {
-  ops: Float64Array;
+  ops: Int32Array;
+  nums: Float64Array;
   keys: string[];
   refs: unknown[];
 }
 
+// The low three bits of an op are the instruction, the rest its argument.
 const OBJ = 0;
 const ARR = 1;
 const END = 2;
@@ -18,27 +20,27 @@ const TRUE = 6;
 const FALSE = 7;
 
 export function build(t: NativeTape): unknown {
-  const { ops, keys, refs } = t;
+  const { ops, nums, keys, refs } = t;
   const stack: (Record<string, unknown> | unknown[])[] = [];
   let cur: Record<string, unknown> | unknown[] | undefined;
   let key = '';
   let result: unknown;
-  const n = ops.length;
-  for (let i = 0; i < n; ) {
-    const op = ops[i++];
+  let n = 0;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
     let v: unknown;
-    switch (op) {
+    switch (op & 7) {
       case KEY:
-        key = keys[ops[i++]!]!;
+        key = keys[op >>> 3]!;
         continue;
       case END:
         cur = stack.pop();
         continue;
       case NUM:
-        v = ops[i++];
+        v = nums[n++];
         break;
       case REF:
-        v = refs[ops[i++]!];
+        v = refs[op >>> 3];
         break;
       case TRUE:
         v = true;
@@ -47,11 +49,10 @@ export function build(t: NativeTape): unknown {
         v = false;
         break;
       case OBJ:
-      case ARR:
-        v = op === OBJ ? {} : [];
+        v = {};
         break;
-      default:
-        throw new RangeError(`bad decoder output at ${i - 1}`);
+      default: // ARR
+        v = [];
     }
     if (cur === undefined) result = v;
     else if (Array.isArray(cur)) cur.push(v);

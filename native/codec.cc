@@ -301,7 +301,7 @@ bool decode_field(DecodeCtx& ctx, const Field& f, const Attr& a) {
     case FieldKind::ENUM32: return a.is(4) && (enum_value(ctx, f, a.u32()), true);
     case FieldKind::NEST:
     case FieldKind::NESTF: {
-      size_t m = t.mark();
+      Tape::Mark m = t.mark();
       t.obj();
       if (!decode_attrs(ctx, *f.schema(), a.data, a.len)) {
         t.rewind(m);
@@ -323,7 +323,7 @@ bool decode_attrs(DecodeCtx& ctx, const Schema& s, const uint8_t* data, size_t l
   std::vector<Attr> unknown;
   while (r.next(a)) {
     if (const Field* f = s.field_for(a.type)) {
-      size_t m = t.mark();
+      Tape::Mark m = t.mark();
       t.key(f->key);
       if (decode_field(ctx, *f, a)) continue;
       // A known attribute of the wrong size is kept as unknown bytes rather than misread.
@@ -372,7 +372,7 @@ static void decode_header_field(DecodeCtx& ctx, const Field& f, const uint8_t* h
 bool decode_body(DecodeCtx& ctx, const Schema& s, const uint8_t* data, size_t len) {
   if (len < s.header_len) return false;
   Tape& t = ctx.out;
-  size_t m = t.mark();
+  Tape::Mark m = t.mark();
   t.obj();
   for (const Field& f : s.header) decode_header_field(ctx, f, data);
   if (s.decode_hook) s.decode_hook(ctx, data, s.header_len);

@@ -78,7 +78,7 @@ class Subscription : public Napi::ObjectWrap<Subscription> {
       while (r.next(m)) {
         const Schema* s = schema_for(protocol_, m.hdr.nlmsg_type);
         if (!s) continue;
-        size_t mark = tape.mark();
+        Tape::Mark mark = tape.mark();
         tape.obj();
         tape.key("type");
         tape.num(m.hdr.nlmsg_type);

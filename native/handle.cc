@@ -203,6 +203,9 @@ class ExecWorker : public Napi::AsyncWorker {
   // { results: [[body…] per finished step], partial?: [body…] }, decoded here on the worker.
   void decode_all() {
     size_t done = failure_ ? static_cast<size_t>(failure_.step) : results_.size();
+    size_t bytes = 0;
+    for (const StepResult& r : results_) bytes += r.replies.size();
+    tape_.reserve(bytes / 4);  // about one instruction per four bytes of message
     tape_.obj();
     tape_.key("results");
     tape_.arr();

@@ -87,7 +87,7 @@ bool linkinfo_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
     t.str(name.data(), name.size());
     const Schema* s = link_kind_schema(name, slave);
     if (!has || !s) return;
-    size_t m = t.mark();
+    Tape::Mark m = t.mark();
     t.key(data_key);
     t.obj();
     if (decode_attrs(ctx, *s, d.data, d.len)) t.end();

@@ -84,7 +84,7 @@ void multipath_encode(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::
 
 bool multipath_decode(DecodeCtx& ctx, const Attr& a, const Field&) {
   Tape& t = ctx.out;
-  size_t m = t.mark();
+  Tape::Mark m = t.mark();
   t.arr();
   size_t off = 0;
   while (off + sizeof(rtnexthop) <= a.len) {

@@ -3,8 +3,10 @@
 // slow runtime call per property; JS code building them from this list is several times faster,
 // and the decoding itself no longer needs the JS thread, so workers do it.
 //
-//   ops:  OBJ | ARR | END | KEY k | NUM x | REF r | TRUE | FALSE     (as doubles)
-//   keys: the property names, each once       refs: strings, Buffers, BigInts
+//   ops:  int32s, the low 3 bits the instruction, the rest its argument:
+//         OBJ | ARR | END | KEY+key index | NUM (next number) | REF+ref index | TRUE | FALSE
+//   nums: the numbers, in order      keys: the property names, each once
+//   refs: strings, Buffers, BigInts
 #pragma once
 
 #include <napi.h>
@@ -26,7 +28,7 @@ class Tape {
   void key(const char* static_key);  // a string with static storage: deduplicated by address
   void num(double v) {
     ops_.push_back(NUM);
-    ops_.push_back(v);
+    nums_.push_back(v);
   }
   void boolean(bool b) { ops_.push_back(b ? TRUE : FALSE); }
   void str(std::string s);
@@ -35,11 +37,23 @@ class Tape {
   void bytes(const uint8_t* data, size_t len);
   void bigint(uint64_t n);
 
+  struct Mark {
+    size_t ops, nums;
+  };
   // Where the output is now; rewind() drops what came after (a message found malformed half-way).
-  size_t mark() const { return ops_.size(); }
-  void rewind(size_t m) { ops_.resize(m); }
+  Mark mark() const { return {ops_.size(), nums_.size()}; }
+  void rewind(Mark m) {
+    ops_.resize(m.ops);
+    nums_.resize(m.nums);
+  }
+  // Room for about this many instructions, so that a big dump does not regrow the buffers.
+  void reserve(size_t ops) {
+    ops_.reserve(ops);
+    nums_.reserve(ops / 2);
+  }
 
-  // { ops: Float64Array, keys: string[], refs: unknown[] } for lib/tape.ts. JS thread only.
+  // { ops: Int32Array, nums: Float64Array, keys: string[], refs: unknown[] } for lib/tape.ts.
+  // JS thread only.
   Napi::Value to_js(Napi::Env env) const;
 
  private:
@@ -51,7 +65,10 @@ class Tape {
   };
   void ref(Ref r);
 
-  std::vector<double> ops_;
+  static int32_t op(Op o, size_t arg) { return static_cast<int32_t>(o | (arg << 3)); }
+
+  std::vector<int32_t> ops_;
+  std::vector<double> nums_;
   std::vector<const char*> keys_;
   std::unordered_map<const char*, uint32_t> key_index_;
   std::vector<Ref> refs_;
