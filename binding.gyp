@@ -23,7 +23,16 @@
         "native/addr.cc",
         "native/route.cc",
         "native/neigh.cc",
-        "native/registry.cc"
+        "native/registry.cc",
+        "native/nft_table.cc",
+        "native/nft_chain.cc",
+        "native/nft_rule.cc",
+        "native/nft_set.cc",
+        "native/nft_expr_payload.cc",
+        "native/nft_expr_meta.cc",
+        "native/nft_expr_cmp.cc",
+        "native/nft_expr_immediate.cc",
+        "native/nft_expr_counter.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_ADDON_API_CPP_EXCEPTIONS"],

@@ -17,9 +17,16 @@ export interface NativeOp {
 /** A decoded message body: header fields and attributes under their JS names. */
 export type Body = Record<string, unknown>;
 
+/** An nf_tables transaction: the operations go between BATCH_BEGIN and BATCH_END. */
+export interface ExecOptions {
+  batch?: boolean;
+  /** Refuse the batch (ERESTART) if the ruleset generation is no longer this one. */
+  genid?: number;
+}
+
 export interface NativeHandle {
   /** Runs the operations in order on one socket; resolves to each step's decoded replies. */
-  exec(ops: NativeOp[]): Promise<Body[][]>;
+  exec(ops: NativeOp[], options?: ExecOptions): Promise<Body[][]>;
   close(): void;
 }
 
@@ -61,7 +68,7 @@ export interface NativeError extends Error {
 
 /** What the addon itself exports: decoded messages come back as tapes (see lib/tape.ts). */
 interface RawBinding extends Omit<NativeBinding, 'Handle' | 'Subscription' | 'decode'> {
-  Handle: new (nsfd: number, protocol: number, dumpRetries?: number) => { exec(ops: NativeOp[]): Promise<NativeTape>; close(): void };
+  Handle: new (nsfd: number, protocol: number, dumpRetries?: number) => { exec(ops: NativeOp[], options?: ExecOptions): Promise<NativeTape>; close(): void };
   Subscription: new (fd: number, protocol: number, onMessages: (tape: NativeTape, overflowed: boolean) => void) => NativeSubscription;
   decode(protocol: number, bytes: Buffer): NativeTape;
 }
@@ -79,9 +86,9 @@ export const native: NativeBinding = {
     constructor(nsfd: number, protocol: number, dumpRetries?: number) {
       this.#h = new raw.Handle(nsfd, protocol, dumpRetries);
     }
-    async exec(ops: NativeOp[]): Promise<Body[][]> {
+    async exec(ops: NativeOp[], options?: ExecOptions): Promise<Body[][]> {
       try {
-        return (build(await this.#h.exec(ops)) as { results: Body[][] }).results;
+        return (build(await this.#h.exec(ops, options)) as { results: Body[][] }).results;
       } catch (e) {
         const tape = (e as { tape?: NativeTape }).tape;
         if (tape) {

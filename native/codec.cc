@@ -1,6 +1,8 @@
 #include "codec.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
+#include <linux/netfilter/nf_tables.h>
 
 #include <algorithm>
 #include <cmath>
@@ -151,6 +153,7 @@ static void encode_header_field(EncodeCtx& ctx, MsgWriter& w, size_t at, const F
     case FieldKind::U16: w.write_at<uint16_t>(off, static_cast<uint16_t>(to_uint(ctx, v, f.key, 0xffff))); break;
     case FieldKind::U32: w.write_at<uint32_t>(off, static_cast<uint32_t>(to_uint(ctx, v, f.key, UINT32_MAX))); break;
     case FieldKind::S32: w.write_at<int32_t>(off, static_cast<int32_t>(to_int(ctx, v, f.key))); break;
+    case FieldKind::BE16: w.write_at<uint16_t>(off, htons(static_cast<uint16_t>(to_uint(ctx, v, f.key, 0xffff)))); break;
     case FieldKind::ENUM8: w.write_at<uint8_t>(off, static_cast<uint8_t>(enum_value(ctx, f, v, 0xff))); break;
     case FieldKind::ENUM16: w.write_at<uint16_t>(off, static_cast<uint16_t>(enum_value(ctx, f, v, 0xffff))); break;
     case FieldKind::ENUM32: w.write_at<uint32_t>(off, enum_value(ctx, f, v, UINT32_MAX)); break;
@@ -172,6 +175,8 @@ void encode_field(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::Valu
     }
     case FieldKind::BE16: w.put_u16(f.id, htons(static_cast<uint16_t>(to_uint(ctx, v, f.key, 0xffff)))); break;
     case FieldKind::BE32: w.put_u32(f.id, htonl(static_cast<uint32_t>(to_uint(ctx, v, f.key, UINT32_MAX)))); break;
+    case FieldKind::BE64: w.put_u64(f.id, htobe64(to_uint(ctx, v, f.key, UINT64_MAX))); break;
+    case FieldKind::SBE32: w.put_u32(f.id, htonl(static_cast<uint32_t>(static_cast<int32_t>(to_int(ctx, v, f.key))))); break;
     case FieldKind::BOOL8: w.put_u8(f.id, v.ToBoolean().Value() ? 1 : 0); break;
     case FieldKind::FLAG:
       if (v.ToBoolean().Value()) w.put_flag(f.id);
@@ -201,6 +206,24 @@ void encode_field(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::Valu
     case FieldKind::ENUM8: w.put_u8(f.id, static_cast<uint8_t>(enum_value(ctx, f, v, 0xff))); break;
     case FieldKind::ENUM16: w.put_u16(f.id, static_cast<uint16_t>(enum_value(ctx, f, v, 0xffff))); break;
     case FieldKind::ENUM32: w.put_u32(f.id, enum_value(ctx, f, v, UINT32_MAX)); break;
+    case FieldKind::ENUMB32: w.put_u32(f.id, htonl(enum_value(ctx, f, v, UINT32_MAX))); break;
+    case FieldKind::LIST: {
+      if (!v.IsArray()) type_error(ctx, f.key, "expected an array");
+      auto arr = v.As<Napi::Array>();
+      std::string saved = ctx.path;
+      size_t list = w.nest_start(f.id);
+      for (uint32_t i = 0; i < arr.Length(); i++) {
+        Napi::Value item = arr.Get(i);
+        ctx.path = (saved.empty() ? std::string(f.key) : saved + "." + f.key) + "[" + std::to_string(i) + "]";
+        if (!item.IsObject()) type_error(ctx, f.key, "expected objects");
+        size_t elem = w.nest_start(NFTA_LIST_ELEM);
+        encode_attrs(ctx, w, *f.schema(), item.As<Napi::Object>());
+        w.nest_end(elem);
+      }
+      w.nest_end(list);
+      ctx.path = saved;
+      break;
+    }
     case FieldKind::NEST:
     case FieldKind::NESTF: {
       if (!v.IsObject()) type_error(ctx, f.key, "expected an object");
@@ -286,6 +309,14 @@ bool decode_field(DecodeCtx& ctx, const Field& f, const Attr& a) {
     }
     case FieldKind::BE16: return a.is(2) && (t.num(ntohs(a.u16())), true);
     case FieldKind::BE32: return a.is(4) && (t.num(ntohl(a.u32())), true);
+    case FieldKind::SBE32: return a.is(4) && (t.num(static_cast<int32_t>(ntohl(a.u32()))), true);
+    case FieldKind::BE64: {
+      if (!a.is(8)) return false;
+      uint64_t n = be64toh(a.u64());
+      if (n > (uint64_t{1} << 53)) t.bigint(n);
+      else t.num(static_cast<double>(n));
+      return true;
+    }
     case FieldKind::BOOL8: return a.is(1) && (t.boolean(a.u8() != 0), true);
     case FieldKind::FLAG: t.boolean(true); return true;
     case FieldKind::STR: {
@@ -299,6 +330,26 @@ bool decode_field(DecodeCtx& ctx, const Field& f, const Attr& a) {
     case FieldKind::ENUM8: return a.is(1) && (enum_value(ctx, f, a.u8()), true);
     case FieldKind::ENUM16: return a.is(2) && (enum_value(ctx, f, a.u16()), true);
     case FieldKind::ENUM32: return a.is(4) && (enum_value(ctx, f, a.u32()), true);
+    case FieldKind::ENUMB32: return a.is(4) && (enum_value(ctx, f, ntohl(a.u32())), true);
+    case FieldKind::LIST: {
+      Tape::Mark m = t.mark();
+      t.arr();
+      AttrReader r(a.data, a.len);
+      Attr e;
+      bool ok = true;
+      while (ok && r.next(e)) {
+        if (e.type != NFTA_LIST_ELEM) continue;
+        t.obj();
+        ok = decode_attrs(ctx, *f.schema(), e.data, e.len);
+        t.end();
+      }
+      if (!ok || r.malformed()) {
+        t.rewind(m);
+        return false;
+      }
+      t.end();
+      return true;
+    }
     case FieldKind::NEST:
     case FieldKind::NESTF: {
       Tape::Mark m = t.mark();
@@ -362,6 +413,7 @@ static void decode_header_field(DecodeCtx& ctx, const Field& f, const uint8_t* h
     case FieldKind::U32:
     case FieldKind::IFREF: t.num(rd(uint32_t{})); break;
     case FieldKind::S32: t.num(rd(int32_t{})); break;
+    case FieldKind::BE16: t.num(ntohs(rd(uint16_t{}))); break;
     case FieldKind::ENUM8: enum_value(ctx, f, rd(uint8_t{})); break;
     case FieldKind::ENUM16: enum_value(ctx, f, rd(uint16_t{})); break;
     case FieldKind::ENUM32: enum_value(ctx, f, rd(uint32_t{})); break;

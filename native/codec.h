@@ -24,7 +24,8 @@ namespace nlnet {
 
 enum class FieldKind : uint8_t {
   U8, U16, U32, U64, S32,
-  BE16, BE32,  // network byte order (ports, VNIs in some structures)
+  BE16, BE32, BE64,  // network byte order (ports; nf_tables writes all its integers so)
+  SBE32,       // a signed big-endian i32 (chain priorities)
   BOOL8,       // u8 0/1 <-> boolean
   FLAG,        // zero-length attribute: present <-> true
   STR,         // NUL-terminated string
@@ -33,9 +34,11 @@ enum class FieldKind : uint8_t {
   IP,          // 4 or 16 bytes <-> "192.0.2.1" / "2001:db8::1"
   IFREF,       // u32 ifindex: encodes a number, a name or { ref: step } (resolved by the executor)
   ENUM8, ENUM16, ENUM32,  // number <-> name through an EnumTable; unknown values stay numbers
+  ENUMB32,     // the same for a big-endian u32 (nf_tables' registers, keys, verdicts…)
   NEST,        // nested attributes <-> object (extra: Schema without header), as iproute2 nests
   NESTF,       // the same, with NLA_F_NESTED set (nf_tables, IFLA_PROTINFO from `bridge`)
   NESTMSG,     // a family header plus attributes inside an attribute (extra: Schema)
+  LIST,        // array <-> a nest of NLA_F_NESTED NFTA_LIST_ELEM(1) nests, each a Schema's attributes
   CUSTOM,      // family code (extra: CustomCodec)
 };
 

@@ -1,6 +1,7 @@
 #include "handle.h"
 
 #include <fcntl.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <mutex>
 
 #include "codec.h"
+#include "nft.h"
 #include "netns.h"
 #include "socket.h"
 
@@ -120,9 +122,11 @@ Failure ifindex_by_name(NlSocket& s, const std::string& name, int32_t& out) {
 
 class ExecWorker : public Napi::AsyncWorker {
  public:
-  ExecWorker(Napi::Env env, std::shared_ptr<HandleState> state, std::vector<Op> ops)
+  // With an nf_tables envelope (begin and end set), the operations go as one atomic batch.
+  ExecWorker(Napi::Env env, std::shared_ptr<HandleState> state, std::vector<Op> ops,
+             std::vector<uint8_t> begin = {}, std::vector<uint8_t> end = {})
       : Napi::AsyncWorker(env, "nlnet.exec"), deferred_(Napi::Promise::Deferred::New(env)),
-        state_(std::move(state)), ops_(std::move(ops)) {}
+        state_(std::move(state)), ops_(std::move(ops)), begin_(std::move(begin)), end_(std::move(end)) {}
 
   Napi::Promise promise() { return deferred_.Promise(); }
 
@@ -130,16 +134,38 @@ class ExecWorker : public Napi::AsyncWorker {
   void Execute() override {
     std::unique_ptr<NlSocket> sock;
     if ((failure_ = state_->acquire(sock))) return;
-    std::map<std::string, int32_t> names;
-    for (size_t i = 0; i < ops_.size(); i++) {
-      failure_ = run_step(*sock, i, names);
-      if (failure_) {
-        failure_.step = static_cast<int32_t>(i);
-        break;
+    if (!begin_.empty()) {
+      run_batch(*sock);
+    } else {
+      std::map<std::string, int32_t> names;
+      for (size_t i = 0; i < ops_.size(); i++) {
+        failure_ = run_step(*sock, i, names);
+        if (failure_) {
+          failure_.step = static_cast<int32_t>(i);
+          break;
+        }
       }
     }
     state_->release(std::move(sock));
     decode_all();
+  }
+
+  // All or nothing: on failure nothing was applied, so no step has a result.
+  void run_batch(NlSocket& sock) {
+    std::vector<std::vector<uint8_t>> msgs;
+    msgs.reserve(ops_.size() + 2);
+    msgs.push_back(std::move(begin_));
+    for (Op& op : ops_) msgs.push_back(std::move(op.msg));
+    msgs.push_back(std::move(end_));
+    std::vector<std::vector<uint8_t>> replies;
+    int32_t failed = -1;
+    failure_ = sock.transact_batch(msgs, replies, failed);
+    if (failure_) {
+      failure_.step = failed > 0 ? failed - 1 : 0;
+      atomic_failure_ = true;
+      return;
+    }
+    for (size_t i = 0; i < ops_.size(); i++) results_.push_back({std::move(replies[i + 1]), 0});
   }
 
   void OnOK() override {
@@ -202,7 +228,7 @@ class ExecWorker : public Napi::AsyncWorker {
 
   // { results: [[body…] per finished step], partial?: [body…] }, decoded here on the worker.
   void decode_all() {
-    size_t done = failure_ ? static_cast<size_t>(failure_.step) : results_.size();
+    size_t done = atomic_failure_ ? 0 : failure_ ? static_cast<size_t>(failure_.step) : results_.size();
     size_t bytes = 0;
     for (const StepResult& r : results_) bytes += r.replies.size();
     tape_.reserve(bytes / 4);  // about one instruction per four bytes of message
@@ -235,8 +261,10 @@ class ExecWorker : public Napi::AsyncWorker {
   std::shared_ptr<HandleState> state_;
   std::vector<Op> ops_;
   std::vector<StepResult> results_;
+  std::vector<uint8_t> begin_, end_;
   Failure failure_;
   bool interrupted_ = false;
+  bool atomic_failure_ = false;
   Tape tape_;
 };
 
@@ -288,7 +316,23 @@ class Handle : public Napi::ObjectWrap<Handle> {
       if (o.Get("name").IsString()) op.created_name = o.Get("name").As<Napi::String>().Utf8Value();
       ops.push_back(std::move(op));
     }
-    auto* worker = new ExecWorker(env, state_, std::move(ops));
+    // exec(ops, { batch: true, genid? }): an nf_tables transaction.
+    std::vector<uint8_t> begin, end;
+    if (info[1].IsObject() && info[1].As<Napi::Object>().Get("batch").ToBoolean().Value()) {
+      if (state_->protocol != NETLINK_NETFILTER) throw Napi::TypeError::New(env, "exec: batches are for nf_tables");
+      Napi::Object envelope = Napi::Object::New(env);
+      envelope.Set("resId", Napi::Number::New(env, NFNL_SUBSYS_NFTABLES));
+      Napi::Value genid = info[1].As<Napi::Object>().Get("genid");
+      EncodeCtx ctx{env};
+      MsgWriter b(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, sizeof(nfgenmsg));
+      encode_body(ctx, b, nft_batch_schema(), MsgWriter::kHeaderOffset, envelope);
+      if (!genid.IsUndefined()) encode_field(ctx, b, nft_batch_schema().attrs[0], genid);
+      begin = std::move(b.finish());
+      MsgWriter e(NFNL_MSG_BATCH_END, NLM_F_REQUEST, sizeof(nfgenmsg));
+      encode_body(ctx, e, nft_batch_schema(), MsgWriter::kHeaderOffset, envelope);
+      end = std::move(e.finish());
+    }
+    auto* worker = new ExecWorker(env, state_, std::move(ops), std::move(begin), std::move(end));
     Napi::Promise p = worker->promise();
     worker->Queue();
     return p;

@@ -1,9 +1,11 @@
 #include "socket.h"
 
 #include <linux/netlink.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -142,6 +144,89 @@ Failure NlSocket::transact(std::vector<uint8_t>& msg, std::vector<uint8_t>& out,
     }
     if (r.malformed()) return Failure::sys(EBADMSG, "recvmsg");
   }
+}
+
+Failure NlSocket::transact_batch(std::vector<std::vector<uint8_t>>& msgs,
+                                 std::vector<std::vector<uint8_t>>& replies, int32_t& failed) {
+  failed = -1;
+  const size_t n = msgs.size();
+  if (n < 2) return Failure::sys(EINVAL, "sendmsg");
+  const uint32_t first = seq_ + 1;
+  std::vector<uint8_t> all;
+  size_t total = 0;
+  for (auto& m : msgs) total += m.size();
+  all.reserve(total);
+  for (size_t i = 0; i < n; i++) {
+    nlmsghdr h;
+    std::memcpy(&h, msgs[i].data(), sizeof h);
+    h.nlmsg_seq = ++seq_;
+    h.nlmsg_pid = 0;
+    // Every operation is acknowledged, so that each one's fate (and echo) is known.
+    if (i > 0 && i + 1 < n) h.nlmsg_flags |= NLM_F_ACK;
+    std::memcpy(msgs[i].data(), &h, sizeof h);
+    all.insert(all.end(), msgs[i].begin(), msgs[i].end());
+  }
+  // The batch goes in one datagram, and every ACK must fit before we read: size both buffers
+  // for this batch (about 1 KiB of receive buffer per acknowledged message).
+  int sndbuf = static_cast<int>(std::min<size_t>(all.size() + (64 << 10), INT32_MAX));
+  int rcvbuf = static_cast<int>(std::min<size_t>(std::max<size_t>(4 << 20, n * 1024 * 2), INT32_MAX));
+  setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);
+  setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+  sockaddr_nl to{};
+  to.nl_family = AF_NETLINK;
+  for (;;) {
+    ssize_t sent = sendto(fd_, all.data(), all.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    if (sent >= 0) break;
+    if (errno != EINTR) return Failure::sys(errno, "sendmsg");
+  }
+
+  replies.assign(n, {});
+  std::vector<bool> answered(n, false);
+  size_t pending = n - 2;
+  Failure first_error;
+  while (pending > 0) {
+    // Never wait forever on a reply the kernel will not send.
+    pollfd p{fd_, POLLIN, 0};
+    int ready = poll(&p, 1, 30'000);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return Failure::sys(ready == 0 ? ETIMEDOUT : errno, "poll");
+    size_t len = 0;
+    if (Failure f = receive(len)) return f;
+    MsgReader r(buf_.data(), len);
+    Msg m;
+    while (r.next(m)) {
+      if ((portid_ && m.hdr.nlmsg_pid != portid_) || m.hdr.nlmsg_seq < first || m.hdr.nlmsg_seq >= first + n) continue;
+      size_t i = m.hdr.nlmsg_seq - first;
+      if (m.hdr.nlmsg_type != NLMSG_ERROR) {
+        size_t at = replies[i].size();
+        replies[i].resize(at + NLMSG_ALIGN(m.hdr.nlmsg_len));
+        std::memcpy(replies[i].data() + at, &m.hdr, sizeof m.hdr);
+        std::memcpy(replies[i].data() + at + NLMSG_HDRLEN, m.payload, m.payload_len);
+        continue;
+      }
+      Failure f;
+      int err = parse_nlmsgerr(m.payload, m.payload_len, m.hdr.nlmsg_flags, false, f);
+      // An error on BEGIN (or END) refuses the whole batch.
+      if (i == 0 || i + 1 == n) {
+        if (err == 0) continue;
+        f.errno_ = err;
+        f.syscall = "netlink";
+        failed = 0;
+        return f;
+      }
+      if (answered[i]) continue;
+      answered[i] = true;
+      pending--;
+      if (err != 0 && (failed < 0 || static_cast<int32_t>(i) < failed)) {
+        f.errno_ = err;
+        f.syscall = "netlink";
+        first_error = f;
+        failed = static_cast<int32_t>(i);
+      }
+    }
+    if (r.malformed()) return Failure::sys(EBADMSG, "recvmsg");
+  }
+  return first_error;
 }
 
 }  // namespace nlnet

@@ -26,6 +26,12 @@ class NlSocket {
   // `interrupted` is set when a dump part carried NLM_F_DUMP_INTR.
   Failure transact(std::vector<uint8_t>& msg, std::vector<uint8_t>& out, bool& interrupted);
 
+  // Sends msgs (an nf_tables batch: BEGIN, the operations, END) in one sendmsg and collects,
+  // per operation, what answered it (echoes), until each is ACKed or refused. The kernel applies
+  // all or nothing; `failed` is the index in msgs of the first refused operation, or -1.
+  Failure transact_batch(std::vector<std::vector<uint8_t>>& msgs, std::vector<std::vector<uint8_t>>& replies,
+                         int32_t& failed);
+
   int fd() const { return fd_; }
 
  private:

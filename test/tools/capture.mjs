@@ -6,7 +6,9 @@
 // Setup commands run first inside the namespace and are not traced:
 //   node test/tools/capture.mjs --setup 'ip link add br0 type bridge' -- bridge -n @ link set ...
 // The tool must enter the namespace itself (-n): strace then cannot tell which netlink protocol
-// the socket speaks and prints the raw bytes instead of decoding them.
+// the socket speaks and prints the raw bytes instead of decoding them. For nft, which has no -n,
+// '%NS%' inside an argument is replaced too:
+//   node test/tools/capture.mjs -- nsenter --net=/run/netns/%NS% nft add table ip t
 // Needs root and strace. Prints one line per message: type, flags and the bytes.
 import { execFileSync, spawnSync } from 'node:child_process';
 
@@ -27,7 +29,7 @@ execFileSync('ip', ['netns', 'add', ns]);
 try {
   for (const s of setups) execFileSync('ip', ['netns', 'exec', ns, 'sh', '-c', s]);
   const r = spawnSync('strace', ['-X', 'raw', '-xx', '-s', '1000000', '-e', 'trace=sendmsg,sendto',
-    ...args.map((a) => (a === '@' ? ns : a))], { encoding: 'utf8' });
+    ...args.map((a) => (a === '@' ? ns : a.replaceAll('%NS%', ns)))], { encoding: 'utf8' });
   const re = /\{nlmsg_len=(\d+), nlmsg_type=(0x[0-9a-f]+|\d+), nlmsg_flags=(0x[0-9a-f]+|\d+), nlmsg_seq=\d+, nlmsg_pid=\d+\}(?:, "((?:\\x[0-9a-f]{2})*)")?/g;
   for (const m of r.stderr.matchAll(re)) {
     const hdr = Buffer.alloc(16);

@@ -1,0 +1,34 @@
+// nf_tables over NETLINK_NETFILTER: the schemas of each object (one file each) and the table of
+// expressions. Follows <linux/netfilter/nf_tables.h> and <linux/netfilter/nfnetlink.h>.
+// nf_tables writes its integers big-endian and sets NLA_F_NESTED on every nest.
+#pragma once
+
+#include <string_view>
+
+#include "codec.h"
+
+namespace nlnet {
+
+const Schema& nft_table_schema();    // nft_table.cc: NFT_MSG_{NEW,GET,DEL}TABLE
+const Schema& nft_gen_schema();      // nft_table.cc: NFT_MSG_{NEW,GET}GEN
+const Schema& nft_batch_schema();    // nft_table.cc: NFNL_MSG_BATCH_{BEGIN,END}
+const Schema& nft_chain_schema();    // nft_chain.cc
+const Schema& nft_rule_schema();     // nft_rule.cc
+const Schema& nft_set_schema();      // nft_set.cc: sets and maps
+const Schema& nft_setelem_schema();  // nft_set.cc: element lists
+const Schema& nft_data_schema();     // nft_set.cc: NFTA_DATA_VALUE / NFTA_DATA_VERDICT
+
+// The NFTA_EXPR_DATA schema of an expression ("payload", "cmp"…), or nullptr.
+const Schema* nft_expr_schema(std::string_view name);
+
+// One per expression: nft_expr_<name>.cc.
+const Schema& nft_expr_payload();
+const Schema& nft_expr_meta();
+const Schema& nft_expr_cmp();
+const Schema& nft_expr_immediate();
+const Schema& nft_expr_counter();
+
+extern const EnumTable kNfFamilies;  // NFPROTO_*: inet, ip, ip6, arp, bridge, netdev
+extern const EnumTable kVerdicts;    // NF_DROP, NF_ACCEPT, NFT_JUMP…
+
+}  // namespace nlnet
