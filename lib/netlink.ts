@@ -9,6 +9,7 @@ import { subscribe, type EventOptions, type EventStream } from './events.js';
 import { FdbApi } from './fdb.js';
 import { LinkApi } from './link.js';
 import { NeighApi } from './neigh.js';
+import { NftApi } from './nft/index.js';
 import { open, type Netns, type NetnsTarget } from './netns.js';
 import type { Op, Runner } from './op.js';
 import { RouteApi } from './route.js';
@@ -33,6 +34,8 @@ export class Netlink implements Runner {
   readonly fdb: FdbApi;
   readonly bridge: BridgeApi;
   readonly sysctl: Sysctl;
+  /** nf_tables in this namespace (its own netlink socket, opened on first use). */
+  readonly nft: NftApi;
   #handle: NativeHandle | undefined;
   #netns: Netns | undefined;
   readonly #ownsNetns: boolean;
@@ -48,6 +51,7 @@ export class Netlink implements Runner {
     this.fdb = new FdbApi(this);
     this.bridge = new BridgeApi(this);
     this.sysctl = new Sysctl(() => this.#nsfd());
+    this.nft = new NftApi(() => this.#nsfd());
   }
 
   /** Opens a handle in a namespace (`ip -n NAME`), or in the caller's own. */
@@ -123,6 +127,7 @@ export class Netlink implements Runner {
   close(): void {
     this.#handle?.close();
     this.#handle = undefined;
+    this.nft.close();
     if (this.#ownsNetns) this.#netns?.close();
   }
 }

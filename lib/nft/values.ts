@@ -1,0 +1,167 @@
+// Typed values for set keys, map data and comparisons: nft's data types, with their ids (what
+// NFTA_SET_KEY_TYPE carries, so that `nft list` prints them by name) and their byte layout.
+import { isIP } from 'node:net';
+
+import { ValidationError } from '../errors.js';
+
+export type KeyType = 'ipv4_addr' | 'ipv6_addr' | 'ether_addr' | 'inet_proto' | 'inet_service' | 'mark' | 'ifname';
+
+interface TypeInfo {
+  id: number;
+  len: number;
+  encode(field: string, v: unknown): Buffer;
+  decode(b: Buffer): Value;
+}
+
+export type Value = string | number;
+
+const PROTOS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 };
+const PROTO_NAMES = Object.fromEntries(Object.entries(PROTOS).map(([k, v]) => [v, k]));
+
+function ipBytes(field: string, v: unknown, version: 4 | 6): Buffer {
+  if (typeof v !== 'string' || isIP(v) !== version) throw new ValidationError(field, v, `expected an IPv${version} address`);
+  if (version === 4) return Buffer.from(v.split('.').map(Number));
+  const [head = '', tail = ''] = v.split('::');
+  const words = (s: string) => (s ? s.split(':') : []);
+  const h = words(head);
+  const t = v.includes('::') ? words(tail) : [];
+  const groups = v.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
+  const b = Buffer.alloc(16);
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
+  return b;
+}
+
+function ip6String(b: Buffer): string {
+  const groups = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2).toString(16));
+  // The longest run of zero groups becomes '::', as inet_ntop writes it.
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+export const TYPES: Record<KeyType, TypeInfo> = {
+  ipv4_addr: { id: 7, len: 4, encode: (f, v) => ipBytes(f, v, 4), decode: (b) => [...b.subarray(0, 4)].join('.') },
+  ipv6_addr: { id: 8, len: 16, encode: (f, v) => ipBytes(f, v, 6), decode: (b) => ip6String(b) },
+  ether_addr: {
+    id: 9,
+    len: 6,
+    encode(f, v) {
+      if (typeof v !== 'string' || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(v)) throw new ValidationError(f, v, 'expected a MAC address');
+      return Buffer.from(v.replace(/:/g, ''), 'hex');
+    },
+    decode: (b) => [...b.subarray(0, 6)].map((x) => x.toString(16).padStart(2, '0')).join(':'),
+  },
+  inet_proto: {
+    id: 12,
+    len: 1,
+    encode(f, v) {
+      const n = typeof v === 'string' ? PROTOS[v] : v;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 255) throw new ValidationError(f, v, `expected a protocol number or ${Object.keys(PROTOS).join(', ')}`);
+      return Buffer.from([n]);
+    },
+    decode: (b) => PROTO_NAMES[b[0]!] ?? b[0]!,
+  },
+  inet_service: {
+    id: 13,
+    len: 2,
+    encode(f, v) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new ValidationError(f, v, 'expected a port, 0 to 65535');
+      const b = Buffer.alloc(2);
+      b.writeUInt16BE(v);
+      return b;
+    },
+    decode: (b) => b.readUInt16BE(0),
+  },
+  // Marks are host-endian integers in nft.
+  mark: {
+    id: 19,
+    len: 4,
+    encode(f, v) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new ValidationError(f, v, 'expected a 32-bit mark');
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(v);
+      return b;
+    },
+    decode: (b) => b.readUInt32LE(0),
+  },
+  ifname: {
+    id: 41,
+    len: 16,
+    encode(f, v) {
+      if (typeof v !== 'string' || v.length === 0 || Buffer.byteLength(v) > 15) throw new ValidationError(f, v, 'expected an interface name');
+      const b = Buffer.alloc(16);
+      b.write(v);
+      return b;
+    },
+    decode: (b) => b.toString('utf8', 0, b.indexOf(0) < 0 ? b.length : b.indexOf(0)),
+  },
+};
+
+export const KEY_TYPES = Object.keys(TYPES) as KeyType[];
+
+/** nft's TYPE_BITS: a concatenated type id is the ids shifted in, 6 bits each. */
+const TYPE_BITS = 6;
+
+/** The id, length (each field padded to 4 bytes when concatenated) and field lengths of a key. */
+export function keyLayout(types: readonly KeyType[]): { id: number; len: number; fields: number[] } {
+  if (types.length === 1) {
+    const t = TYPES[types[0]!];
+    return { id: t.id, len: t.len, fields: [t.len] };
+  }
+  let id = 0;
+  let len = 0;
+  for (const t of types) {
+    id = (id << TYPE_BITS) | TYPES[t].id;
+    len += (TYPES[t].len + 3) & ~3;
+  }
+  return { id: id >>> 0, len, fields: types.map((t) => TYPES[t].len) };
+}
+
+/** Bytes of a (possibly concatenated) value, each field padded to 4 bytes when concatenated. */
+export function encodeKey(field: string, types: readonly KeyType[], v: unknown): Buffer {
+  if (types.length === 1) return TYPES[types[0]!].encode(field, v);
+  if (!Array.isArray(v) || v.length !== types.length)
+    throw new ValidationError(field, v, `expected ${types.length} values (${types.join(' . ')})`);
+  return Buffer.concat(
+    types.map((t, i) => {
+      const b = TYPES[t].encode(`${field}[${i}]`, v[i]);
+      return Buffer.concat([b, Buffer.alloc(((b.length + 3) & ~3) - b.length)]);
+    }),
+  );
+}
+
+export function decodeKey(types: readonly KeyType[], b: Buffer): Value | Value[] {
+  if (types.length === 1) return TYPES[types[0]!].decode(b);
+  const out: Value[] = [];
+  let at = 0;
+  for (const t of types) {
+    out.push(TYPES[t].decode(b.subarray(at, at + TYPES[t].len)));
+    at += (TYPES[t].len + 3) & ~3;
+  }
+  return out;
+}
+
+/** The key types of a type id from the kernel (a concatenation unpacks into several). */
+export function typesOf(id: number, len: number): KeyType[] | undefined {
+  const byId = new Map(KEY_TYPES.map((k) => [TYPES[k].id, k]));
+  const single = byId.get(id);
+  if (single && TYPES[single].len === len) return [single];
+  const out: KeyType[] = [];
+  for (let rest = id; rest > 0; rest = Math.floor(rest / 64)) {
+    const t = byId.get(rest % 64);
+    if (!t) return undefined;
+    out.unshift(t);
+  }
+  return out.length > 1 ? out : undefined;
+}
