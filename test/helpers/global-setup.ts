@@ -1,5 +1,5 @@
 // Checks that the test run left the machine's own network namespace as it found it: the same
-// named namespaces and the same links. A test that leaks fails the whole run here.
+// named namespaces, the same links and the same nf_tables tables. A test that leaks fails the whole run here.
 // NLNET_LEAK_CHECK=0 turns the check off, for developers running several test processes at
 // once (each would see the others' namespaces come and go).
 import { execFileSync } from 'node:child_process';
@@ -12,7 +12,13 @@ function snapshot(): string {
     .filter(Boolean)
     .sort();
   const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter(Boolean).sort();
-  return JSON.stringify({ links, ns });
+  let tables = '';
+  try {
+    tables = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).trim();
+  } catch {
+    // nft not installed: nothing to compare.
+  }
+  return JSON.stringify({ links, ns, tables });
 }
 
 export default function setup(): () => void {
