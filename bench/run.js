@@ -1,7 +1,10 @@
 // nlnet against what people use instead (forking `ip`, `ip -batch`) and against the kernel's own
 // cost (kernel-baseline.c), in one run, printed as a markdown table of medians.
 //
-//   npm run build:ts && sudo node bench/run.js [--quick]
+//   npm run build:ts && sudo node bench/run.js [--quick] [--nft]
+//
+// --nft runs only the nf_tables part (nft.js: nlnet against `nft -f` and `nft` forks); the
+// default run does both.
 //
 // Everything happens inside throwaway namespaces named nlbench-PID-…, removed at the end, on
 // failure and on Ctrl-C. The machine's own namespace is never touched.
@@ -12,11 +15,13 @@ import { Netlink, netns } from '../dist/index.js';
 
 import * as dumps from './dumps.js';
 import * as kernel from './kernel.js';
+import * as nft from './nft.js';
 import * as ops from './ops.js';
 import { cleanup, cleanupOnSignals, nsName } from './sandbox.js';
 import { ip, ms, ratio } from './util.js';
 
 const quick = process.argv.includes('--quick');
+const nftOnly = process.argv.includes('--nft');
 const N = quick ? 10 : 200; // single operations
 const DUMP_N = quick ? 2 : 20; // dumps
 
@@ -85,27 +90,36 @@ async function main() {
   const info = machine();
   const notes = [];
   let rows;
+  let nftResult;
   try {
-    const { bin, skipped } = kernel.compile();
-    if (skipped) notes.push(`kernel (C) column skipped: ${skipped}`);
-    notes.push(
-      'nlnet link.add asks for the new link back (NLM_F_ECHO) and resolves names itself; the C baseline and ip do not echo. ' +
-        'Link dumps: nlnet and the C baseline ask the kernel to skip statistics (RTEXT_FILTER_SKIP_STATS), ip -j link show does not.',
-    );
-    rows = [...(await singleOperations(bin, notes)), ...(await bigDumps(bin, notes))];
+    if (!nftOnly) {
+      const { bin, skipped } = kernel.compile();
+      if (skipped) notes.push(`kernel (C) column skipped: ${skipped}`);
+      notes.push(
+        'nlnet link.add asks for the new link back (NLM_F_ECHO) and resolves names itself; the C baseline and ip do not echo. ' +
+          'Link dumps: nlnet and the C baseline ask the kernel to skip statistics (RTEXT_FILTER_SKIP_STATS), ip -j link show does not.',
+      );
+      rows = [...(await singleOperations(bin, notes)), ...(await bigDumps(bin, notes))];
+    }
+    nftResult = await nft.bench({ quick });
   } finally {
     cleanup();
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   console.log(info.join('\n'));
-  console.log(
-    `\nMedians in ms. Single operations: N = ${N} iterations (after ${ops.WARMUP} warm-up) of nlnet, ip fork and ` +
-      `the C baseline interleaved (one kernel-baseline process per iteration, timing itself after an untimed round); ` +
-      `ip -batch: the same N do/undo pairs in ${ops.BATCHES} processes, per pair = process time / pairs. ` +
-      `Dumps: N = ${DUMP_N} (after 1 warm-up), interleaved the same way; ip fork = fork + JSON.parse.\n`,
-  );
-  console.log(table(rows));
-  console.log(`\n${notes.map((n) => `- ${n}`).join('\n')}`);
+  if (rows) {
+    console.log(
+      `\nMedians in ms. Single operations: N = ${N} iterations (after ${ops.WARMUP} warm-up) of nlnet, ip fork and ` +
+        `the C baseline interleaved (one kernel-baseline process per iteration, timing itself after an untimed round); ` +
+        `ip -batch: the same N do/undo pairs in ${ops.BATCHES} processes, per pair = process time / pairs. ` +
+        `Dumps: N = ${DUMP_N} (after 1 warm-up), interleaved the same way; ip fork = fork + JSON.parse.\n`,
+    );
+    console.log(table(rows));
+    console.log(`\n${notes.map((n) => `- ${n}`).join('\n')}`);
+  }
+  console.log(`\n${nftResult.description}\n`);
+  console.log(nft.table(nftResult.rows));
+  console.log(`\n${nftResult.notes.map((n) => `- ${n}`).join('\n')}`);
   console.log(`\nbenchmark took ${seconds.toFixed(0)} s`);
 }
 
