@@ -25,6 +25,7 @@ Napi::Value Encode(const Napi::CallbackInfo& info) {
   EncodeCtx ctx{env};
   MsgWriter w(type, flags, schema.header_len);
   encode_body(ctx, w, schema, MsgWriter::kHeaderOffset, body);
+  if (w.overflowed()) throw Napi::RangeError::New(env, "encode: an attribute exceeds 64 KiB");
   auto& bytes = w.finish();
   return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
 }

@@ -17,6 +17,7 @@ void MsgWriter::write_at(size_t offset, const void* data, size_t len) {
 }
 
 void MsgWriter::put(uint16_t type, const void* data, size_t len) {
+  if (NLA_HDRLEN + len > 0xffff) overflow_ = true;
   nlattr a{};
   a.nla_len = static_cast<uint16_t>(NLA_HDRLEN + len);
   a.nla_type = type;
@@ -51,8 +52,11 @@ size_t MsgWriter::nest_start(uint16_t type, bool nested_flag) {
 }
 
 void MsgWriter::nest_end(size_t offset) {
-  uint16_t len = static_cast<uint16_t>(buf_.size() - offset);
-  std::memcpy(buf_.data() + offset, &len, sizeof len);
+  size_t len = buf_.size() - offset;
+  // nla_len is 16 bits: a longer nest cannot be said, and truncating it would send garbage.
+  if (len > 0xffff) overflow_ = true;
+  uint16_t len16 = static_cast<uint16_t>(len);
+  std::memcpy(buf_.data() + offset, &len16, sizeof len16);
 }
 
 std::vector<uint8_t>& MsgWriter::finish() {

@@ -56,8 +56,12 @@ class MsgWriter {
   // Sets nlmsg_len; call once the last attribute is written.
   std::vector<uint8_t>& finish();
 
+  // An attribute or nest passed 64 KiB, which netlink cannot express: the message is unusable.
+  bool overflowed() const { return overflow_; }
+
  private:
   std::vector<uint8_t> buf_;
+  bool overflow_ = false;
 };
 
 struct Attr {

@@ -337,8 +337,9 @@ bool decode_field(DecodeCtx& ctx, const Field& f, const Attr& a) {
       AttrReader r(a.data, a.len);
       Attr e;
       bool ok = true;
+      // Every entry is an element whatever its type, as the kernel reads lists: libnftnl numbers
+      // the elements it sends 1, 2, 3… instead of writing NFTA_LIST_ELEM each time.
       while (ok && r.next(e)) {
-        if (e.type != NFTA_LIST_ELEM) continue;
         t.obj();
         ok = decode_attrs(ctx, *f.schema(), e.data, e.len);
         t.end();

@@ -309,6 +309,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
       EncodeCtx ctx{env};
       MsgWriter w(type, flags, schema.header_len);
       encode_body(ctx, w, schema, MsgWriter::kHeaderOffset, body.As<Napi::Object>());
+      if (w.overflowed()) throw Napi::RangeError::New(env, "exec: an attribute of operation " + std::to_string(i) + " exceeds 64 KiB");
       Op op;
       op.msg = std::move(w.finish());
       op.patches = std::move(ctx.patches);

@@ -27,6 +27,20 @@ const Schema& nft_expr_meta();
 const Schema& nft_expr_cmp();
 const Schema& nft_expr_immediate();
 const Schema& nft_expr_counter();
+const Schema& nft_expr_bitwise();
+const Schema& nft_expr_lookup();
+const Schema& nft_expr_range();
+const Schema& nft_expr_fib();
+const Schema& nft_expr_ct();
+const Schema& nft_expr_nat();
+const Schema& nft_expr_masq();
+const Schema& nft_expr_redir();
+const Schema& nft_expr_reject();
+const Schema& nft_expr_limit();
+const Schema& nft_expr_log();
+const Schema& nft_expr_notrack();
+const Schema& nft_expr_dynset();
+const Schema& nft_expr_objref();
 
 extern const EnumTable kNfFamilies;  // NFPROTO_*: inet, ip, ip6, arp, bridge, netdev
 extern const EnumTable kVerdicts;    // NF_DROP, NF_ACCEPT, NFT_JUMP…

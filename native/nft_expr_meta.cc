@@ -26,8 +26,8 @@ const Schema& nft_expr_meta() {
                         0,
                         {},
                         {
+                            {NFTA_META_KEY, "key", FieldKind::ENUMB32, &kKeyTable},  // first, as nft writes it
                             {NFTA_META_DREG, "dreg", FieldKind::BE32},
-                            {NFTA_META_KEY, "key", FieldKind::ENUMB32, &kKeyTable},
                             {NFTA_META_SREG, "sreg", FieldKind::BE32},
                         }};
   return s;

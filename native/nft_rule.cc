@@ -19,6 +19,11 @@ struct ExprEntry {
 const ExprEntry kExprs[] = {
     {"payload", nft_expr_payload}, {"meta", nft_expr_meta},       {"cmp", nft_expr_cmp},
     {"immediate", nft_expr_immediate}, {"counter", nft_expr_counter},
+    {"bitwise", nft_expr_bitwise},     {"lookup", nft_expr_lookup},   {"range", nft_expr_range},
+    {"fib", nft_expr_fib},             {"ct", nft_expr_ct},           {"nat", nft_expr_nat},
+    {"masq", nft_expr_masq},           {"redir", nft_expr_redir},     {"reject", nft_expr_reject},
+    {"limit", nft_expr_limit},         {"log", nft_expr_log},         {"notrack", nft_expr_notrack},
+    {"dynset", nft_expr_dynset},       {"objref", nft_expr_objref},
 };
 
 // [{ type: 'payload', base, offset, len, dreg }, { type: 'cmp', … }, …]
@@ -37,10 +42,13 @@ void exprs_encode(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::Valu
     if (!s) type_error(ctx, "type", "unknown expression '" + name + "'");
     size_t elem = w.nest_start(NFTA_LIST_ELEM);
     w.put_str(NFTA_EXPR_NAME, name);
-    // Expressions without attributes (notrack) still carry an empty NFTA_EXPR_DATA, as nft writes.
-    size_t data = w.nest_start(NFTA_EXPR_DATA);
-    encode_attrs(ctx, w, *s, o);
-    w.nest_end(data);
+    // An expression with no attributes at all (notrack) has no NFTA_EXPR_DATA, as nft writes it;
+    // one whose attributes are all optional (counter, masq) has an empty one.
+    if (!s->attrs.empty()) {
+      size_t data = w.nest_start(NFTA_EXPR_DATA);
+      encode_attrs(ctx, w, *s, o);
+      w.nest_end(data);
+    }
     w.nest_end(elem);
   }
   w.nest_end(list);

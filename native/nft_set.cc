@@ -50,12 +50,13 @@ const Schema& elem_schema() {
                         0,
                         {},
                         {
-                            {NFTA_SET_ELEM_KEY, "key", FieldKind::NESTF, &nft_data_schema()},
-                            {NFTA_SET_ELEM_KEY_END, "keyEnd", FieldKind::NESTF, &nft_data_schema()},
-                            {NFTA_SET_ELEM_DATA, "data", FieldKind::NESTF, &nft_data_schema()},
+                            // flags and times first, as nft writes them
                             {NFTA_SET_ELEM_FLAGS, "flags", FieldKind::BE32},
                             {NFTA_SET_ELEM_TIMEOUT, "timeout", FieldKind::BE64},
                             {NFTA_SET_ELEM_EXPIRATION, "expiration", FieldKind::BE64},
+                            {NFTA_SET_ELEM_KEY, "key", FieldKind::NESTF, &nft_data_schema()},
+                            {NFTA_SET_ELEM_KEY_END, "keyEnd", FieldKind::NESTF, &nft_data_schema()},
+                            {NFTA_SET_ELEM_DATA, "data", FieldKind::NESTF, &nft_data_schema()},
                             {NFTA_SET_ELEM_USERDATA, "userdata", FieldKind::BIN},
                         }};
   return s;
@@ -87,13 +88,13 @@ const Schema& nft_set_schema() {
                             {NFTA_SET_KEY_LEN, "keyLen", FieldKind::BE32},
                             {NFTA_SET_DATA_TYPE, "dataType", FieldKind::BE32},
                             {NFTA_SET_DATA_LEN, "dataLen", FieldKind::BE32},
+                            {NFTA_SET_OBJ_TYPE, "objType", FieldKind::BE32},
+                            {NFTA_SET_ID, "id", FieldKind::BE32},  // before policy and desc, as nft writes it
                             {NFTA_SET_POLICY, "policy", FieldKind::BE32},
                             {NFTA_SET_DESC, "desc", FieldKind::NESTF, &desc_schema()},
-                            {NFTA_SET_ID, "id", FieldKind::BE32},
                             {NFTA_SET_TIMEOUT, "timeout", FieldKind::BE64},
                             {NFTA_SET_GC_INTERVAL, "gcInterval", FieldKind::BE32},
                             {NFTA_SET_USERDATA, "userdata", FieldKind::BIN},
-                            {NFTA_SET_OBJ_TYPE, "objType", FieldKind::BE32},
                             {NFTA_SET_HANDLE, "handle", FieldKind::BE64},
                         }};
   return s;
@@ -106,8 +107,8 @@ const Schema& nft_setelem_schema() {
                         {
                             {NFTA_SET_ELEM_LIST_TABLE, "table", FieldKind::STR},
                             {NFTA_SET_ELEM_LIST_SET, "set", FieldKind::STR},
+                            {NFTA_SET_ELEM_LIST_SET_ID, "setId", FieldKind::BE32},  // before the list, as nft writes it
                             {NFTA_SET_ELEM_LIST_ELEMENTS, "elements", FieldKind::LIST, &elem_schema()},
-                            {NFTA_SET_ELEM_LIST_SET_ID, "setId", FieldKind::BE32},
                         }};
   return s;
 }

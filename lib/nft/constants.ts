@@ -34,8 +34,8 @@ export const HOOKS: Record<Hook, number> = { prerouting: 0, input: 1, forward: 2
 export const PRIORITIES = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 } as const;
 export type PriorityName = keyof typeof PRIORITIES;
 
-// NFT_SET_* flags
-export const SET_FLAGS = { anonymous: 0x1, constant: 0x2, interval: 0x4, map: 0x8, timeout: 0x10, eval: 0x20, object: 0x40, concat: 0x80 } as const;
+// NFT_SET_* flags (NFT_SET_EVAL is what nft calls 'dynamic')
+export const SET_FLAGS = { anonymous: 0x1, constant: 0x2, interval: 0x4, map: 0x8, timeout: 0x10, dynamic: 0x20, object: 0x40, concat: 0x80 } as const;
 export type SetFlag = keyof typeof SET_FLAGS;
 
 // NFT_SET_ELEM_INTERVAL_END

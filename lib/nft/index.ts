@@ -9,6 +9,15 @@ import { genOp, nftOps, type Chain, type ChainSpec, type Element, type NftSet, t
 
 type Ops = typeof nftOps;
 
+// Elements per message: even a concatenated map element with a timeout stays far below the
+// 64 KiB an attribute can hold at this count.
+const ELEMENTS_PER_MESSAGE = 256;
+
+function* chunks<T>(items: readonly T[]): Generator<readonly T[]> {
+  if (items.length === 0) yield items;
+  for (let i = 0; i < items.length; i += ELEMENTS_PER_MESSAGE) yield items.slice(i, i + ELEMENTS_PER_MESSAGE);
+}
+
 /** The changes of one transaction, queued in order. */
 export class NftBatch {
   /** @internal */
@@ -31,8 +40,17 @@ export class NftBatch {
   delRule(...a: Parameters<Ops['delRule']>): number { return this.#push(nftOps.delRule(...a)); }
   addSet(...a: Parameters<Ops['addSet']>): number { return this.#push(nftOps.addSet(...a)); }
   delSet(...a: Parameters<Ops['delSet']>): number { return this.#push(nftOps.delSet(...a)); }
-  addElements(...a: Parameters<Ops['addElements']>): number { return this.#push(nftOps.addElements(...a)); }
-  delElements(...a: Parameters<Ops['delElements']>): number { return this.#push(nftOps.delElements(...a)); }
+  /** Large element lists go as several messages of the same batch (an attribute holds 64 KiB). */
+  addElements(set: SetRef, elements: readonly Element[]): number {
+    let step = -1;
+    for (const part of chunks(elements)) step = this.#push(nftOps.addElements(set, part));
+    return step;
+  }
+  delElements(set: SetRef, elements: readonly Element[]): number {
+    let step = -1;
+    for (const part of chunks(elements)) step = this.#push(nftOps.delElements(set, part));
+    return step;
+  }
 }
 
 export interface CommitOptions {
@@ -113,9 +131,13 @@ export class NftApi {
   /** `nft list sets` */
   async listSets(f?: Parameters<Ops['listSets']>[0]): Promise<NftSet[]> { return this.#read(nftOps.listSets(f)); }
   /** `nft add element` */
-  async addElements(set: SetRef, elements: readonly Element[]): Promise<void> { return this.#change(nftOps.addElements(set, elements)); }
+  async addElements(set: SetRef, elements: readonly Element[]): Promise<void> {
+    await this.commit((b) => b.addElements(set, elements));
+  }
   /** `nft delete element` */
-  async delElements(set: SetRef, elements: readonly Element[]): Promise<void> { return this.#change(nftOps.delElements(set, elements)); }
+  async delElements(set: SetRef, elements: readonly Element[]): Promise<void> {
+    await this.commit((b) => b.delElements(set, elements));
+  }
   /** `nft list set`: the elements. */
   async listElements(set: SetRef): Promise<Element[]> { return this.#read(nftOps.listElements(set)); }
   /** The ruleset's generation id, for optimistic concurrency with `commit(…, { genid })`. */
@@ -132,3 +154,5 @@ export * from './constants.js';
 export type { Expr, Verdict, Data } from './expr.js';
 export type { KeyType, Value } from './values.js';
 export type { Chain, ChainSpec, Element, NftSet, Rule, RuleSpec, SetRef, SetSpec, Table, TableSpec } from './objects.js';
+export { rule, RuleBuilder, TerminalRule } from './builder.js';
+export type { FieldName, LimitOptions, LogOptions, Match, MasqueradeOptions, NatFlags, NatMapData, NatTarget, OrderedMatch, PortRange, RejectWith, RuleFamily, SetLike } from './builder.js';

@@ -7,7 +7,7 @@ import { none, type Op } from '../op.js';
 import { knownKeys, object, oneOf, str, uint } from '../validate.js';
 import * as K from './constants.js';
 import type { Expr, Verdict } from './expr.js';
-import { decodeKey, encodeKey, keyLayout, KEY_TYPES, type KeyType, typesOf, type Value } from './values.js';
+import { decodeKey, encodeKey, keyLayout, KEY_TYPES, SET_COMMENT_MAX, setComment, setUserdata, type KeyType, typesOf, type Value } from './values.js';
 
 const CREATE = NLM_F_REQUEST | NLM_F_CREATE;
 const NFT_DATA_VERDICT = 0xffffff00;
@@ -166,11 +166,14 @@ export interface SetSpec {
   key: KeyType | KeyType[];
   /** For a map: the type of its values, or 'verdict' for a verdict map. */
   map?: KeyType | KeyType[] | 'verdict';
-  flags?: ('constant' | 'interval' | 'timeout')[];
+  /** 'dynamic': rules may add elements (`add @set { … }`, the dynset expression). */
+  flags?: ('constant' | 'interval' | 'timeout' | 'dynamic')[];
   /** Default element timeout, in milliseconds (needs the 'timeout' flag). */
   timeout?: number;
   /** Maximum number of elements. */
   size?: number;
+  /** Kept in the set's user data, where `nft list` shows it. */
+  comment?: string;
 }
 
 export interface NftSet {
@@ -183,6 +186,7 @@ export interface NftSet {
   flags: K.SetFlag[];
   timeout?: number;
   size?: number;
+  comment?: string;
 }
 
 /** What element calls need of a set: where it is and how its keys and values read. */
@@ -207,25 +211,27 @@ const nextSetId = (): number => (setIds = (setIds % 0x7fffffff) + 1);
 
 function setBody(s: SetSpec): Body {
   object('set', s);
-  knownKeys('set', s, ['family', 'table', 'name', 'key', 'map', 'flags', 'timeout', 'size']);
+  knownKeys('set', s, ['family', 'table', 'name', 'key', 'map', 'flags', 'timeout', 'size', 'comment']);
   const key = types('set.key', s.key);
   const k = keyLayout(key);
   // NFTA_SET_ID is required: it names the set within its batch (before it has a handle).
   const body: Body = { family: family('set.family', s.family), table: name('set.table', s.table), name: name('set.name', s.name), keyType: k.id, keyLen: k.len, id: nextSetId() };
   let flags = 0;
-  for (const f of s.flags ?? []) flags |= K.SET_FLAGS[oneOf('set.flags', f, ['constant', 'interval', 'timeout'])];
+  for (const f of s.flags ?? []) {
+    const flag = oneOf('set.flags', f, ['constant', 'interval', 'timeout', 'dynamic']);
+    flags |= K.SET_FLAGS[flag];
+  }
   // The kernel wants field lengths (and NFT_SET_CONCAT) only for concatenated intervals, which
   // need its pipapo backend; `nft` sends them only then too.
   const concatIntervals = key.length > 1 && (flags & K.SET_FLAGS.interval) !== 0;
   if (concatIntervals) flags |= K.SET_FLAGS.concat;
-  if (s.map !== undefined) {
+  const map = s.map === undefined || s.map === 'verdict' ? s.map : types('set.map', s.map);
+  if (map !== undefined) {
     flags |= K.SET_FLAGS.map;
-    if (s.map === 'verdict') body.dataType = NFT_DATA_VERDICT;
-    else {
-      const d = keyLayout(types('set.map', s.map));
-      body.dataType = d.id;
-      body.dataLen = d.len;
-    }
+    // A verdict map's length is the kernel's business; nft sends 0.
+    const d = map === 'verdict' ? { id: NFT_DATA_VERDICT, len: 0 } : keyLayout(map);
+    body.dataType = d.id;
+    body.dataLen = d.len;
   }
   body.flags = flags;
   if (s.timeout !== undefined) {
@@ -236,6 +242,8 @@ function setBody(s: SetSpec): Body {
   if (s.size !== undefined) desc.size = uint('set.size', s.size, 1, 0xffffffff);
   if (concatIntervals) desc.concat = k.fields.map((len) => ({ len }));
   if (Object.keys(desc).length) body.desc = desc;
+  const comment = s.comment === undefined ? undefined : str('set.comment', s.comment, SET_COMMENT_MAX);
+  body.userdata = setUserdata(key, map, comment);
   return body;
 }
 
@@ -254,6 +262,8 @@ export function setFromNative(b: Body): NftSet {
   if (typeof b.timeout === 'number') s.timeout = b.timeout;
   const desc = b.desc as { size?: number } | undefined;
   if (desc?.size !== undefined) s.size = desc.size;
+  const comment = setComment(b.userdata);
+  if (comment !== undefined) s.comment = comment;
   return s;
 }
 

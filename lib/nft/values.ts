@@ -1,6 +1,7 @@
 // Typed values for set keys, map data and comparisons: nft's data types, with their ids (what
 // NFTA_SET_KEY_TYPE carries, so that `nft list` prints them by name) and their byte layout.
 import { isIP } from 'node:net';
+import { endianness } from 'node:os';
 
 import { ValidationError } from '../errors.js';
 
@@ -9,11 +10,17 @@ export type KeyType = 'ipv4_addr' | 'ipv6_addr' | 'ether_addr' | 'inet_proto' | 
 interface TypeInfo {
   id: number;
   len: number;
+  /** nft's byte order for the type (src/datatype.h BYTEORDER_*): what set user data records. */
+  byteorder: ByteOrder;
   encode(field: string, v: unknown): Buffer;
   decode(b: Buffer): Value;
 }
 
 export type Value = string | number;
+
+/** nft's enum byteorder: a set's user data says which one its keys and values use. */
+const BYTEORDER = { invalid: 0, host: 1, big: 2 } as const;
+type ByteOrder = (typeof BYTEORDER)[keyof typeof BYTEORDER];
 
 const PROTOS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 };
 const PROTO_NAMES = Object.fromEntries(Object.entries(PROTOS).map(([k, v]) => [v, k]));
@@ -51,11 +58,12 @@ function ip6String(b: Buffer): string {
 }
 
 export const TYPES: Record<KeyType, TypeInfo> = {
-  ipv4_addr: { id: 7, len: 4, encode: (f, v) => ipBytes(f, v, 4), decode: (b) => [...b.subarray(0, 4)].join('.') },
-  ipv6_addr: { id: 8, len: 16, encode: (f, v) => ipBytes(f, v, 6), decode: (b) => ip6String(b) },
+  ipv4_addr: { id: 7, len: 4, byteorder: BYTEORDER.big, encode: (f, v) => ipBytes(f, v, 4), decode: (b) => [...b.subarray(0, 4)].join('.') },
+  ipv6_addr: { id: 8, len: 16, byteorder: BYTEORDER.big, encode: (f, v) => ipBytes(f, v, 6), decode: (b) => ip6String(b) },
   ether_addr: {
     id: 9,
     len: 6,
+    byteorder: BYTEORDER.big,
     encode(f, v) {
       if (typeof v !== 'string' || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(v)) throw new ValidationError(f, v, 'expected a MAC address');
       return Buffer.from(v.replace(/:/g, ''), 'hex');
@@ -65,6 +73,8 @@ export const TYPES: Record<KeyType, TypeInfo> = {
   inet_proto: {
     id: 12,
     len: 1,
+    // nft leaves a one-byte type's order unset.
+    byteorder: BYTEORDER.invalid,
     encode(f, v) {
       const n = typeof v === 'string' ? PROTOS[v] : v;
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 255) throw new ValidationError(f, v, `expected a protocol number or ${Object.keys(PROTOS).join(', ')}`);
@@ -75,6 +85,7 @@ export const TYPES: Record<KeyType, TypeInfo> = {
   inet_service: {
     id: 13,
     len: 2,
+    byteorder: BYTEORDER.big,
     encode(f, v) {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new ValidationError(f, v, 'expected a port, 0 to 65535');
       const b = Buffer.alloc(2);
@@ -87,6 +98,7 @@ export const TYPES: Record<KeyType, TypeInfo> = {
   mark: {
     id: 19,
     len: 4,
+    byteorder: BYTEORDER.host,
     encode(f, v) {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new ValidationError(f, v, 'expected a 32-bit mark');
       const b = Buffer.alloc(4);
@@ -98,6 +110,7 @@ export const TYPES: Record<KeyType, TypeInfo> = {
   ifname: {
     id: 41,
     len: 16,
+    byteorder: BYTEORDER.host,
     encode(f, v) {
       if (typeof v !== 'string' || v.length === 0 || Buffer.byteLength(v) > 15) throw new ValidationError(f, v, 'expected an interface name');
       const b = Buffer.alloc(16);
@@ -112,6 +125,9 @@ export const KEY_TYPES = Object.keys(TYPES) as KeyType[];
 
 /** nft's TYPE_BITS: a concatenated type id is the ids shifted in, 6 bits each. */
 const TYPE_BITS = 6;
+
+/** The byte order nft records for a key or value: a concatenation has none. */
+const byteorderOf = (types: readonly KeyType[]): ByteOrder => (types.length === 1 ? TYPES[types[0]!].byteorder : BYTEORDER.invalid);
 
 /** The id, length (each field padded to 4 bytes when concatenated) and field lengths of a key. */
 export function keyLayout(types: readonly KeyType[]): { id: number; len: number; fields: number[] } {
@@ -164,4 +180,64 @@ export function typesOf(id: number, len: number): KeyType[] | undefined {
     out.unshift(t);
   }
   return out.length > 1 ? out : undefined;
+}
+
+// ---- set user data ---------------------------------------------------------------------------
+// nft keeps what the kernel does not store about a set in NFTA_SET_USERDATA, as libnftnl's
+// NFTNL_UDATA_SET_* TLVs (type u8, length u8, value), and reads them back to print elements:
+// without the byte order, `nft list` shows the mark 0x10 as 0x10000000. nlnet writes exactly what
+// nft 1.0.6 writes for the same declaration.
+
+const UDATA_SET_KEYBYTEORDER = 0;
+const UDATA_SET_DATABYTEORDER = 1;
+const UDATA_SET_KEY_TYPEOF = 3;
+const UDATA_SET_DATA_TYPEOF = 4;
+const UDATA_SET_DATA_INTERVAL = 6;
+const UDATA_SET_COMMENT = 7;
+// Inside a typeof entry: NFTNL_UDATA_SET_TYPEOF_EXPR (nft's expression type) and _DATA.
+const UDATA_TYPEOF_EXPR = 0;
+const UDATA_TYPEOF_DATA = 1;
+/** nft 1.0.6's EXPR_CONCAT (its enum expr_types). */
+const EXPR_CONCAT = 13;
+
+/** nft's limit on set comments (NFTNL_UDATA_COMMENT_MAXLEN, with the NUL). */
+export const SET_COMMENT_MAX = 127;
+
+const tlv = (type: number, value: Buffer): Buffer => Buffer.concat([Buffer.from([type, value.length]), value]);
+
+/** libnftnl writes its u32 TLVs in host byte order. */
+function hostU32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  if (endianness() === 'LE') b.writeUInt32LE(n);
+  else b.writeUInt32BE(n);
+  return b;
+}
+
+// A `type a . b` key or value: nft records it as a concatenation with no typeof fields, and
+// falls back on NFTA_SET_KEY_TYPE when it reads the set back.
+const CONCAT_TYPEOF = Buffer.concat([tlv(UDATA_TYPEOF_EXPR, hostU32(EXPR_CONCAT)), tlv(UDATA_TYPEOF_DATA, Buffer.alloc(0))]);
+
+/** NFTA_SET_USERDATA for a set of `key` (a map to `map`), as `nft add set|map` writes it. */
+export function setUserdata(key: readonly KeyType[], map?: readonly KeyType[] | 'verdict', comment?: string): Buffer {
+  const data = map === 'verdict' ? [] : map;
+  const out = [tlv(UDATA_SET_KEYBYTEORDER, hostU32(byteorderOf(key)))];
+  if (data) out.push(tlv(UDATA_SET_DATABYTEORDER, hostU32(data.length ? byteorderOf(data) : BYTEORDER.invalid)));
+  if (key.length > 1) out.push(tlv(UDATA_SET_KEY_TYPEOF, CONCAT_TYPEOF));
+  if (data && data.length > 1) out.push(tlv(UDATA_SET_DATA_TYPEOF, CONCAT_TYPEOF));
+  if (data) out.push(tlv(UDATA_SET_DATA_INTERVAL, hostU32(0)));
+  if (comment !== undefined) out.push(tlv(UDATA_SET_COMMENT, Buffer.from(`${comment}\0`)));
+  return Buffer.concat(out);
+}
+
+/** The comment in a set's user data, if any. */
+export function setComment(userdata: unknown): string | undefined {
+  if (!Buffer.isBuffer(userdata)) return undefined;
+  for (let at = 0; at + 2 <= userdata.length; ) {
+    const type = userdata[at]!;
+    const len = userdata[at + 1]!;
+    if (at + 2 + len > userdata.length) return undefined;
+    if (type === UDATA_SET_COMMENT && len > 0) return userdata.toString('utf8', at + 2, at + 2 + len - 1);
+    at += 2 + len;
+  }
+  return undefined;
 }
