@@ -18,5 +18,5 @@ export type { Fdb, FdbSpec, FdbState } from './fdb.js';
 export type { BridgePort } from './bridge.js';
 export type { NetlinkEvent, EventGroup, EventOptions, EventStream } from './events.js';
 export { Sysctl } from './sysctl.js';
-export { NftApi, NftBatch, type CommitOptions } from './nft/index.js';
+export { NftApi, NftBatch, rule, RuleBuilder, TerminalRule, type CommitOptions } from './nft/index.js';
 export type { Expr, Verdict, Data, KeyType, Value, Chain, ChainSpec, Element, NftSet, Rule, RuleSpec, SetRef, SetSpec, Table, TableSpec, NftFamily, Hook } from './nft/index.js';
