@@ -39,9 +39,19 @@ void exprs_encode(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::Valu
     Napi::Object o = e.As<Napi::Object>();
     std::string name = to_string(ctx, o.Get("type"), "type");
     const Schema* s = nft_expr_schema(name);
-    if (!s) type_error(ctx, "type", "unknown expression '" + name + "'");
+    Napi::Value raw = o.Get("raw");
+    if (!s && !raw.IsBuffer()) type_error(ctx, "type", "unknown expression '" + name + "'");
     size_t elem = w.nest_start(NFTA_LIST_ELEM);
     w.put_str(NFTA_EXPR_NAME, name);
+    // An expression listed without a table here (quota, numgen…) goes back as the bytes it came as.
+    if (!s) {
+      auto b = raw.As<Napi::Buffer<uint8_t>>();
+      size_t data = w.nest_start(NFTA_EXPR_DATA);
+      w.append_raw(b.Data(), b.Length());
+      w.nest_end(data);
+      w.nest_end(elem);
+      continue;
+    }
     // An expression with no attributes at all (notrack) has no NFTA_EXPR_DATA, as nft writes it;
     // one whose attributes are all optional (counter, masq) has an empty one.
     if (!s->attrs.empty()) {

@@ -216,3 +216,12 @@ export type Expr =
   | PayloadExpr | MetaExpr | CmpExpr | ImmediateExpr | CounterExpr | BitwiseExpr | LookupExpr | RangeExpr | FibExpr
   | CtExpr | NatExpr | MasqExpr | RedirExpr | RejectExpr | LimitExpr | LogExpr | NotrackExpr | DynsetExpr | ObjrefExpr;
 export type ExprType = Expr['type'];
+
+/**
+ * An expression nlnet has no table for (quota, numgen, exthdr…), as listing returns it: its
+ * NFTA_EXPR_DATA bytes, which adding it back writes unchanged.
+ */
+export interface RawExpr {
+  type: string;
+  raw: Buffer;
+}

@@ -151,7 +151,7 @@ export class NftApi {
 }
 
 export * from './constants.js';
-export type { Expr, Verdict, Data } from './expr.js';
+export type { Expr, RawExpr, Verdict, Data } from './expr.js';
 export type { KeyType, Value } from './values.js';
 export type { Chain, ChainSpec, Element, NftSet, Rule, RuleSpec, SetRef, SetSpec, Table, TableSpec } from './objects.js';
 export { rule, RuleBuilder, TerminalRule } from './builder.js';

@@ -6,7 +6,7 @@ import { ValidationError } from '../errors.js';
 import { none, type Op } from '../op.js';
 import { knownKeys, object, oneOf, str, uint } from '../validate.js';
 import * as K from './constants.js';
-import type { Expr, Verdict } from './expr.js';
+import type { Expr, RawExpr, Verdict } from './expr.js';
 import { decodeKey, encodeKey, keyLayout, KEY_TYPES, SET_COMMENT_MAX, setComment, setUserdata, type KeyType, typesOf, type Value } from './values.js';
 
 const CREATE = NLM_F_REQUEST | NLM_F_CREATE;
@@ -112,7 +112,8 @@ export interface RuleSpec {
   family: K.NftFamily;
   table: string;
   chain: string;
-  exprs: Expr[];
+  /** Expressions nlnet has no table for come back as RawExpr and go back unchanged. */
+  exprs: (Expr | RawExpr)[];
   /** Stored as `nft` stores it, so `nft list ruleset` shows it. */
   comment?: string;
 }
@@ -150,7 +151,7 @@ function ruleBody(s: RuleSpec): Body {
 }
 
 export function ruleFromNative(b: Body): Rule {
-  const r: Rule = { family: b.family as K.NftFamily, table: b.table as string, chain: b.chain as string, handle: b.handle as number, exprs: (b.exprs as Expr[]) ?? [] };
+  const r: Rule = { family: b.family as K.NftFamily, table: b.table as string, chain: b.chain as string, handle: b.handle as number, exprs: (b.exprs as (Expr | RawExpr)[]) ?? [] };
   const comment = commentOf(b.userdata);
   if (comment !== undefined) r.comment = comment;
   return r;

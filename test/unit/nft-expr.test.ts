@@ -391,3 +391,24 @@ describe('nft expressions: what encoding refuses', () => {
     expect(rule([{ type: 'dynset', op: 'add', set: 's', sregKey: 1, expr: { type: 'nope' } }])).toThrow(/unknown expression 'nope'/);
   });
 });
+
+describe('nft expressions nlnet has no table for', () => {
+  // nft add rule ip t c quota 10 mbytes drop
+  const QUOTA_RULE = Buffer.from(
+    '8c000000060a010c0000000000000000020000000600010074000000060002006300000068000480340001800a00010071756f7461000000240002800c0001000000000000a000000c00040000000000000000000800020000000000300001800e000100696d6d6564696174650000001c0002800800010000000000100002800c0002800800010000000000',
+    'hex',
+  );
+
+  it('lists them as raw bytes and writes them back unchanged', () => {
+    const [m] = native.decode(12, QUOTA_RULE);
+    const exprs = m!.body!.exprs as { type: string; raw?: Buffer }[];
+    expect(exprs[0]!.type).toBe('quota');
+    expect(Buffer.isBuffer(exprs[0]!.raw)).toBe(true);
+    expect(native.encode(12, m!.type, m!.flags, m!.body!).equals(QUOTA_RULE)).toBe(true);
+  });
+
+  it('refuses an unknown expression without its bytes', () => {
+    const op = nftOps.addRule({ family: 'ip', table: 't', chain: 'c', exprs: [{ type: 'quota' } as unknown as Expr] });
+    expect(() => native.encode(12, op.type, op.flags, op.body)).toThrow(/unknown expression 'quota'/);
+  });
+});
