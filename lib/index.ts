@@ -19,4 +19,5 @@ export type { BridgePort } from './bridge.js';
 export type { NetlinkEvent, EventGroup, EventOptions, EventStream } from './events.js';
 export { Sysctl } from './sysctl.js';
 export { NftApi, NftBatch, rule, RuleBuilder, TerminalRule, type CommitOptions } from './nft/index.js';
+export type { InlineSet, SetItem, NatValue } from './nft/index.js';
 export type { Expr, RawExpr, Verdict, Data, KeyType, Value, Chain, ChainSpec, Element, NftSet, Rule, RuleSpec, SetRef, SetSpec, Table, TableSpec, NftFamily, Hook } from './nft/index.js';

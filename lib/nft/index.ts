@@ -5,26 +5,18 @@ import { NetlinkError } from '../errors.js';
 import type { Op } from '../op.js';
 import { uint } from '../validate.js';
 import { NETLINK_NETFILTER } from './constants.js';
-import { genOp, nftOps, type Chain, type ChainSpec, type Element, type NftSet, type Rule, type RuleSpec, type SetRef, type SetSpec, type Table, type TableSpec } from './objects.js';
+import { chunks, elementBytes } from './elements.js';
+import { elementsOp, genOp, nftOps, ruleSteps, type Chain, type ChainSpec, type Element, type NftSet, type Rule, type RuleSpec, type SetRef, type SetSpec, type Table, type TableSpec } from './objects.js';
 
 type Ops = typeof nftOps;
-
-// Elements per message: even a concatenated map element with a timeout stays far below the
-// 64 KiB an attribute can hold at this count.
-const ELEMENTS_PER_MESSAGE = 256;
-
-function* chunks<T>(items: readonly T[]): Generator<readonly T[]> {
-  if (items.length === 0) yield items;
-  for (let i = 0; i < items.length; i += ELEMENTS_PER_MESSAGE) yield items.slice(i, i + ELEMENTS_PER_MESSAGE);
-}
 
 /** The changes of one transaction, queued in order. */
 export class NftBatch {
   /** @internal */
   readonly ops: Op<unknown>[] = [];
 
-  #push<T>(op: Op<T>): number {
-    return this.ops.push(op as Op<unknown>) - 1;
+  #push<T>(...ops: Op<T>[]): number {
+    return this.ops.push(...(ops as Op<unknown>[])) - 1;
   }
 
   addTable(...a: Parameters<Ops['addTable']>): number { return this.#push(nftOps.addTable(...a)); }
@@ -33,23 +25,25 @@ export class NftBatch {
   addChain(...a: Parameters<Ops['addChain']>): number { return this.#push(nftOps.addChain(...a)); }
   delChain(...a: Parameters<Ops['delChain']>): number { return this.#push(nftOps.delChain(...a)); }
   flushChain(...a: Parameters<Ops['flushChain']>): number { return this.#push(nftOps.flushChain(...a)); }
-  /** Returns the step index; the batch's result at that index is the new rule's handle. */
-  addRule(...a: Parameters<Ops['addRule']>): number { return this.#push(nftOps.addRule(...a)); }
-  insertRule(...a: Parameters<Ops['insertRule']>): number { return this.#push(nftOps.insertRule(...a)); }
-  replaceRule(...a: Parameters<Ops['replaceRule']>): number { return this.#push(nftOps.replaceRule(...a)); }
+  /**
+   * Returns the step index; the batch's result at that index is the new rule's handle. A rule's
+   * inline sets (`spec.sets`) are created in steps just before it.
+   */
+  addRule(s: RuleSpec, opts?: { after?: number }): number { return this.#push(...ruleSteps(s, (r) => nftOps.addRule(r, opts))); }
+  insertRule(s: RuleSpec, opts?: { before?: number }): number { return this.#push(...ruleSteps(s, (r) => nftOps.insertRule(r, opts))); }
+  replaceRule(s: RuleSpec, handle: number): number { return this.#push(...ruleSteps(s, (r) => nftOps.replaceRule(r, handle))); }
   delRule(...a: Parameters<Ops['delRule']>): number { return this.#push(nftOps.delRule(...a)); }
   addSet(...a: Parameters<Ops['addSet']>): number { return this.#push(nftOps.addSet(...a)); }
   delSet(...a: Parameters<Ops['delSet']>): number { return this.#push(nftOps.delSet(...a)); }
-  /** Large element lists go as several messages of the same batch (an attribute holds 64 KiB). */
+  /**
+   * Large element lists go as several messages of the same batch (an attribute holds 64 KiB).
+   * An interval set's prefixes and ranges become its start and end elements first.
+   */
   addElements(set: SetRef, elements: readonly Element[]): number {
-    let step = -1;
-    for (const part of chunks(elements)) step = this.#push(nftOps.addElements(set, part));
-    return step;
+    return this.#push(...Array.from(chunks(elementBytes(set, elements, false)), (part) => elementsOp('add', set, part)));
   }
   delElements(set: SetRef, elements: readonly Element[]): number {
-    let step = -1;
-    for (const part of chunks(elements)) step = this.#push(nftOps.delElements(set, part));
-    return step;
+    return this.#push(...Array.from(chunks(elementBytes(set, elements, true)), (part) => elementsOp('del', set, part)));
   }
 }
 
@@ -94,6 +88,11 @@ export class NftApi {
     return (await this.#run([op as Op<unknown>], { batch: true }))[0] as T;
   }
 
+  /** Runs steps as one batch; resolves to the last one's result. */
+  async #changeAll<T>(steps: Op<unknown>[]): Promise<T> {
+    return (await this.#run(steps, { batch: true })).at(-1) as T;
+  }
+
   async #read<T>(op: Op<T>): Promise<T> {
     return (await this.#run([op as Op<unknown>]))[0] as T;
   }
@@ -114,12 +113,12 @@ export class NftApi {
   async flushChain(s: Pick<ChainSpec, 'family' | 'table' | 'name'>): Promise<void> { return this.#change(nftOps.flushChain(s)); }
   /** `nft list chains` */
   async listChains(f?: Parameters<Ops['listChains']>[0]): Promise<Chain[]> { return this.#read(nftOps.listChains(f)); }
-  /** `nft add rule`: resolves to the new rule's handle. */
-  async addRule(s: RuleSpec, opts?: { after?: number }): Promise<number> { return this.#change(nftOps.addRule(s, opts)); }
+  /** `nft add rule`, its inline sets in the same batch: resolves to the new rule's handle. */
+  async addRule(s: RuleSpec, opts?: { after?: number }): Promise<number> { return this.#changeAll(ruleSteps(s, (r) => nftOps.addRule(r, opts))); }
   /** `nft insert rule`: resolves to the new rule's handle. */
-  async insertRule(s: RuleSpec, opts?: { before?: number }): Promise<number> { return this.#change(nftOps.insertRule(s, opts)); }
+  async insertRule(s: RuleSpec, opts?: { before?: number }): Promise<number> { return this.#changeAll(ruleSteps(s, (r) => nftOps.insertRule(r, opts))); }
   /** `nft replace rule … handle H` */
-  async replaceRule(s: RuleSpec, handle: number): Promise<number> { return this.#change(nftOps.replaceRule(s, handle)); }
+  async replaceRule(s: RuleSpec, handle: number): Promise<number> { return this.#changeAll(ruleSteps(s, (r) => nftOps.replaceRule(r, handle))); }
   /** `nft delete rule … handle H` */
   async delRule(s: Parameters<Ops['delRule']>[0]): Promise<void> { return this.#change(nftOps.delRule(s)); }
   /** `nft list ruleset` (its rules), narrowed by family, table, chain. */
@@ -153,6 +152,6 @@ export class NftApi {
 export * from './constants.js';
 export type { Expr, RawExpr, Verdict, Data } from './expr.js';
 export type { KeyType, Value } from './values.js';
-export type { Chain, ChainSpec, Element, NftSet, Rule, RuleSpec, SetRef, SetSpec, Table, TableSpec } from './objects.js';
+export type { Chain, ChainSpec, Element, InlineSet, NftSet, Rule, RuleSpec, SetRef, SetSpec, Table, TableSpec } from './objects.js';
 export { rule, RuleBuilder, TerminalRule } from './builder.js';
-export type { FieldName, LimitOptions, LogOptions, Match, MasqueradeOptions, NatFlags, NatMapData, NatTarget, OrderedMatch, PortRange, RejectWith, RuleFamily, SetLike } from './builder.js';
+export type { FieldName, LimitOptions, LogOptions, Match, MasqueradeOptions, NatFlags, NatMapData, NatTarget, NatValue, OrderedMatch, PortRange, RejectWith, RuleFamily, SetItem, SetLike } from './builder.js';

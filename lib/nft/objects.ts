@@ -6,15 +6,17 @@ import { ValidationError } from '../errors.js';
 import { none, type Op } from '../op.js';
 import { knownKeys, object, oneOf, str, uint } from '../validate.js';
 import * as K from './constants.js';
-import type { Expr, RawExpr, Verdict } from './expr.js';
-import { decodeKey, encodeKey, keyLayout, KEY_TYPES, SET_COMMENT_MAX, setComment, setUserdata, type KeyType, typesOf, type Value } from './values.js';
+import { chunks, elementBytes, elementsBody, elementsFromNative, type Element, type SetRef } from './elements.js';
+import type { Expr, RawExpr } from './expr.js';
+import { checkInlineSets, inlineElementsBody, inlineSetBody, relink, type InlineSet } from './inline.js';
+import type { ElementBytes } from './intervals.js';
+import { family, name, nextSetId, setBody, setFromNative, type NftSet, type SetSpec } from './sets.js';
+
+export { setFromNative, type NftSet, type SetSpec } from './sets.js';
+export { verdictOf, type Element, type SetRef } from './elements.js';
+export type { InlineSet } from './inline.js';
 
 const CREATE = NLM_F_REQUEST | NLM_F_CREATE;
-const NFT_DATA_VERDICT = 0xffffff00;
-const NAME_MAX = 255;
-
-const family = (field: string, v: unknown): K.NftFamily => oneOf(field, v, K.FAMILIES);
-const name = (field: string, v: unknown): string => str(field, v, NAME_MAX);
 
 // ---- tables ---------------------------------------------------------------------------------
 
@@ -116,9 +118,18 @@ export interface RuleSpec {
   exprs: (Expr | RawExpr)[];
   /** Stored as `nft` stores it, so `nft list ruleset` shows it. */
   comment?: string;
+  /**
+   * The anonymous sets the rule's lookups use (`tcp dport { 22, 80 }`), as the rule builder
+   * makes them: adding the rule creates them in the same batch, before it.
+   */
+  sets?: InlineSet[];
 }
 
-export interface Rule extends RuleSpec {
+/**
+ * A listed rule. A lookup in an anonymous set comes back as it is, naming the set the kernel
+ * made (`__set0`); its elements are listElements' for that name.
+ */
+export interface Rule extends Omit<RuleSpec, 'sets'> {
   handle: number;
 }
 
@@ -143,11 +154,34 @@ function commentOf(userdata: unknown): string | undefined {
 
 function ruleBody(s: RuleSpec): Body {
   object('rule', s);
-  knownKeys('rule', s, ['family', 'table', 'chain', 'exprs', 'comment']);
+  knownKeys('rule', s, ['family', 'table', 'chain', 'exprs', 'comment', 'sets']);
   if (!Array.isArray(s.exprs)) throw new ValidationError('rule.exprs', s.exprs, 'expected an array of expressions');
   const body: Body = { family: family('rule.family', s.family), table: name('rule.table', s.table), chain: name('rule.chain', s.chain), exprs: s.exprs };
   if (s.comment !== undefined) body.userdata = commentData(str('rule.comment', s.comment, 254));
   return body;
+}
+
+/**
+ * The steps that add a rule: each inline set and its elements, then the rule itself (the last
+ * step, whose result is the rule's handle). The sets get ids unique in the batch, and the rule's
+ * lookups the same ids.
+ */
+export function ruleSteps(s: RuleSpec, add: (s: RuleSpec) => Op<number>): Op<unknown>[] {
+  object('rule', s);
+  const sets = checkInlineSets('rule.sets', s.sets);
+  if (sets.length === 0) return [add(s) as Op<unknown>];
+  const at = { family: family('rule.family', s.family), table: name('rule.table', s.table) };
+  const ids = new Map(sets.map((x) => [x.id, nextSetId()]));
+  const { sets: _, ...rest } = s;
+  const rule = add({ ...rest, exprs: relink(s.exprs, ids) }) as Op<unknown>;
+  // An error in a set's step is the rule operation's error.
+  const steps: Op<unknown>[] = [];
+  for (const x of sets) {
+    const id = ids.get(x.id)!;
+    steps.push({ op: rule.op, type: K.NFT_MSG_NEWSET, flags: CREATE, body: inlineSetBody(at, x, id), parse: none });
+    for (const part of chunks(x.elements)) steps.push({ op: rule.op, type: K.NFT_MSG_NEWSETELEM, flags: CREATE, body: inlineElementsBody(at, x, id, part), parse: none });
+  }
+  return [...steps, rule];
 }
 
 export function ruleFromNative(b: Body): Rule {
@@ -155,161 +189,6 @@ export function ruleFromNative(b: Body): Rule {
   const comment = commentOf(b.userdata);
   if (comment !== undefined) r.comment = comment;
   return r;
-}
-
-// ---- sets, maps and elements ----------------------------------------------------------------
-
-export interface SetSpec {
-  family: K.NftFamily;
-  table: string;
-  name: string;
-  /** The key's type, or several for a concatenation (`inet_proto . inet_service`). */
-  key: KeyType | KeyType[];
-  /** For a map: the type of its values, or 'verdict' for a verdict map. */
-  map?: KeyType | KeyType[] | 'verdict';
-  /** 'dynamic': rules may add elements (`add @set { … }`, the dynset expression). */
-  flags?: ('constant' | 'interval' | 'timeout' | 'dynamic')[];
-  /** Default element timeout, in milliseconds (needs the 'timeout' flag). */
-  timeout?: number;
-  /** Maximum number of elements. */
-  size?: number;
-  /** Kept in the set's user data, where `nft list` shows it. */
-  comment?: string;
-}
-
-export interface NftSet {
-  family: K.NftFamily;
-  table: string;
-  name: string;
-  handle: number;
-  key: KeyType[];
-  map?: KeyType[] | 'verdict';
-  flags: K.SetFlag[];
-  timeout?: number;
-  size?: number;
-  comment?: string;
-}
-
-/** What element calls need of a set: where it is and how its keys and values read. */
-export type SetRef = Pick<SetSpec, 'family' | 'table' | 'name' | 'key' | 'map'>;
-
-export interface Element {
-  key: Value | Value[];
-  /** A map's value. */
-  value?: Value | Value[] | Verdict;
-  /** Milliseconds, for sets with the timeout flag. */
-  timeout?: number;
-}
-
-const types = (field: string, v: unknown): KeyType[] => {
-  const list = Array.isArray(v) ? v : [v];
-  if (list.length === 0) throw new ValidationError(field, v, 'expected at least one type');
-  return list.map((t, i) => oneOf(list.length > 1 ? `${field}[${i}]` : field, t, KEY_TYPES));
-};
-
-let setIds = 0;
-const nextSetId = (): number => (setIds = (setIds % 0x7fffffff) + 1);
-
-function setBody(s: SetSpec): Body {
-  object('set', s);
-  knownKeys('set', s, ['family', 'table', 'name', 'key', 'map', 'flags', 'timeout', 'size', 'comment']);
-  const key = types('set.key', s.key);
-  const k = keyLayout(key);
-  // NFTA_SET_ID is required: it names the set within its batch (before it has a handle).
-  const body: Body = { family: family('set.family', s.family), table: name('set.table', s.table), name: name('set.name', s.name), keyType: k.id, keyLen: k.len, id: nextSetId() };
-  let flags = 0;
-  for (const f of s.flags ?? []) {
-    const flag = oneOf('set.flags', f, ['constant', 'interval', 'timeout', 'dynamic']);
-    flags |= K.SET_FLAGS[flag];
-  }
-  // The kernel wants field lengths (and NFT_SET_CONCAT) only for concatenated intervals, which
-  // need its pipapo backend; `nft` sends them only then too.
-  const concatIntervals = key.length > 1 && (flags & K.SET_FLAGS.interval) !== 0;
-  if (concatIntervals) flags |= K.SET_FLAGS.concat;
-  const map = s.map === undefined || s.map === 'verdict' ? s.map : types('set.map', s.map);
-  if (map !== undefined) {
-    flags |= K.SET_FLAGS.map;
-    // A verdict map's length is the kernel's business; nft sends 0.
-    const d = map === 'verdict' ? { id: NFT_DATA_VERDICT, len: 0 } : keyLayout(map);
-    body.dataType = d.id;
-    body.dataLen = d.len;
-  }
-  body.flags = flags;
-  if (s.timeout !== undefined) {
-    if (!(flags & K.SET_FLAGS.timeout)) throw new ValidationError('set.timeout', s.timeout, "a timeout needs the 'timeout' flag");
-    body.timeout = uint('set.timeout', s.timeout, 1, Number.MAX_SAFE_INTEGER);
-  }
-  const desc: Body = {};
-  if (s.size !== undefined) desc.size = uint('set.size', s.size, 1, 0xffffffff);
-  if (concatIntervals) desc.concat = k.fields.map((len) => ({ len }));
-  if (Object.keys(desc).length) body.desc = desc;
-  const comment = s.comment === undefined ? undefined : str('set.comment', s.comment, SET_COMMENT_MAX);
-  body.userdata = setUserdata(key, map, comment);
-  return body;
-}
-
-export function setFromNative(b: Body): NftSet {
-  const flags = (Object.keys(K.SET_FLAGS) as K.SetFlag[]).filter((f) => ((b.flags as number) & K.SET_FLAGS[f]) !== 0);
-  const s: NftSet = {
-    family: b.family as K.NftFamily,
-    table: b.table as string,
-    name: b.name as string,
-    handle: b.handle as number,
-    key: typesOf(b.keyType as number, b.keyLen as number) ?? [],
-    flags,
-  };
-  if (b.dataType === NFT_DATA_VERDICT) s.map = 'verdict';
-  else if (typeof b.dataType === 'number') s.map = typesOf(b.dataType, b.dataLen as number) ?? [];
-  if (typeof b.timeout === 'number') s.timeout = b.timeout;
-  const desc = b.desc as { size?: number } | undefined;
-  if (desc?.size !== undefined) s.size = desc.size;
-  const comment = setComment(b.userdata);
-  if (comment !== undefined) s.comment = comment;
-  return s;
-}
-
-function elementsBody(set: SetRef, elements: readonly Element[], withValues: boolean): Body {
-  object('set', set);
-  const key = types('set.key', set.key);
-  const map = set.map === undefined || set.map === 'verdict' ? set.map : types('set.map', set.map);
-  if (!Array.isArray(elements)) throw new ValidationError('elements', elements, 'expected an array');
-  return {
-    family: family('set.family', set.family),
-    table: name('set.table', set.table),
-    set: name('set.name', set.name),
-    elements: elements.map((e, i) => {
-      const f = `elements[${i}]`;
-      object(f, e);
-      knownKeys(f, e, ['key', 'value', 'timeout']);
-      const out: Body = { key: { value: encodeKey(`${f}.key`, key, e.key) } };
-      if (withValues && map !== undefined) {
-        if (e.value === undefined) throw new ValidationError(`${f}.value`, e.value, 'a map element needs a value');
-        out.data = map === 'verdict' ? { verdict: verdictOf(`${f}.value`, e.value) } : { value: encodeKey(`${f}.value`, map, e.value) };
-      }
-      if (e.timeout !== undefined) out.timeout = uint(`${f}.timeout`, e.timeout, 1, Number.MAX_SAFE_INTEGER);
-      return out;
-    }),
-  };
-}
-
-export function verdictOf(field: string, v: unknown): Verdict {
-  const o = object(field, v) as Partial<Verdict> & Record<string, unknown>;
-  const code = oneOf(`${field}.code`, o.code, ['accept', 'drop', 'continue', 'break', 'return', 'jump', 'goto']);
-  if (code === 'jump' || code === 'goto') return { code, chain: name(`${field}.chain`, o.chain) };
-  return { code };
-}
-
-function elementsFromNative(set: SetRef, b: Body): Element[] {
-  const key = Array.isArray(set.key) ? set.key : [set.key];
-  const map = set.map === undefined || set.map === 'verdict' ? set.map : Array.isArray(set.map) ? set.map : [set.map];
-  return ((b.elements as Body[]) ?? []).map((e) => {
-    const out: Element = { key: decodeKey(key, (e.key as { value: Buffer }).value) };
-    const data = e.data as { value?: Buffer; verdict?: Verdict } | undefined;
-    if (data?.verdict) out.value = data.verdict;
-    else if (data?.value && map !== undefined && map !== 'verdict') out.value = decodeKey(map, data.value);
-    if (typeof e.timeout === 'number') out.timeout = e.timeout;
-    return out;
-  });
 }
 
 // ---- the operations -------------------------------------------------------------------------
@@ -353,6 +232,8 @@ export const nftOps = {
     const body: Body = { family: f.family === undefined ? 'unspec' : family('family', f.family) };
     return { op: 'nft.listChains', type: T.NFT_MSG_GETCHAIN, flags: F_DUMP, body, parse: (r) => r.map(chainFromNative).filter((c) => f.table === undefined || c.table === f.table) };
   },
+  // The rule operations send the rule alone: NftBatch and NftApi create its inline sets first
+  // (ruleSteps).
   /** `nft add rule FAMILY TABLE CHAIN [position H] EXPR… [comment C]`: appends (after H). Resolves to the new rule's handle. */
   addRule(s: RuleSpec, opts: { after?: number } = {}): Op<number> {
     const body = ruleBody(s);
@@ -397,19 +278,29 @@ export const nftOps = {
     if (f.table !== undefined) body.table = name('table', f.table);
     return { op: 'nft.listSets', type: T.NFT_MSG_GETSET, flags: F_DUMP, body, parse: (r) => r.map(setFromNative) };
   },
-  /** `nft add element FAMILY TABLE SET { K [: V], … }` */
+  /**
+   * `nft add element FAMILY TABLE SET { K [: V], … }`, in one message (NftBatch splits long
+   * lists). In an interval set, elements may be prefixes and ranges (see Element).
+   */
   addElements(set: SetRef, elements: readonly Element[]): Op<void> {
-    return { op: 'nft.addElements', type: T.NFT_MSG_NEWSETELEM, flags: CREATE, body: elementsBody(set, elements, true), parse: none };
+    return elementsOp('add', set, elementBytes(set, elements, false));
   },
   /** `nft delete element FAMILY TABLE SET { K, … }` */
   delElements(set: SetRef, elements: readonly Element[]): Op<void> {
-    return { op: 'nft.delElements', type: T.NFT_MSG_DELSETELEM, flags: NLM_F_REQUEST, body: elementsBody(set, elements, false), parse: none };
+    return elementsOp('del', set, elementBytes(set, elements, true));
   },
-  /** `nft list set FAMILY TABLE SET`: its elements. */
+  /** `nft list set FAMILY TABLE SET`: its elements, an interval set's as prefixes and ranges. */
   listElements(set: SetRef): Op<Element[]> {
     const body: Body = { family: family('set.family', set.family), table: name('set.table', set.table), set: name('set.name', set.name) };
-    return { op: 'nft.listElements', type: T.NFT_MSG_GETSETELEM, flags: F_DUMP, body, parse: (r) => r.flatMap((b) => elementsFromNative(set, b)) };
+    return { op: 'nft.listElements', type: T.NFT_MSG_GETSETELEM, flags: F_DUMP, body, parse: (r) => elementsFromNative(set, r) };
   },
 };
+
+/** NEWSETELEM or DELSETELEM for elements already encoded (elementBytes). */
+export function elementsOp(kind: 'add' | 'del', set: SetRef, elements: readonly ElementBytes[]): Op<void> {
+  const body = elementsBody(set, elements);
+  if (kind === 'add') return { op: 'nft.addElements', type: T.NFT_MSG_NEWSETELEM, flags: CREATE, body, parse: none };
+  return { op: 'nft.delElements', type: T.NFT_MSG_DELSETELEM, flags: NLM_F_REQUEST, body, parse: none };
+}
 
 export const genOp = (): Op<number> => ({ op: 'nft.genid', type: T.NFT_MSG_GETGEN, flags: NLM_F_REQUEST, body: {}, parse: (r) => r[0]?.id as number });

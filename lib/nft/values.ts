@@ -229,6 +229,48 @@ export function setUserdata(key: readonly KeyType[], map?: readonly KeyType[] | 
   return Buffer.concat(out);
 }
 
+/** One key field of a rule's anonymous set, as nft records it: its expression and byte order. */
+export interface TypeofField {
+  /** nft's enum expr_types value of the expression (EXPR_PAYLOAD, EXPR_META…). */
+  expr: number;
+  /** The expression's own TLVs (payload: protocol and field; meta: key…). */
+  data: Buffer;
+  byteorder: 'big' | 'host';
+}
+
+const UDATA_SET_MERGE_ELEMENTS = 2;
+/** nft 1.0.6's EXPR_VERDICT. */
+const EXPR_VERDICT = 1;
+
+const typeofOf = (f: Pick<TypeofField, 'expr' | 'data'>): Buffer => Buffer.concat([tlv(UDATA_TYPEOF_EXPR, hostU32(f.expr)), tlv(UDATA_TYPEOF_DATA, f.data)]);
+
+/** A u32 TLV of libnftnl's user data (host byte order), for the typeof records of expressions. */
+export const udataU32 = (type: number, n: number): Buffer => tlv(type, hostU32(n >>> 0));
+
+/**
+ * NFTA_SET_USERDATA of a rule's anonymous set or map, as nft 1.0.6 writes it: the key's byte
+ * order and, for a set, whether it merges ranges and what expression its key comes from. A map
+ * records its key's expression only for a concatenation, and its data's type only for verdicts.
+ */
+export function inlineSetUserdata(key: readonly TypeofField[], interval: boolean, map?: 'verdict' | { byteorder: 'big' | 'host' | 'none' }): Buffer {
+  const order = (o: 'big' | 'host' | 'none') => (o === 'big' ? BYTEORDER.big : o === 'host' ? BYTEORDER.host : BYTEORDER.invalid);
+  const out = [tlv(UDATA_SET_KEYBYTEORDER, hostU32(key.length === 1 ? order(key[0]!.byteorder) : BYTEORDER.invalid))];
+  const keyTypeof =
+    key.length === 1
+      ? typeofOf(key[0]!)
+      : typeofOf({ expr: EXPR_CONCAT, data: Buffer.concat(key.map((f, i) => tlv(i, typeofOf(f)))) });
+  if (map === undefined) {
+    if (interval) out.push(tlv(UDATA_SET_MERGE_ELEMENTS, hostU32(1)));
+    out.push(tlv(UDATA_SET_KEY_TYPEOF, keyTypeof));
+    return Buffer.concat(out);
+  }
+  out.push(tlv(UDATA_SET_DATABYTEORDER, hostU32(map === 'verdict' ? BYTEORDER.invalid : order(map.byteorder))));
+  if (key.length > 1) out.push(tlv(UDATA_SET_KEY_TYPEOF, keyTypeof));
+  if (map === 'verdict') out.push(tlv(UDATA_SET_DATA_TYPEOF, typeofOf({ expr: EXPR_VERDICT, data: Buffer.alloc(0) })));
+  out.push(tlv(UDATA_SET_DATA_INTERVAL, hostU32(0)));
+  return Buffer.concat(out);
+}
+
 /** The comment in a set's user data, if any. */
 export function setComment(userdata: unknown): string | undefined {
   if (!Buffer.isBuffer(userdata)) return undefined;
@@ -240,4 +282,19 @@ export function setComment(userdata: unknown): string | undefined {
     at += 2 + len;
   }
   return undefined;
+}
+
+// ---- keys in interval sets -------------------------------------------------------------------
+
+/**
+ * A key's bytes in an interval set, where the kernel orders keys with memcmp: nft writes
+ * host-endian numbers (marks) big-endian there, so that ranges of them sort as numbers.
+ */
+export function encodeOrdered(field: string, type: KeyType, v: unknown): Buffer {
+  const b = TYPES[type].encode(field, v);
+  return type === 'mark' ? Buffer.from(b).reverse() : b;
+}
+
+export function decodeOrdered(type: KeyType, b: Buffer): Value {
+  return TYPES[type].decode(type === 'mark' ? Buffer.from(b).reverse() : b);
 }

@@ -4,6 +4,7 @@
 // `nft list ruleset` print it back as the rule it was written as.
 import { ValidationError } from '../../errors.js';
 import type { Expr } from '../expr.js';
+import type { InlineSet } from '../inline.js';
 import { FIELDS, PROTO_BASE, type Base, type FieldDef, type FieldName, type Proto } from './fields.js';
 import { beUint, ETHER_TYPES, hostUint, L4_PROTOS, NF_PROTOS } from './types.js';
 
@@ -68,14 +69,24 @@ function conflict(field: string, had: string, want: string): ValidationError {
 export class Draft {
   readonly stmts: Stmt[];
   readonly ctx: Ctx;
+  /** The rule's anonymous sets, numbered 1, 2… in the order its lookups use them. */
+  readonly sets: InlineSet[];
 
-  constructor(readonly family: RuleFamily, stmts: readonly Stmt[], ctx: Readonly<Ctx>) {
+  constructor(readonly family: RuleFamily, stmts: readonly Stmt[], ctx: Readonly<Ctx>, sets: readonly InlineSet[] = []) {
     this.stmts = [...stmts];
     this.ctx = { ...ctx };
+    this.sets = [...sets];
   }
 
   push(...s: Stmt[]): void {
     this.stmts.push(...s);
+  }
+
+  /** Adds an anonymous set; returns its number, which the lookup using it carries as setId. */
+  addSet(s: Omit<InlineSet, 'id'>): number {
+    const id = this.sets.length + 1;
+    this.sets.push({ ...s, id });
+    return id;
   }
 
   /** Adds the matches a header field needs before it can be read, as nft does. */

@@ -14,9 +14,13 @@ export const PROTO_BASE: Record<Proto, Base> = {
 
 export type CtKey = 'state' | 'status' | 'mark';
 
+/** nft's proto_desc_id of each header (src/proto.h), recorded in anonymous sets' user data. */
+export const PROTO_DESC: Record<Proto, number> = { icmp: 4, udp: 6, tcp: 8, th: 11, ip: 12, ip6: 13, icmpv6: 14, ether: 17 };
+
 export interface FieldDef {
   type: TypeName;
-  payload?: { proto: Proto; offset: number; len: number };
+  /** `tmpl`: the field's index among its header's templates in nft (src/proto.c), for the same. */
+  payload?: { proto: Proto; offset: number; len: number; tmpl: number };
   meta?: MetaKey;
   ct?: CtKey;
   /**
@@ -28,8 +32,8 @@ export interface FieldDef {
   settable?: true;
 }
 
-const p = (proto: Proto, offset: number, len: number, type: TypeName, selects?: 'network' | 'transport'): FieldDef =>
-  selects ? { type, payload: { proto, offset, len }, selects } : { type, payload: { proto, offset, len } };
+const p = (proto: Proto, offset: number, len: number, tmpl: number, type: TypeName, selects?: 'network' | 'transport'): FieldDef =>
+  selects ? { type, payload: { proto, offset, len, tmpl }, selects } : { type, payload: { proto, offset, len, tmpl } };
 
 const META = {
   'meta l4proto': { type: 'inet_proto', meta: 'l4proto', selects: 'transport' },
@@ -44,28 +48,28 @@ const META = {
 } as const satisfies Record<string, FieldDef>;
 
 export const FIELDS = {
-  'ether daddr': p('ether', 0, 6, 'ether_addr'),
-  'ether saddr': p('ether', 6, 6, 'ether_addr'),
-  'ether type': p('ether', 12, 2, 'ether_type', 'network'),
-  'ip ttl': p('ip', 8, 1, 'u8'),
-  'ip protocol': p('ip', 9, 1, 'inet_proto', 'transport'),
-  'ip saddr': p('ip', 12, 4, 'ipv4_addr'),
-  'ip daddr': p('ip', 16, 4, 'ipv4_addr'),
-  'ip6 nexthdr': p('ip6', 6, 1, 'inet_proto', 'transport'),
-  'ip6 hoplimit': p('ip6', 7, 1, 'u8'),
-  'ip6 saddr': p('ip6', 8, 16, 'ipv6_addr'),
-  'ip6 daddr': p('ip6', 24, 16, 'ipv6_addr'),
-  'tcp sport': p('tcp', 0, 2, 'inet_service'),
-  'tcp dport': p('tcp', 2, 2, 'inet_service'),
-  'tcp flags': p('tcp', 13, 1, 'tcp_flags'),
-  'udp sport': p('udp', 0, 2, 'inet_service'),
-  'udp dport': p('udp', 2, 2, 'inet_service'),
-  'th sport': p('th', 0, 2, 'inet_service'),
-  'th dport': p('th', 2, 2, 'inet_service'),
-  'icmp type': p('icmp', 0, 1, 'icmp_type'),
-  'icmp code': p('icmp', 1, 1, 'u8'),
-  'icmpv6 type': p('icmpv6', 0, 1, 'icmpv6_type'),
-  'icmpv6 code': p('icmpv6', 1, 1, 'u8'),
+  'ether daddr': p('ether', 0, 6, 1, 'ether_addr'),
+  'ether saddr': p('ether', 6, 6, 2, 'ether_addr'),
+  'ether type': p('ether', 12, 2, 3, 'ether_type', 'network'),
+  'ip ttl': p('ip', 8, 1, 8, 'u8'),
+  'ip protocol': p('ip', 9, 1, 9, 'inet_proto', 'transport'),
+  'ip saddr': p('ip', 12, 4, 11, 'ipv4_addr'),
+  'ip daddr': p('ip', 16, 4, 12, 'ipv4_addr'),
+  'ip6 nexthdr': p('ip6', 6, 1, 6, 'inet_proto', 'transport'),
+  'ip6 hoplimit': p('ip6', 7, 1, 7, 'u8'),
+  'ip6 saddr': p('ip6', 8, 16, 8, 'ipv6_addr'),
+  'ip6 daddr': p('ip6', 24, 16, 9, 'ipv6_addr'),
+  'tcp sport': p('tcp', 0, 2, 1, 'inet_service'),
+  'tcp dport': p('tcp', 2, 2, 2, 'inet_service'),
+  'tcp flags': p('tcp', 13, 1, 7, 'tcp_flags'),
+  'udp sport': p('udp', 0, 2, 1, 'inet_service'),
+  'udp dport': p('udp', 2, 2, 2, 'inet_service'),
+  'th sport': p('th', 0, 2, 1, 'inet_service'),
+  'th dport': p('th', 2, 2, 2, 'inet_service'),
+  'icmp type': p('icmp', 0, 1, 1, 'icmp_type'),
+  'icmp code': p('icmp', 1, 1, 2, 'icmp_code'),
+  'icmpv6 type': p('icmpv6', 0, 1, 1, 'icmpv6_type'),
+  'icmpv6 code': p('icmpv6', 1, 1, 2, 'icmpv6_code'),
   ...META,
   // nft takes these meta keys without the word `meta`.
   iif: META['meta iif'],

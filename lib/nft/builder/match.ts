@@ -1,13 +1,16 @@
 // Matches on one field (`ip saddr 10.0.0.0/8`, `ct state established`, `tcp dport 1000-2000`,
-// `ip saddr @allowed`), on a concatenation (`ip daddr . tcp dport @published`) and the `set`
-// statements of writable fields (`meta mark set 0x1`). Each method checks its argument, then adds
-// the expressions nft generates for the same text (src/netlink_linearize.c).
+// `ip saddr @allowed`, `tcp dport { 22, 80 }`), on a concatenation (`ip daddr . tcp dport
+// @published`) and the `set` statements of writable fields (`meta mark set 0x1`). Each method
+// checks its argument, then adds the expressions nft generates for the same text
+// (src/netlink_linearize.c).
 import { ValidationError } from '../../errors.js';
 import { prefix as parsePrefix, str } from '../../validate.js';
 import { LOOKUP_F_INV, type Expr } from '../expr.js';
-import type { KeyType } from '../values.js';
+import { inlineSetName } from '../inline.js';
+import type { KeyType, TypeofField } from '../values.js';
 import { CONCAT_MAX, type Draft, load, slotRegister } from './context.js';
 import { FIELDS, isFieldName, PROTO_BASE, type FieldDef, type FieldName } from './fields.js';
+import { fieldTypeof, isRangeItem, literalSet, type KeyField } from './inline.js';
 import { ETHER_TYPES, hostUint, VALUE_TYPES, type TypeName } from './types.js';
 
 /** The builder calls a match makes: a step that leaves the rule open, or one that ends it. */
@@ -21,13 +24,26 @@ export interface Steps<R, T> {
 export interface Source {
   text: string;
   type: TypeName;
+  /** What nft records about the field when it keys an anonymous set. */
+  typeof: TypeofField;
   def?: FieldDef;
   load(reg: number): Expr;
   /** fib's `… oif missing|exists`: the same lookup asked only whether a route exists. */
   present?: (reg: number) => Expr;
 }
 
-export const fieldSource = (name: FieldName): Source => ({ text: name, type: FIELDS[name].type, def: FIELDS[name], load: (r) => load(name, r) });
+export const fieldSource = (name: FieldName): Source => ({ text: name, type: FIELDS[name].type, typeof: fieldTypeof(name), def: FIELDS[name], load: (r) => load(name, r) });
+
+/** A field as the key (or a key field) of an inline set. */
+export const keyField = (name: FieldName): KeyField => ({ text: name, type: FIELDS[name].type, typeof: fieldTypeof(name) });
+
+/** The lookup of an inline set, by its number in the rule. */
+function inlineLookup(d: Draft, set: ReturnType<typeof literalSet>['set'], invert: boolean, dreg?: number): Expr {
+  const l: Extract<Expr, { type: 'lookup' }> = { type: 'lookup', sreg: 1, set: inlineSetName(set), setId: d.addSet(set) };
+  if (dreg !== undefined) l.dreg = dreg;
+  if (invert) l.flags = LOOKUP_F_INV;
+  return l;
+}
 
 /** A set or map: by name, or the spec it was created with, so that its key type is checked too. */
 export type SetLike = string | { readonly name: string; readonly key?: KeyType | readonly KeyType[]; readonly map?: unknown };
@@ -94,19 +110,26 @@ export class FieldMatch<R, T> {
     return this.#range(true, from, to);
   }
 
-  /** `FIELD @set` */
-  inSet(set: SetLike): R {
+  /** `FIELD @set`; `FIELD { a, b }` with a list */
+  inSet(set: SetLike | readonly unknown[]): R {
     return this.#lookup(set, false);
   }
 
-  /** `FIELD != @set` */
-  notInSet(set: SetLike): R {
+  /** `FIELD != @set`; `FIELD != { a, b }` with a list */
+  notInSet(set: SetLike | readonly unknown[]): R {
     return this.#lookup(set, true);
   }
 
-  /** `FIELD vmap @map`: the verdict the map holds for the value. */
-  vmap(map: SetLike): T {
-    const name = setName(`${this.src.text} vmap`, map, [this.src.type], 'verdict');
+  /** `FIELD vmap @map`: the verdict the map holds for the value; `vmap { a : v, … }` from pairs. */
+  vmap(map: SetLike | readonly unknown[]): T {
+    if (Array.isArray(map)) {
+      const inline = literalSet(`${this.src.text} vmap`, [this.src], map, { kind: 'verdict' });
+      return this.s.final(`${this.src.text} vmap ${inline.text}`, (d) => {
+        this.#need(d);
+        d.push({ kind: 'expr', exprs: [this.src.load(1), inlineLookup(d, inline.set, false, 0)] });
+      });
+    }
+    const name = setName(`${this.src.text} vmap`, map as SetLike, [this.src.type], 'verdict');
     return this.s.final(`${this.src.text} vmap @${name}`, (d) => {
       this.#need(d);
       d.push({ kind: 'expr', exprs: [this.src.load(1), { type: 'lookup', sreg: 1, dreg: 0, set: name }] });
@@ -230,8 +253,21 @@ export class FieldMatch<R, T> {
     });
   }
 
-  #lookup(set: SetLike, invert: boolean): R {
-    const name = setName(`${this.src.text} @set`, set, [this.src.type]);
+  #lookup(set: SetLike | readonly unknown[], invert: boolean): R {
+    // nft turns a set of one element into the plain match (`tcp dport { 22 }` is `tcp dport 22`).
+    if (Array.isArray(set) && set.length === 1) {
+      const [only] = set as unknown[];
+      if (isRangeItem(only)) return this.#range(invert, only.from, only.to);
+      return this.#compare(invert ? 'neq' : 'eq', only);
+    }
+    if (Array.isArray(set)) {
+      const inline = literalSet(this.src.text, [this.src], set);
+      return this.s.step(`${this.src.text} ${invert ? '!= ' : ''}${inline.text}`, (d) => {
+        this.#need(d);
+        d.push({ kind: 'expr', exprs: [this.src.load(1), inlineLookup(d, inline.set, invert)] });
+      });
+    }
+    const name = setName(`${this.src.text} @set`, set as SetLike, [this.src.type]);
     return this.s.step(`${this.src.text} ${invert ? '!= ' : ''}@${name}`, (d) => {
       this.#need(d);
       const lookup: Expr = invert ? { type: 'lookup', sreg: 1, set: name, flags: LOOKUP_F_INV } : { type: 'lookup', sreg: 1, set: name };
@@ -287,24 +323,38 @@ export class ConcatMatch<R, T> {
     this.#types = concatTypes('concat', fields);
   }
 
-  inSet(set: SetLike): R {
+  inSet(set: SetLike | readonly unknown[]): R {
     return this.#lookup(set, false);
   }
 
-  notInSet(set: SetLike): R {
+  notInSet(set: SetLike | readonly unknown[]): R {
     return this.#lookup(set, true);
   }
 
-  vmap(map: SetLike): T {
-    const name = setName('concat vmap', map, this.#types, 'verdict');
-    return this.s.final(`${this.fields.join(' . ')} vmap @${name}`, (d) => {
+  vmap(map: SetLike | readonly unknown[]): T {
+    const text = this.fields.join(' . ');
+    if (Array.isArray(map)) {
+      const inline = literalSet(`${text} vmap`, this.fields.map(keyField), map, { kind: 'verdict' });
+      return this.s.final(`${text} vmap ${inline.text}`, (d) => {
+        d.push({ kind: 'expr', exprs: [...loadConcat(d, this.fields), inlineLookup(d, inline.set, false, 0)] });
+      });
+    }
+    const name = setName('concat vmap', map as SetLike, this.#types, 'verdict');
+    return this.s.final(`${text} vmap @${name}`, (d) => {
       d.push({ kind: 'expr', exprs: [...loadConcat(d, this.fields), { type: 'lookup', sreg: 1, dreg: 0, set: name }] });
     });
   }
 
-  #lookup(set: SetLike, invert: boolean): R {
-    const name = setName('concat @set', set, this.#types);
-    return this.s.step(`${this.fields.join(' . ')} ${invert ? '!= ' : ''}@${name}`, (d) => {
+  #lookup(set: SetLike | readonly unknown[], invert: boolean): R {
+    const text = this.fields.join(' . ');
+    if (Array.isArray(set)) {
+      const inline = literalSet(text, this.fields.map(keyField), set);
+      return this.s.step(`${text} ${invert ? '!= ' : ''}${inline.text}`, (d) => {
+        d.push({ kind: 'expr', exprs: [...loadConcat(d, this.fields), inlineLookup(d, inline.set, invert)] });
+      });
+    }
+    const name = setName('concat @set', set as SetLike, this.#types);
+    return this.s.step(`${text} ${invert ? '!= ' : ''}@${name}`, (d) => {
       const lookup: Expr = invert ? { type: 'lookup', sreg: 1, set: name, flags: LOOKUP_F_INV } : { type: 'lookup', sreg: 1, set: name };
       d.push({ kind: 'expr', exprs: [...loadConcat(d, this.fields), lookup] });
     });

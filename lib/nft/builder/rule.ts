@@ -5,120 +5,23 @@
 //   ≙ nft add rule inet … ip saddr 10.0.0.0/8 tcp dport 80 counter accept
 //
 // A builder is immutable: every call returns a new one, so a common prefix can be shared.
+import { ValidationError } from '../../errors.js';
 import { oneOf, str } from '../../validate.js';
-import { FIB_F, type CT_STATE, type Expr, type Verdict } from '../expr.js';
+import { FIB_F, type Expr, type Verdict } from '../expr.js';
+import { inlineSetName, type InlineSet } from '../inline.js';
 import type { RuleSpec } from '../objects.js';
 import type { KeyType } from '../values.js';
+import type { ConcatMatchOf, CtFields, EtherFields, FibOifMatch, FibSelector, Icmp6Fields, IcmpFields, Ip6Fields, IpFields, MarkMatch, Match, MetaFields, NatTarget, NatValue, PortFields, TcpFields } from './api.js';
 import { Draft, initialCtx, reduce, RULE_FAMILIES, type Ctx, type RuleFamily, type Stmt } from './context.js';
 import { type FieldName } from './fields.js';
-import { ConcatMatch, concatTypes, FieldMatch, fieldSource, loadConcat, setName, type SetLike, type Source, type Steps } from './match.js';
+import { fibTypeof, literalSet, natDataOf } from './inline.js';
+import { ConcatMatch, concatTypes, FieldMatch, fieldSource, keyField, loadConcat, setName, type SetLike, type Source, type Steps } from './match.js';
 import * as S from './statements.js';
-import type { ADDR_TYPES, CT_STATUSES, ETHER_TYPES, ICMP_TYPES, ICMPV6_TYPES, L4_PROTOS, NF_PROTOS, PKT_TYPES, TCP_FLAGS } from './types.js';
+import type { ADDR_TYPES } from './types.js';
 
-// ---- what each field offers -----------------------------------------------------------------
+export type * from './api.js';
 
-/** Equality and set membership: every field has these. */
-export interface Match<V> {
-  /** `FIELD VALUE` */
-  eq(value: V): RuleBuilder;
-  /** `FIELD != VALUE` */
-  neq(value: V): RuleBuilder;
-  /** `FIELD @set` */
-  inSet(set: SetLike): RuleBuilder;
-  /** `FIELD != @set` */
-  notInSet(set: SetLike): RuleBuilder;
-  /** `FIELD vmap @map`: jump, accept… as the verdict map says for the value. */
-  vmap(map: SetLike): TerminalRule;
-}
-
-/** Big-endian fields (addresses, ports, protocols) also compare in order. */
-export interface OrderedMatch<V> extends Match<V> {
-  lt(value: V): RuleBuilder;
-  lte(value: V): RuleBuilder;
-  gt(value: V): RuleBuilder;
-  gte(value: V): RuleBuilder;
-  /** `FIELD FROM-TO`, inclusive */
-  inRange(from: V, to: V): RuleBuilder;
-  /** `FIELD != FROM-TO` */
-  notInRange(from: V, to: V): RuleBuilder;
-}
-
-/**
- * Bitmasks (`ct state`, `ct status`, `tcp flags`). `eq('established')` and `in([...])` test
- * whether any of the flags is set, as a bare `ct state established,related` does; `neq` compares
- * the whole value, as `ct state != established` does.
- */
-export interface FlagsMatch<F extends string> extends Match<F | readonly F[]> {
-  /** `FIELD F1,F2,…` */
-  in(flags: readonly F[]): RuleBuilder;
-}
-
-/** Marks: matched, and written. */
-export interface MarkMatch extends Match<number> {
-  /** `FIELD set VALUE` */
-  set(value: number): RuleBuilder;
-  /** `FIELD set OTHER` (`ct mark set meta mark`) */
-  setFrom(other: 'meta mark' | 'mark' | 'ct mark'): RuleBuilder;
-}
-
-/** `fib … oif`: an ifindex, or whether a route exists at all. */
-export interface FibOifMatch extends Match<number> {
-  /** `fib … oif missing` */
-  missing(): RuleBuilder;
-  /** `fib … oif exists` */
-  exists(): RuleBuilder;
-}
-
-/** An address, with or without a prefix length ("10.0.0.0/8", "fd00::/64"). */
-export type Address = string;
-export type L4Proto = keyof typeof L4_PROTOS;
-
-export interface EtherFields { saddr: OrderedMatch<string>; daddr: OrderedMatch<string>; type: Match<keyof typeof ETHER_TYPES | number> }
-export interface IpFields { saddr: OrderedMatch<Address>; daddr: OrderedMatch<Address>; protocol: OrderedMatch<L4Proto | number>; ttl: OrderedMatch<number> }
-export interface Ip6Fields { saddr: OrderedMatch<Address>; daddr: OrderedMatch<Address>; nexthdr: OrderedMatch<L4Proto | number>; hoplimit: OrderedMatch<number> }
-export interface PortFields { sport: OrderedMatch<number>; dport: OrderedMatch<number> }
-export interface TcpFields extends PortFields { flags: FlagsMatch<keyof typeof TCP_FLAGS> }
-export interface IcmpFields { type: OrderedMatch<keyof typeof ICMP_TYPES | number>; code: OrderedMatch<number> }
-export interface Icmp6Fields { type: OrderedMatch<keyof typeof ICMPV6_TYPES | number>; code: OrderedMatch<number> }
-export interface MetaFields {
-  l4proto: OrderedMatch<L4Proto | number>;
-  nfproto: Match<keyof typeof NF_PROTOS>;
-  protocol: Match<keyof typeof ETHER_TYPES | number>;
-  mark: MarkMatch;
-  /** ifindex */
-  iif: Match<number>;
-  /** ifindex */
-  oif: Match<number>;
-  /** A name; "veth*" matches every name starting with "veth". */
-  iifname: Match<string>;
-  oifname: Match<string>;
-  pkttype: Match<keyof typeof PKT_TYPES>;
-}
-export interface CtFields { state: FlagsMatch<keyof typeof CT_STATE>; status: FlagsMatch<keyof typeof CT_STATUSES>; mark: MarkMatch }
-
-/** `fib saddr|daddr [. iif] [. mark] type|oif|oifname` */
-export interface FibSelector {
-  /** `. iif`: look up as if the packet came back in on its input interface. */
-  readonly iif: FibSelector;
-  /** `. mark`: with the packet's mark. */
-  readonly mark: FibSelector;
-  /** The route's address type (`fib daddr type local`). */
-  readonly type: Match<keyof typeof ADDR_TYPES>;
-  readonly oif: FibOifMatch;
-  readonly oifname: Match<string>;
-}
-
-/** A NAT target: `snat`/`dnat`. */
-export interface NatTarget {
-  /** `dnat to ADDR[:PORT]`; an address range is [from, to], a port range too. */
-  to(addr: string | readonly [string, string], port?: S.PortRange, options?: S.NatFlags): TerminalRule;
-  /**
-   * `dnat to KEY map @MAP`: the map turns the key (one field, or a concatenation) into an address
-   * or an address and port. Pass the map's spec, or its name and data type.
-   */
-  toMap(key: FieldName | readonly FieldName[], map: string, data: S.NatMapData): TerminalRule;
-  toMap(key: FieldName | readonly FieldName[], map: { readonly name: string; readonly key?: KeyType | readonly KeyType[]; readonly map: S.NatMapData }): TerminalRule;
-}
+type NatMap = string | { readonly name: string; readonly key?: KeyType | readonly KeyType[]; readonly map: S.NatMapData } | readonly (readonly [unknown, NatValue])[];
 
 // ---- the rule -------------------------------------------------------------------------------
 
@@ -126,6 +29,7 @@ interface State {
   family: RuleFamily;
   stmts: readonly Stmt[];
   ctx: Readonly<Ctx>;
+  sets: readonly InlineSet[];
   text: readonly string[];
 }
 
@@ -143,9 +47,17 @@ export class TerminalRule {
     return this.state.family;
   }
 
-  /** The rule's expressions, as nft would send them. */
+  /**
+   * The rule's expressions, as nft would send them. A lookup in an inline set names it by its
+   * number in `sets`: such a rule goes to addRule through `spec()`, which carries the sets.
+   */
   get exprs(): Expr[] {
     return reduce(this.state.stmts);
+  }
+
+  /** The anonymous sets of the rule's inline sets and maps (`tcp dport { 22, 80 }`). */
+  get sets(): InlineSet[] {
+    return [...this.state.sets];
   }
 
   /** Same as `exprs`. */
@@ -162,6 +74,7 @@ export class TerminalRule {
   spec(at: { table: string; chain: string; comment?: string }): RuleSpec {
     const s: RuleSpec = { family: this.state.family, table: at.table, chain: at.chain, exprs: this.exprs };
     if (at.comment !== undefined) s.comment = at.comment;
+    if (this.state.sets.length) s.sets = this.sets;
     return s;
   }
 }
@@ -174,9 +87,9 @@ export class RuleBuilder extends TerminalRule {
   };
 
   #next(text: string, build: (d: Draft) => string | void): State {
-    const d = new Draft(this.state.family, this.state.stmts, this.state.ctx);
+    const d = new Draft(this.state.family, this.state.stmts, this.state.ctx, this.state.sets);
     const t = build(d) ?? text;
-    return { family: d.family, stmts: d.stmts, ctx: d.ctx, text: [...this.state.text, t] };
+    return { family: d.family, stmts: d.stmts, ctx: d.ctx, sets: d.sets, text: [...this.state.text, t] };
   }
 
   /** A statement whose text and expressions depend on the rule so far (NAT, reject). */
@@ -271,6 +184,7 @@ export class RuleBuilder extends TerminalRule {
     const result = (name: string, result: 'addrtype' | 'oif' | 'oifname', type: Source['type']): Source => ({
       text: `${text} ${name}`,
       type,
+      typeof: fibTypeof(result, flags),
       load: (dreg) => ({ type: 'fib', flags, result, dreg }),
       present: (dreg) => ({ type: 'fib', flags: flags | FIB_F.present, result, dreg }),
     });
@@ -285,9 +199,9 @@ export class RuleBuilder extends TerminalRule {
     };
   }
 
-  /** `A . B . C @set` / `vmap @map`: several fields looked up together. */
-  concat(...fields: FieldName[]): { inSet(set: SetLike): RuleBuilder; notInSet(set: SetLike): RuleBuilder; vmap(map: SetLike): TerminalRule } {
-    return new ConcatMatch(fields, this.#steps);
+  /** `A . B . C @set` / `vmap @map`, or inline `A . B { a . b, … }`: several fields looked up together. */
+  concat(...fields: FieldName[]): ConcatMatchOf {
+    return new ConcatMatch(fields, this.#steps) as ConcatMatchOf;
   }
 
   // ---- statements
@@ -325,9 +239,10 @@ export class RuleBuilder extends TerminalRule {
   #nat(kind: 'snat' | 'dnat'): NatTarget {
     return {
       to: (addr, port, options = {}) => this.#built((d) => S.natTo(d, kind, addr, port, options)),
-      toMap: (key: FieldName | readonly FieldName[], map: string | { readonly name: string; readonly key?: KeyType | readonly KeyType[]; readonly map: S.NatMapData }, data?: S.NatMapData) => {
+      toMap: (key: FieldName | readonly FieldName[], map: NatMap, data?: S.NatMapData) => {
         const fields = (Array.isArray(key) ? key : [key]) as FieldName[];
-        const name = setName(`${kind}.map`, map, concatTypes(`${kind}.key`, fields));
+        if (Array.isArray(map)) return this.#natInline(kind, fields, map);
+        const name = setName(`${kind}.map`, map as SetLike, concatTypes(`${kind}.key`, fields));
         const what = typeof map === 'string' ? data : (map as { map?: unknown }).map;
         return this.#built((d) => {
           const { fam, port } = S.natMapData(d, `${kind}.data`, what);
@@ -337,6 +252,22 @@ export class RuleBuilder extends TerminalRule {
         });
       },
     };
+  }
+
+  /** `snat|dnat [ip|ip6] to KEY map { K : V, … }` */
+  #natInline(kind: 'snat' | 'dnat', fields: FieldName[], entries: readonly (readonly [unknown, NatValue])[]): TerminalRule {
+    concatTypes(`${kind}.key`, fields);
+    if (entries.length === 0) throw new ValidationError(`${kind}.map`, entries, 'expected at least one [key, target] pair');
+    // The first target says what the map holds: an address, or an address and a port.
+    const types = natDataOf(`${kind}.map[0][1]`, Array.isArray(entries[0]) ? entries[0][1] : undefined);
+    const inline = literalSet(`${kind}.map`, fields.map(keyField), entries, { kind: 'nat', types });
+    return this.#built((d) => {
+      const { fam, port } = S.natMapData(d, `${kind}.map`, types);
+      const id = d.addSet(inline.set);
+      const exprs = [...loadConcat(d, fields), ...S.natMap(kind, fam, port, inlineSetName(inline.set), id)];
+      const famWord = d.family === 'inet' || port ? ` ${fam}` : '';
+      return { exprs, text: `${kind}${famWord} to ${fields.join(' . ')} map ${inline.text}` };
+    });
   }
 
   /** `masquerade [to :PORTS] [random] [fully-random] [persistent]` */
@@ -388,6 +319,6 @@ export class RuleBuilder extends TerminalRule {
  */
 export function rule(family: RuleFamily = 'ip'): RuleBuilder {
   const f = oneOf('rule.family', family, RULE_FAMILIES);
-  return new RuleBuilder({ family: f, stmts: [], ctx: initialCtx(f), text: [] });
+  return new RuleBuilder({ family: f, stmts: [], ctx: initialCtx(f), sets: [], text: [] });
 }
 

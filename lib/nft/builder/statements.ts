@@ -122,13 +122,15 @@ export function natMapData(d: Draft, field: string, data: unknown): { fam: 'ip' 
 }
 
 /**
- * `snat|dnat [ip|ip6] to KEY map @MAP`, after the key was loaded from register 1 on. The map's
- * value lands in register 1 too: the address first, the port in the next 4-byte slot after it.
+ * `snat|dnat [ip|ip6] to KEY map @MAP`, after the key was loaded from register 1 on (an inline
+ * map also by its number in the rule). The map's value lands in register 1 too: the address
+ * first, the port in the next 4-byte slot after it.
  */
-export function natMap(kind: 'snat' | 'dnat', fam: 'ip' | 'ip6', port: boolean, map: string): Expr[] {
+export function natMap(kind: 'snat' | 'dnat', fam: 'ip' | 'ip6', port: boolean, map: string, setId?: number): Expr[] {
   const nat: Extract<Expr, { type: 'nat' }> = { type: 'nat', natType: kind, family: fam, regAddrMin: 1 };
   if (port) nat.regProtoMin = slotRegister(fam === 'ip' ? 1 : 4);
-  return [{ type: 'lookup', sreg: 1, dreg: 1, set: map }, nat];
+  const lookup: Expr = setId === undefined ? { type: 'lookup', sreg: 1, dreg: 1, set: map } : { type: 'lookup', sreg: 1, dreg: 1, set: map, setId };
+  return [lookup, nat];
 }
 
 export interface MasqueradeOptions extends NatFlags {

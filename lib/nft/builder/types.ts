@@ -139,6 +139,8 @@ export const VALUE_TYPES = {
   ifname,
   ifindex: int(4, 'host'),
   u8: int(1, 'big'),
+  icmp_code: int(1, 'big'),
+  icmpv6_code: int(1, 'big'),
   nf_proto: named(NF_PROTOS, 1, 'big', false),
   ether_type: named(ETHER_TYPES, 2, 'big', true),
   pkt_type: named(PKT_TYPES, 1, 'big', false),
@@ -151,6 +153,13 @@ export const VALUE_TYPES = {
 } satisfies Record<string, ValueType>;
 
 export type TypeName = keyof typeof VALUE_TYPES;
+
+/** nft's data type ids (src/datatype.h enum datatypes): what an anonymous set's key type says. */
+export const DATATYPE_IDS: Record<TypeName, number> = {
+  u8: 4, nf_proto: 2, ipv4_addr: 7, ipv6_addr: 8, ether_addr: 9, ether_type: 10, inet_proto: 12, inet_service: 13,
+  icmp_type: 14, tcp_flags: 15, mark: 19, ifindex: 20, ct_state: 26, ct_status: 28, icmpv6_type: 29,
+  pkt_type: 31, icmp_code: 32, icmpv6_code: 33, fib_addrtype: 38, ifname: 41,
+};
 
 /** Host-order integer bytes, for the constants nlnet adds itself (meta iiftype). */
 export const hostUint = (n: number, len: number): Buffer => uintBytes(n, len, 'host');
