@@ -1,17 +1,17 @@
 // A netlink handle bound to one network namespace: `ip -n NS …` as an object.
-import { isNativeError, native, type NativeHandle } from './binding.js';
+import { native, type NativeHandle } from './binding.js';
 import { AddrApi } from './addr.js';
 import { Batch } from './batch.js';
 import { BridgeApi } from './bridge.js';
 import { NETLINK_ROUTE } from './constants.js';
-import { DumpInterruptedError, NetlinkError } from './errors.js';
+import { NetlinkError } from './errors.js';
 import { subscribe, type EventOptions, type EventStream } from './events.js';
 import { FdbApi } from './fdb.js';
 import { LinkApi } from './link.js';
 import { NeighApi } from './neigh.js';
 import { NftApi } from './nft/index.js';
 import { open, type Netns, type NetnsTarget } from './netns.js';
-import type { Op, Runner } from './op.js';
+import { execOps, type Op, type Runner } from './op.js';
 import { RouteApi } from './route.js';
 import { Sysctl } from './sysctl.js';
 import { uint } from './validate.js';
@@ -85,26 +85,8 @@ export class Netlink implements Runner {
 
   /** Runs operations in order in one native call; stops at the first failure. */
   async runAll(ops: Op<unknown>[]): Promise<unknown[]> {
-    const handle = this.#handle;
     this.#nsfd();
-    try {
-      // Only steps with something to prepare cost an await, so a plain batch reaches the worker
-      // in the same tick it was asked for.
-      for (const op of ops) if (op.prepare) await op.prepare();
-      const replies = await handle!.exec(ops);
-      return replies.map((r, i) => ops[i]!.parse(r));
-    } catch (e) {
-      if (!isNativeError(e)) throw e;
-      const step = e.step ?? 0;
-      const op = ops[step];
-      const name = op?.op ?? 'netlink';
-      if (e.code === 'EINTR' && e.partial && op) throw new DumpInterruptedError(name, op.parse(e.partial) as unknown[], step);
-      const err = new NetlinkError({ errno: e.errno, code: e.code, op: name, extack: e.extack, syscall: e.syscall, step: ops.length > 1 ? step : undefined, message: e.message });
-      if (ops.length > 1) Object.defineProperty(err, 'completed', { value: (e.results ?? []).map((r, i) => ops[i]!.parse(r)), enumerable: false });
-      throw err;
-    } finally {
-      for (const op of ops) op.cleanup?.();
-    }
+    return execOps(this.#handle!, ops);
   }
 
   /**

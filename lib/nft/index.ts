@@ -1,8 +1,7 @@
 // `nl.nft`: nf_tables, as `nft` drives it. Every change is an nf_tables transaction: one batch,
 // applied by the kernel entirely or not at all. Single calls are batches of one.
-import { isNativeError, native, type NativeHandle } from '../binding.js';
-import { NetlinkError } from '../errors.js';
-import type { Op } from '../op.js';
+import { native, type NativeHandle } from '../binding.js';
+import { execOps, type Op } from '../op.js';
 import { uint } from '../validate.js';
 import { NETLINK_NETFILTER } from './constants.js';
 import { chunks, elementBytes } from './elements.js';
@@ -73,15 +72,8 @@ export class NftApi {
     return this.#run(b.ops, genid === undefined ? { batch: true } : { batch: true, genid });
   }
 
-  async #run(ops: Op<unknown>[], options?: { batch: boolean; genid?: number }): Promise<unknown[]> {
-    try {
-      const replies = await this.#h().exec(ops, options);
-      return replies.map((r, i) => ops[i]!.parse(r));
-    } catch (e) {
-      if (!isNativeError(e)) throw e;
-      const step = e.step ?? 0;
-      throw new NetlinkError({ errno: e.errno, code: e.code, op: ops[step]?.op ?? 'nft', extack: e.extack, syscall: e.syscall, step: ops.length > 1 ? step : undefined, message: e.message });
-    }
+  #run(ops: Op<unknown>[], options?: { batch: boolean; genid?: number }): Promise<unknown[]> {
+    return execOps(this.#h(), ops, options);
   }
 
   async #change<T>(op: Op<T>): Promise<T> {
