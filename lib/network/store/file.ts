@@ -10,7 +10,7 @@
 // a temp file left by a dead process is removed on open and never read.
 //
 // Transactions are serialized in two layers: a promise queue inside the process, and a lock file
-// across processes (see `acquireLock`). Reads outside a transaction take no lock: they read
+// across processes (see lock.ts). Reads outside a transaction take no lock: they read
 // whichever `store.json` the last rename installed.
 
 import { mkdir, open, readdir, readFile, rename, writeFile } from 'node:fs/promises';
