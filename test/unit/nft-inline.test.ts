@@ -12,38 +12,15 @@
 // kernel reads either. nlnet also asks for the new rule's echo (NLM_F_ECHO), to learn its handle.
 import { describe, expect, it } from 'vitest';
 
-import { native, type Body } from '../../lib/binding.js';
+import type { Body } from '../../lib/binding.js';
 import { NLM_F_ECHO } from '../../lib/constants.js';
 import { ValidationError } from '../../lib/errors.js';
 import { rule, type TerminalRule } from '../../lib/nft/builder.js';
 import type { Expr } from '../../lib/nft/expr.js';
-import { NFT_MSG_DELSETELEM, NFT_MSG_NEWRULE, NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NftBatch } from '../../lib/nft/index.js';
+import { NFT_MSG_NEWRULE, NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NftBatch } from '../../lib/nft/index.js';
 import { nftOps, ruleSteps } from '../../lib/nft/objects.js';
+import { decode, encode, listElem1 } from '../helpers/nft-golden.js';
 
-const NETLINK_NETFILTER = 12;
-const NFTA_SET_ELEM_LIST_ELEMENTS = 3;
-const NFTA_LIST_ELEM = 1;
-const NLA_F_NESTED = 0x8000;
-const ELEMENT_MESSAGES = [NFT_MSG_NEWSETELEM, NFT_MSG_DELSETELEM];
-
-const decode = (hex: string) => {
-  const [m] = native.decode(NETLINK_NETFILTER, Buffer.from(hex, 'hex'));
-  if (!m?.body) throw new Error('no message');
-  return { ...m, body: m.body };
-};
-const encode = (type: number, flags: number, body: object): string => native.encode(NETLINK_NETFILTER, type, flags, body).toString('hex');
-
-/** nft's bytes with every element of NFTA_SET_ELEM_LIST_ELEMENTS typed NFTA_LIST_ELEM (as in nft-intervals.test.ts). */
-function listElem1(hex: string): string {
-  const b = Buffer.from(hex, 'hex');
-  if (!ELEMENT_MESSAGES.includes(b.readUInt16LE(4))) return hex;
-  for (let at = 20; at + 4 <= b.length; at += (b.readUInt16LE(at) + 3) & ~3) {
-    if ((b.readUInt16LE(at + 2) & 0x3fff) !== NFTA_SET_ELEM_LIST_ELEMENTS) continue;
-    const end = at + b.readUInt16LE(at);
-    for (let i = at + 4; i + 4 <= end; i += (b.readUInt16LE(i) + 3) & ~3) b.writeUInt16LE(NLA_F_NESTED | NFTA_LIST_ELEM, i + 2);
-  }
-  return b.toString('hex');
-}
 
 const VECTORS: [cmd: string, build: () => TerminalRule, chain: string, hex: string[]][] = [
   // nft add rule ip t c tcp dport { 22, 80 } accept
