@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/attr.cc",
         "native/codec.cc",
+        "native/codec_decode.cc",
         "native/tape.cc",
         "native/errors.cc",
         "native/socket.cc",
