@@ -1,0 +1,232 @@
+// The nf_tables side of Docker's bridge networks: NAT, published ports, isolation between
+// networks and internal networks, all in nlnet's own table `ip nlnet` (see firewall/ruleset.ts
+// for what it holds). Every change is one nf_tables transaction, made only if the ruleset is
+// still at the generation it was read at, so a check and the change that follows it cannot be
+// separated by someone else's change.
+import { isIP } from 'node:net';
+
+import { ConflictError, NetlinkError, ValidationError } from '../errors.js';
+import type { Element, Netlink, NftBatch, SetSpec } from '../index.js';
+import { ifname, knownKeys, object, oneOf, prefix, uint } from '../validate.js';
+import { CHAINS, FAMILY, networkComment, networkRules, SETS, staticRules, TABLE, type ChainName, type NetworkFirewall } from './firewall/ruleset.js';
+
+export { networkRules, staticRules, SETS, TABLE, type NetworkFirewall } from './firewall/ruleset.js';
+
+/** One published port, with its host port known. */
+export interface PublishedPort {
+  protocol: 'tcp' | 'udp';
+  /** One host address (IPv4); absent or "0.0.0.0": every address of the host. */
+  hostIp?: string;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+const RETRIES = 5;
+
+/**
+ * Reads, then commits what `plan` builds from what it read, only if nothing changed in between
+ * (the batch carries the generation id); a change in between (ERESTART) reads again.
+ */
+async function transact(nl: Netlink, plan: () => Promise<((b: NftBatch) => void) | undefined>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const genid = await nl.nft.genid();
+    const build = await plan();
+    if (build === undefined) return;
+    try {
+      await nl.nft.commit(build, { genid });
+      return;
+    } catch (e) {
+      if (!(e instanceof NetlinkError && e.code === 'ERESTART') || attempt === RETRIES) throw e;
+    }
+  }
+}
+
+const sameType = (a: readonly string[] | string | undefined, b: readonly string[] | string | undefined): boolean =>
+  [a ?? []].flat().join(' . ') === [b ?? []].flat().join(' . ');
+
+/**
+ * Creates the table, its sets, maps and chains, and the rules every host gets, where missing
+ * (what `dockerd` sets up at start before any network). Idempotent: a second call sends nothing.
+ */
+export async function ensure(nl: Netlink): Promise<void> {
+  await transact(nl, async () => {
+    const tables = await nl.nft.listTables({ family: FAMILY });
+    const exists = tables.some((t) => t.name === TABLE);
+    const chains = exists ? await nl.nft.listChains({ family: FAMILY, table: TABLE }) : [];
+    const sets = exists ? await nl.nft.listSets({ family: FAMILY, table: TABLE }) : [];
+    const rules = exists ? await nl.nft.listRules({ family: FAMILY, table: TABLE }) : [];
+    const want = staticRules();
+    const steps: ((b: NftBatch) => void)[] = [];
+    if (!exists) steps.push((b) => b.addTable({ family: FAMILY, name: TABLE }));
+    for (const s of Object.values(SETS) as SetSpec[]) {
+      const have = sets.find((x) => x.name === s.name);
+      if (have === undefined) steps.push((b) => b.addSet(s));
+      else if (!sameType(have.key, s.key) || !sameType(have.map, s.map))
+        throw new ConflictError('nf_tables set', `${FAMILY} ${TABLE} ${s.name}`, 'exists with another type; delete the table to let nlnet recreate it');
+    }
+    for (const name of Object.keys(CHAINS) as ChainName[]) {
+      if (!chains.some((c) => c.name === name)) steps.push((b) => b.addChain(CHAINS[name]));
+      const mine = rules.filter((r) => r.chain === name && r.comment !== undefined && r.comment.startsWith('nlnet static '));
+      const wanted = want[name];
+      if (mine.map((r) => r.comment).join('\n') === wanted.map((r) => r.comment).join('\n')) continue;
+      // Out of order or partly gone: this chain's static rules are replaced as a whole. The
+      // others (a network's, in postrouting) stay.
+      steps.push((b) => {
+        for (const r of mine) b.delRule({ family: FAMILY, table: TABLE, chain: name, handle: r.handle });
+        for (const r of wanted) b.addRule(r);
+      });
+    }
+    if (steps.length === 0) return undefined;
+    return (b) => steps.forEach((s) => s(b));
+  });
+}
+
+function checkNetwork(n: unknown): Required<NetworkFirewall> {
+  const o = object('network', n);
+  knownKeys('network', o, ['bridge', 'subnet', 'internal', 'masquerade']);
+  const bridge = ifname('network.bridge', o.bridge);
+  const p = prefix('network.subnet', o.subnet, 'inet');
+  if (typeof o.subnet !== 'string' || !o.subnet.includes('/')) throw new ValidationError('network.subnet', o.subnet, 'expected an IPv4 subnet such as 172.18.0.0/16');
+  const flag = (k: 'internal' | 'masquerade', dflt: boolean): boolean => {
+    if (o[k] === undefined) return dflt;
+    if (typeof o[k] !== 'boolean') throw new ValidationError(`network.${k}`, o[k], 'expected true or false');
+    return o[k];
+  };
+  return { bridge, subnet: `${p.address}/${p.prefixlen}`, internal: flag('internal', false), masquerade: flag('masquerade', true) };
+}
+
+const hasKey = (elements: readonly Element[], key: unknown): boolean => elements.some((e) => String(e.key) === String(key));
+
+/**
+ * Adds a bridge network's firewall (`docker network create`): masquerade for its egress unless
+ * internal or `enable_ip_masquerade=false`, hairpin NAT, isolation from the other networks, and
+ * for an internal network no routed traffic in or out. Sets `route_localnet` on the bridge, as
+ * dockerd does without its userland proxy, so that 127.0.0.1 can reach published ports. The
+ * bridge must exist. Calls ensure() first.
+ */
+export async function addNetwork(nl: Netlink, network: NetworkFirewall): Promise<void> {
+  const n = checkNetwork(network);
+  await ensure(nl);
+  await nl.sysctl.set(`net/ipv4/conf/${n.bridge}/route_localnet`, 1);
+  await transact(nl, async () => {
+    if (hasKey(await nl.nft.listElements(SETS.bridges), n.bridge)) throw new ConflictError('network', n.bridge, 'the bridge already has firewall rules');
+    return (b) => {
+      b.addElements(SETS.bridges, [{ key: n.bridge }]);
+      b.addElements(SETS.icc, [{ key: [n.bridge, n.bridge] }]);
+      if (n.internal) b.addElements(SETS.internal, [{ key: n.bridge }]);
+      for (const r of networkRules(n)) b.addRule(r);
+    };
+  });
+}
+
+/**
+ * Removes what addNetwork added for a bridge (`docker network rm`): its rules, found by their
+ * comment, and its set elements. Published ports are the endpoints' to unpublish. Removing a
+ * network that has nothing here is not an error.
+ */
+export async function removeNetwork(nl: Netlink, bridge: string): Promise<void> {
+  const name = ifname('bridge', bridge);
+  await transact(nl, async () => {
+    const tables = await nl.nft.listTables({ family: FAMILY });
+    if (!tables.some((t) => t.name === TABLE)) return undefined;
+    const rules = (await nl.nft.listRules({ family: FAMILY, table: TABLE })).filter((r) => r.comment === networkComment(name));
+    const inBridges = hasKey(await nl.nft.listElements(SETS.bridges), name);
+    const inInternal = hasKey(await nl.nft.listElements(SETS.internal), name);
+    const inIcc = hasKey(await nl.nft.listElements(SETS.icc), [name, name]);
+    if (rules.length === 0 && !inBridges && !inInternal && !inIcc) return undefined;
+    return (b) => {
+      for (const r of rules) b.delRule({ family: FAMILY, table: TABLE, chain: r.chain, handle: r.handle });
+      if (inBridges) b.delElements(SETS.bridges, [{ key: name }]);
+      if (inInternal) b.delElements(SETS.internal, [{ key: name }]);
+      if (inIcc) b.delElements(SETS.icc, [{ key: [name, name] }]);
+    };
+  });
+}
+
+const ANY = '0.0.0.0';
+
+interface Checked extends Required<PublishedPort> {
+  /** The map it goes in, its key and value there. */
+  set: SetSpec;
+  element: Element;
+}
+
+function checkPorts(field: string, ports: unknown): Checked[] {
+  if (!Array.isArray(ports) || ports.length === 0) throw new ValidationError(field, ports, 'expected a non-empty list of ports');
+  return ports.map((p, i) => {
+    const f = `${field}[${i}]`;
+    const o = object(f, p);
+    knownKeys(f, o, ['protocol', 'hostIp', 'hostPort', 'containerIp', 'containerPort']);
+    const protocol = oneOf(`${f}.protocol`, o.protocol, ['tcp', 'udp']);
+    const hostIp = o.hostIp === undefined ? ANY : ipv4(`${f}.hostIp`, o.hostIp);
+    const hostPort = uint(`${f}.hostPort`, o.hostPort, 1, 65535);
+    const containerIp = ipv4(`${f}.containerIp`, o.containerIp);
+    if (containerIp === ANY) throw new ValidationError(`${f}.containerIp`, o.containerIp, 'expected the address of a container');
+    const containerPort = uint(`${f}.containerPort`, o.containerPort, 1, 65535);
+    const value = [containerIp, containerPort];
+    const element: Element = hostIp === ANY ? { key: [protocol, hostPort], value } : { key: [hostIp, protocol, hostPort], value };
+    return { protocol, hostIp, hostPort, containerIp, containerPort, set: hostIp === ANY ? SETS.portsAny : SETS.portsAddr, element };
+  });
+}
+
+function ipv4(field: string, v: unknown): string {
+  if (typeof v !== 'string' || isIP(v) !== 4) throw new ValidationError(field, v, 'expected an IPv4 address (IPv6 is not supported yet)');
+  return v;
+}
+
+/** A published port as Docker's port allocator sees it: its host address, protocol and port. */
+interface Binding {
+  hostIp: string;
+  protocol: string;
+  hostPort: number;
+}
+
+const bindingsOf = (any: readonly Element[], byAddr: readonly Element[]): Binding[] => [
+  ...any.map((e) => { const [protocol, hostPort] = e.key as [string, number]; return { hostIp: ANY, protocol, hostPort }; }),
+  ...byAddr.map((e) => { const [hostIp, protocol, hostPort] = e.key as [string, string, number]; return { hostIp, protocol, hostPort }; }),
+];
+
+// Docker's portallocator: 0.0.0.0:P holds P on every address, so it clashes with any IP:P.
+const clash = (a: Binding, b: Binding): boolean =>
+  a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostIp === b.hostIp || a.hostIp === ANY || b.hostIp === ANY);
+
+const allocated = (p: Binding): ConflictError =>
+  new ConflictError('port', `${p.hostIp}:${p.hostPort}/${p.protocol}`, `Bind for ${p.hostIp}:${p.hostPort} failed: port is already allocated`);
+
+/**
+ * Publishes ports (`docker run -p [IP:]PORT:CPORT[/PROTO]`): connections to a host port are
+ * DNATed to the container, from outside, from the host itself (also on 127.0.0.1), and from
+ * containers of any network. All or nothing: a host port already published, or asked for twice,
+ * is refused as dockerd refuses it ("port is already allocated") and nothing changes.
+ */
+export async function publish(nl: Netlink, ports: readonly PublishedPort[]): Promise<void> {
+  const list = checkPorts('ports', ports);
+  await transact(nl, async () => {
+    const taken = bindingsOf(await nl.nft.listElements(SETS.portsAny), await nl.nft.listElements(SETS.portsAddr));
+    for (const p of list) {
+      if (taken.some((t) => clash(t, p))) throw allocated(p);
+      taken.push(p);
+    }
+    return (b) => {
+      for (const p of list) b.addElements(p.set, [p.element]);
+    };
+  });
+}
+
+/**
+ * Withdraws published ports (`docker stop`, `docker rm`): the elements publish() added. A port
+ * not published, or published to another container, is left alone.
+ */
+export async function unpublish(nl: Netlink, ports: readonly PublishedPort[]): Promise<void> {
+  const list = checkPorts('ports', ports);
+  await transact(nl, async () => {
+    const have: Record<string, Element[]> = { [SETS.portsAny.name]: await nl.nft.listElements(SETS.portsAny), [SETS.portsAddr.name]: await nl.nft.listElements(SETS.portsAddr) };
+    const same = (a: Element, b: Element) => String(a.key) === String(b.key) && String(a.value) === String(b.value);
+    const gone = list.filter((p, i) => have[p.set.name]!.some((e) => same(e, p.element)) && list.findIndex((q) => same(q.element, p.element)) === i);
+    if (gone.length === 0) return undefined;
+    return (b) => {
+      for (const p of gone) b.delElements(p.set, [{ key: p.element.key }]);
+    };
+  });
+}
