@@ -21,3 +21,4 @@ export { Sysctl } from './sysctl.js';
 export { NftApi, NftBatch, rule, RuleBuilder, TerminalRule, type CommitOptions } from './nft/index.js';
 export type { InlineSet, SetItem, NatValue } from './nft/index.js';
 export type { Expr, RawExpr, Verdict, Data, KeyType, Value, Chain, ChainSpec, Element, NftSet, Rule, RuleSpec, SetRef, SetSpec, Table, TableSpec, NftFamily, Hook } from './nft/index.js';
+export { Engine, type EngineOptions, type CreateNetworkOptions, type CreateSandboxOptions, type Network, type NetworkInspect } from './network/index.js';

@@ -1,0 +1,88 @@
+// The bridge driver: one Linux bridge per network with the gateway address on it, and one veth
+// pair per endpoint, the host end enslaved to the bridge, the other end born inside the sandbox.
+// Each side of an attachment is one batch (one native call); the caller undoes what finished.
+import { NotFoundError } from '../../errors.js';
+import type { Netlink } from '../../netlink.js';
+
+export interface BridgeSpec {
+  bridge: string;
+  /** The gateway address, "172.17.0.1". */
+  gateway: string;
+  prefixlen: number;
+  mtu?: number;
+}
+
+/** `ip link add BR type bridge; ip addr add GW/LEN dev BR; ip link set BR up` */
+export async function createBridge(nl: Netlink, spec: BridgeSpec): Promise<void> {
+  try {
+    await nl.batch((b) => {
+      const br = b.link.add({ kind: 'bridge', name: spec.bridge, ...(spec.mtu === undefined ? {} : { mtu: spec.mtu }) });
+      b.addr.add({ dev: br, address: `${spec.gateway}/${spec.prefixlen}` });
+      b.link.set(br, { up: true });
+    });
+  } catch (e) {
+    // The bridge is the first step: if a later step failed, it exists and is ours to remove.
+    if ((e as { step?: number }).step !== 0) await deleteLink(nl, spec.bridge);
+    throw e;
+  }
+}
+
+/** `ip link del DEV`, where a link already gone is not an error. */
+export async function deleteLink(nl: Netlink, name: string): Promise<void> {
+  try {
+    await nl.link.del(name);
+  } catch (e) {
+    if (!(e instanceof NotFoundError) && (e as { code?: string }).code !== 'ENODEV') throw e;
+  }
+}
+
+export interface EndpointSpec {
+  bridge: string;
+  /** The host end, `veth` + 7 hex. */
+  hostIf: string;
+  /** The sandbox end, eth0, eth1… */
+  ifname: string;
+  /** The sandbox namespace's name. */
+  netns: string;
+  ip: string;
+  prefixlen: number;
+  mac: string;
+  mtu: number;
+}
+
+/**
+ * Host side of `docker network connect`: `ip link add HOSTIF mtu M master BR type veth peer name
+ * IFNAME netns NS address MAC mtu M; ip link set HOSTIF up`. A pair made by a batch that then
+ * failed is deleted before the error is rethrown.
+ */
+export async function createVeth(host: Netlink, e: EndpointSpec): Promise<void> {
+  try {
+    await host.batch((b) => {
+      const v = b.link.add({
+        kind: 'veth',
+        name: e.hostIf,
+        mtu: e.mtu,
+        master: e.bridge,
+        peer: { name: e.ifname, netns: e.netns, address: e.mac, mtu: e.mtu },
+      });
+      b.link.set(v, { up: true });
+    });
+  } catch (err) {
+    // Step 0 failing means no pair was made (and the name may be someone else's link).
+    if ((err as { step?: number }).step !== 0) await deleteLink(host, e.hostIf);
+    throw err;
+  }
+}
+
+/**
+ * Sandbox side: `ip link set lo up; ip addr add IP/LEN dev IFNAME; ip link set IFNAME up` and,
+ * for the sandbox's first network only (Docker's gateway endpoint), `ip route add default via GW`.
+ */
+export async function configureSandbox(sandbox: Netlink, e: EndpointSpec, gateway: string | undefined): Promise<void> {
+  await sandbox.batch((b) => {
+    b.link.set('lo', { up: true });
+    b.addr.add({ dev: e.ifname, address: `${e.ip}/${e.prefixlen}` });
+    b.link.set(e.ifname, { up: true });
+    if (gateway !== undefined) b.route.add({ dst: 'default', via: gateway, dev: e.ifname });
+  });
+}

@@ -1,0 +1,372 @@
+// The engine: Docker's networks and sandboxes (containers' network namespaces) over one host
+// namespace and one store. Every operation that changes several things records its reservation in
+// the store first (so concurrent callers see it), then changes the kernel, and undoes each finished
+// step, in reverse, when a later one fails.
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { Netlink } from '../netlink.js';
+import { netns } from '../netns.js';
+import type { Json, StoreTx } from './store/types.js';
+import { FileStore } from './store/file.js';
+import * as firewall from './firewall.js';
+import { AddressPool, allocateSubnet, claimSubnet, macFor } from './ipam.js';
+import { configureSandbox, createBridge, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
+import { inspectJson, type NetworkInspect } from './inspect.js';
+import {
+  checkName,
+  hostIfName,
+  nextIfname,
+  parseMode,
+  randomId,
+  sandboxNetnsName,
+  type EndpointRecord,
+  type NetworkRecord,
+  type SandboxRecord,
+} from './sandbox.js';
+
+export interface EngineOptions {
+  /** The namespace playing the host (a name under /run/netns). */
+  hostNetns: string;
+  /** Where the file store keeps its state. */
+  stateDir: string;
+}
+
+export interface CreateNetworkOptions {
+  name: string;
+  driver?: 'bridge';
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  internal?: boolean;
+  labels?: Record<string, string>;
+  /** Docker's driver options: `com.docker.network.bridge.enable_ip_masquerade`, `com.docker.network.driver.mtu`. */
+  options?: Record<string, string>;
+}
+
+export interface CreateSandboxOptions {
+  name: string;
+  /** A network's name, or 'none', 'host', 'container:<name>'. Default 'bridge'. */
+  network?: string;
+  /** A static address on that network (`docker run --ip`). */
+  ip?: string;
+}
+
+/** A network as the engine hands it out: its record without the address pool. */
+export type Network = Omit<NetworkRecord, 'pool'>;
+
+/** The steps of creating a sandbox or connecting one, in order. */
+export type AttachStep = 'allocate' | 'netns' | 'veth' | 'sandbox' | 'finish';
+
+/** Test-only: makes a step fail by throwing from `beforeStep`, to check the undo. */
+export interface EngineFaults {
+  beforeStep?(step: AttachStep): void | Promise<void>;
+}
+
+const MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
+const MTU = 'com.docker.network.driver.mtu';
+
+type Undo = (() => Promise<unknown>)[];
+
+const asJson = (v: object): Json => v as unknown as Json;
+const strip = ({ pool: _pool, ...network }: NetworkRecord): Network => network;
+
+export class Engine {
+  /** Test-only fault injection; leave undefined. */
+  faults: EngineFaults | undefined;
+
+  private constructor(
+    readonly hostNetns: string,
+    readonly nl: Netlink,
+    readonly store: FileStore,
+  ) {}
+
+  /** Opens a Netlink handle in `hostNetns` and the file store in `stateDir`. */
+  static async open(options: EngineOptions): Promise<Engine> {
+    if (typeof options?.hostNetns !== 'string' || options.hostNetns === '') throw new ValidationError('hostNetns', options?.hostNetns, 'expected a namespace name');
+    const nl = await Netlink.open({ netns: options.hostNetns });
+    try {
+      return new Engine(options.hostNetns, nl, await FileStore.open({ dir: options.stateDir }));
+    } catch (e) {
+      nl.close();
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+    this.nl.close();
+  }
+
+  /** `docker network create [--subnet S] [--gateway G] [--ip-range R] [--internal] NAME` */
+  async createNetwork(opts: CreateNetworkOptions): Promise<Network> {
+    const name = checkName('name', opts.name);
+    if (opts.driver !== undefined && opts.driver !== 'bridge') throw new ValidationError('driver', opts.driver, "only the 'bridge' driver is supported");
+    const options = { ...(opts.options ?? {}) };
+    const mtu = options[MTU] === undefined ? undefined : Number(options[MTU]);
+    if (mtu !== undefined && !(Number.isInteger(mtu) && mtu >= 68 && mtu <= 65535)) throw new ValidationError(`options.${MTU}`, options[MTU], 'expected an MTU from 68 to 65535');
+    const hostRoutes = (await this.nl.route.list({ table: 'all', family: 'inet' })).map((r) => r.dst);
+    const rec = await this.store.update(async (tx) => {
+      if ((await tx.get(`networks/${name}`)) !== undefined) throw new ConflictError('network', name, `network with name ${name} already exists`);
+      const others = (await tx.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
+      const subnet = opts.subnet === undefined ? allocateSubnet({ taken: others.map((o) => o.subnet), hostRoutes }) : claimSubnet(opts.subnet, others);
+      const pool = new AddressPool({ subnet, ...(opts.gateway === undefined ? {} : { gateway: opts.gateway }), ...(opts.ipRange === undefined ? {} : { ipRange: opts.ipRange }) });
+      const id = randomId();
+      const r: NetworkRecord = {
+        name,
+        id,
+        driver: 'bridge',
+        subnet: pool.subnet,
+        gateway: pool.gateway,
+        ...(pool.ipRange === undefined ? {} : { ipRange: pool.ipRange }),
+        internal: opts.internal === true,
+        // Docker's default network has its own device name (docker0); ours is nlnet0.
+        bridge: name === 'bridge' ? 'nlnet0' : `br-${id.slice(0, 12)}`,
+        created: new Date().toISOString(),
+        labels: { ...(opts.labels ?? {}) },
+        options,
+        pool: pool.toJSON(),
+      };
+      tx.put(`networks/${name}`, asJson(r));
+      return r;
+    });
+    const undo: Undo = [() => this.store.update((tx) => tx.delete(`networks/${name}`))];
+    try {
+      await createBridge(this.nl, { bridge: rec.bridge, gateway: rec.gateway, prefixlen: prefixlen(rec.subnet), ...(mtu === undefined ? {} : { mtu }) });
+      undo.push(() => deleteLink(this.nl, rec.bridge));
+      undo.push(() => firewall.removeNetwork(this.nl, rec.bridge));
+      await firewall.addNetwork(this.nl, { bridge: rec.bridge, subnet: rec.subnet, internal: rec.internal, masquerade: options[MASQUERADE] !== 'false' });
+      await this.nl.sysctl.set('net.ipv4.ip_forward', 1);
+    } catch (e) {
+      await rollback(undo);
+      throw e;
+    }
+    return strip(rec);
+  }
+
+  /** `docker network rm NAME`: refused while a sandbox is connected. */
+  async removeNetwork(name: string): Promise<void> {
+    // The record goes first, in the same transaction as the check, so no connect can slip in
+    // between; it comes back if the kernel refuses the teardown.
+    const rec = await this.store.update(async (tx) => {
+      const r = await this.#network(tx, name);
+      const users = (await this.#sandboxes(tx)).filter((s) => s.endpoints.some((e) => e.network === name));
+      if (users.length > 0) throw new ConflictError('network', name, `error while removing network: network ${name} has active endpoints (${users.map((u) => u.name).join(', ')})`);
+      tx.delete(`networks/${name}`);
+      return r;
+    });
+    try {
+      await firewall.removeNetwork(this.nl, rec.bridge);
+      await deleteLink(this.nl, rec.bridge);
+    } catch (e) {
+      await this.store.update((tx) => tx.put(`networks/${name}`, asJson(rec)));
+      throw e;
+    }
+  }
+
+  /** `docker network ls` */
+  async listNetworks(): Promise<Network[]> {
+    return (await this.store.list<Json>('networks/')).map((e) => strip(e.value as unknown as NetworkRecord));
+  }
+
+  /** `docker network inspect NAME` */
+  async inspectNetwork(name: string): Promise<NetworkInspect> {
+    const rec = await this.store.get<Json>(`networks/${name}`);
+    if (rec === undefined) throw new NotFoundError('network', name);
+    const sandboxes = (await this.store.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
+    return inspectJson(rec as unknown as NetworkRecord, sandboxes);
+  }
+
+  /** The stored record of a sandbox. */
+  async inspectSandbox(name: string): Promise<SandboxRecord> {
+    const rec = await this.store.get<Json>(`sandboxes/${name}`);
+    if (rec === undefined) throw new NotFoundError('sandbox', name);
+    return rec as unknown as SandboxRecord;
+  }
+
+  /** `docker run --network none|host|container:X|NETWORK [--ip IP]`, without the process. */
+  async createSandbox(opts: CreateSandboxOptions): Promise<SandboxRecord> {
+    const name = checkName('name', opts.name);
+    const mode = parseMode(opts.network);
+    if (opts.ip !== undefined && mode.kind !== 'network') throw new ValidationError('ip', opts.ip, 'a static address needs a network');
+    const undo: Undo = [];
+    try {
+      await this.#step('allocate');
+      const { sandbox, endpoint, network } = await this.store.update(async (tx) => {
+        if ((await tx.get(`sandboxes/${name}`)) !== undefined) throw new ConflictError('sandbox', name, `the container name ${name} is already in use`);
+        const sb: SandboxRecord = { name, mode: '', netns: sandboxNetnsName(this.hostNetns, name), ownsNetns: true, endpoints: [] };
+        let reserved: [EndpointRecord, NetworkRecord] | undefined;
+        switch (mode.kind) {
+          case 'none':
+            sb.mode = 'none';
+            break;
+          case 'host':
+            Object.assign(sb, { mode: 'host', netns: this.hostNetns, ownsNetns: false });
+            break;
+          case 'container': {
+            const target = await this.#sandbox(tx, mode.target);
+            Object.assign(sb, { mode: `container:${mode.target}`, netns: target.netns, ownsNetns: false });
+            break;
+          }
+          case 'network':
+            sb.mode = mode.network;
+            reserved = await this.#reserve(tx, sb, mode.network, opts.ip);
+            break;
+          default: {
+            const unknown: never = mode;
+            throw new ValidationError('network', unknown, 'unknown network mode');
+          }
+        }
+        tx.put(`sandboxes/${name}`, asJson(sb));
+        return { sandbox: sb, endpoint: reserved?.[0], network: reserved?.[1] };
+      });
+      undo.push(() =>
+        this.store.update(async (tx) => {
+          if (endpoint !== undefined) await this.#release(tx, endpoint);
+          tx.delete(`sandboxes/${name}`);
+        }),
+      );
+      if (sandbox.ownsNetns) {
+        await this.#step('netns');
+        await netns.create(sandbox.netns);
+        undo.push(() => netns.delete(sandbox.netns));
+        if (endpoint === undefined) await withNetlink(sandbox.netns, (s) => s.link.set('lo', { up: true }));
+      }
+      if (endpoint !== undefined && network !== undefined) await this.#plumb(sandbox.netns, endpoint, network, true, undo);
+      await this.#step('finish');
+      return sandbox;
+    } catch (e) {
+      await rollback(undo);
+      throw e;
+    }
+  }
+
+  /** `docker rm -f NAME`, network side: every endpoint, its addresses, and its own namespace. */
+  async removeSandbox(name: string): Promise<void> {
+    const sb = await this.inspectSandbox(name);
+    const sharers = (await this.store.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord).filter((s) => s.mode === `container:${name}`);
+    if (sharers.length > 0) throw new ConflictError('sandbox', name, `its namespace is shared by ${sharers.map((s) => s.name).join(', ')}`);
+    // The kernel first: a removal that fails half-way leaves the record, and running it again
+    // finishes the job (links and namespaces already gone are not errors).
+    for (const ep of sb.endpoints) await deleteLink(this.nl, ep.hostIf);
+    if (sb.ownsNetns) await netns.delete(sb.netns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+    await this.store.update(async (tx) => {
+      const now = await this.#sandbox(tx, name);
+      for (const ep of now.endpoints) await this.#release(tx, ep);
+      tx.delete(`sandboxes/${name}`);
+    });
+  }
+
+  /** `docker network connect [--ip IP] NETWORK SANDBOX` */
+  async connect(network: string, sandbox: string, opts: { ip?: string } = {}): Promise<EndpointRecord> {
+    const undo: Undo = [];
+    try {
+      await this.#step('allocate');
+      const { sb, endpoint, net, first } = await this.store.update(async (tx) => {
+        const s = await this.#sandbox(tx, sandbox);
+        if (!s.ownsNetns || s.mode === 'none') throw new ConflictError('sandbox', sandbox, `a sandbox in network mode ${s.mode} cannot be connected to networks`);
+        const wasEmpty = s.endpoints.length === 0;
+        const [ep, n] = await this.#reserve(tx, s, network, opts.ip);
+        tx.put(`sandboxes/${sandbox}`, asJson(s));
+        return { sb: s, endpoint: ep, net: n, first: wasEmpty };
+      });
+      undo.push(() => this.store.update((tx) => this.#release(tx, endpoint)));
+      await this.#plumb(sb.netns, endpoint, net, first, undo);
+      await this.#step('finish');
+      return endpoint;
+    } catch (e) {
+      await rollback(undo);
+      throw e;
+    }
+  }
+
+  /** `docker network disconnect NETWORK SANDBOX` */
+  async disconnect(network: string, sandbox: string): Promise<void> {
+    const sb = await this.inspectSandbox(sandbox);
+    const ep = sb.endpoints.find((e) => e.network === network);
+    if (ep === undefined) throw new NotFoundError('endpoint', `${sandbox} on ${network}`);
+    // The veth goes first (its peer with it); a retry after a failed store update finds it gone.
+    await deleteLink(this.nl, ep.hostIf);
+    await this.store.update((tx) => this.#release(tx, ep));
+  }
+
+  async #step(step: AttachStep): Promise<void> {
+    await this.faults?.beforeStep?.(step);
+  }
+
+  async #network(tx: StoreTx, name: string): Promise<NetworkRecord> {
+    const r = await tx.get<Json>(`networks/${name}`);
+    if (r === undefined) throw new NotFoundError('network', name);
+    return r as unknown as NetworkRecord;
+  }
+
+  async #sandbox(tx: StoreTx, name: string): Promise<SandboxRecord> {
+    const r = await tx.get<Json>(`sandboxes/${name}`);
+    if (r === undefined) throw new NotFoundError('sandbox', name);
+    return r as unknown as SandboxRecord;
+  }
+
+  async #sandboxes(tx: StoreTx): Promise<SandboxRecord[]> {
+    return (await tx.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
+  }
+
+  /** Allocates an address on `network` and adds the endpoint to `sb` (the caller puts `sb`). */
+  async #reserve(tx: StoreTx, sb: SandboxRecord, network: string, ip: string | undefined): Promise<[EndpointRecord, NetworkRecord]> {
+    const net = await this.#network(tx, network);
+    if (sb.endpoints.some((e) => e.network === network)) throw new ConflictError('endpoint', `${sb.name} on ${network}`, `endpoint with name ${sb.name} already exists in network ${network}`);
+    const pool = AddressPool.fromJSON(net.pool);
+    const address = ip === undefined ? pool.allocate() : pool.allocateStatic(ip);
+    net.pool = pool.toJSON();
+    tx.put(`networks/${network}`, asJson(net));
+    const ep: EndpointRecord = { network, endpointId: randomId(), ifname: nextIfname(sb.endpoints), hostIf: hostIfName(), ip: address, mac: macFor(address) };
+    sb.endpoints.push(ep);
+    return [ep, net];
+  }
+
+  /** Gives the endpoint's address back and drops it from its sandbox's record. */
+  async #release(tx: StoreTx, ep: EndpointRecord): Promise<void> {
+    const net = (await tx.get<Json>(`networks/${ep.network}`)) as unknown as NetworkRecord | undefined;
+    if (net !== undefined) {
+      const pool = AddressPool.fromJSON(net.pool);
+      pool.release(ep.ip);
+      net.pool = pool.toJSON();
+      tx.put(`networks/${ep.network}`, asJson(net));
+    }
+    for (const e of await this.#sandboxes(tx)) {
+      const i = e.endpoints.findIndex((x) => x.endpointId === ep.endpointId);
+      if (i < 0) continue;
+      e.endpoints.splice(i, 1);
+      tx.put(`sandboxes/${e.name}`, asJson(e));
+    }
+  }
+
+  /** The kernel side of an endpoint: the veth pair (host batch), then the sandbox's side (one batch). */
+  async #plumb(ns: string, ep: EndpointRecord, net: NetworkRecord, gatewayEndpoint: boolean, undo: Undo): Promise<void> {
+    const { mtu } = await this.nl.link.get(net.bridge);
+    const spec: EndpointSpec = { bridge: net.bridge, hostIf: ep.hostIf, ifname: ep.ifname, netns: ns, ip: ep.ip, prefixlen: prefixlen(net.subnet), mac: ep.mac, mtu: mtu ?? 1500 };
+    await this.#step('veth');
+    await createVeth(this.nl, spec);
+    undo.push(() => deleteLink(this.nl, ep.hostIf));
+    await this.#step('sandbox');
+    await withNetlink(ns, (s) => configureSandbox(s, spec, gatewayEndpoint ? net.gateway : undefined));
+  }
+}
+
+function prefixlen(subnet: string): number {
+  return Number(subnet.slice(subnet.indexOf('/') + 1));
+}
+
+async function withNetlink<T>(ns: string, fn: (nl: Netlink) => Promise<T>): Promise<T> {
+  const nl = await Netlink.open({ netns: ns });
+  try {
+    return await fn(nl);
+  } finally {
+    nl.close();
+  }
+}
+
+/**
+ * Runs the undo steps in reverse. Best effort: each runs even if one before it failed, and the
+ * caller rethrows the error that started the rollback, which is the one the user needs.
+ */
+async function rollback(undo: Undo): Promise<void> {
+  for (const u of undo.reverse()) await u().catch(() => undefined);
+}

@@ -1,0 +1,53 @@
+// `docker network inspect` output, built from the store's records. Pure.
+import type { NetworkRecord, SandboxRecord } from './sandbox.js';
+
+export interface EndpointInspect {
+  Name: string;
+  EndpointID: string;
+  MacAddress: string;
+  IPv4Address: string;
+  IPv6Address: string;
+}
+
+export interface NetworkInspect {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: 'local';
+  Driver: string;
+  EnableIPv6: false;
+  IPAM: { Driver: 'default'; Options: Record<string, string>; Config: { Subnet: string; Gateway: string; IPRange?: string }[] };
+  Internal: boolean;
+  Attachable: false;
+  Ingress: false;
+  Containers: Record<string, EndpointInspect>;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+}
+
+/** Docker keys Containers by container id; a sandbox has none, so by endpoint id, as asked. */
+export function inspectJson(net: NetworkRecord, sandboxes: readonly SandboxRecord[]): NetworkInspect {
+  const len = net.subnet.slice(net.subnet.indexOf('/'));
+  const containers: Record<string, EndpointInspect> = {};
+  for (const sb of sandboxes) {
+    for (const ep of sb.endpoints) {
+      if (ep.network !== net.name) continue;
+      containers[ep.endpointId] = { Name: sb.name, EndpointID: ep.endpointId, MacAddress: ep.mac, IPv4Address: `${ep.ip}${len}`, IPv6Address: '' };
+    }
+  }
+  return {
+    Name: net.name,
+    Id: net.id,
+    Created: net.created,
+    Scope: 'local',
+    Driver: net.driver,
+    EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: {}, Config: [{ Subnet: net.subnet, Gateway: net.gateway, ...(net.ipRange === undefined ? {} : { IPRange: net.ipRange }) }] },
+    Internal: net.internal,
+    Attachable: false,
+    Ingress: false,
+    Containers: containers,
+    Options: { ...net.options },
+    Labels: { ...net.labels },
+  };
+}

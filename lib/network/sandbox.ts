@@ -1,0 +1,98 @@
+// Sandboxes and endpoints as the store keeps them (plain JSON), and the pure rules about them:
+// which mode a `--network` value means, names of namespaces, interfaces and ids.
+import { createHash, randomBytes } from 'node:crypto';
+
+import { ValidationError } from '../errors.js';
+import type { AddressPoolState } from './ipam.js';
+
+/** One sandbox's attachment to one network. */
+export interface EndpointRecord {
+  network: string;
+  /** 64 hex, random, as Docker's EndpointID. */
+  endpointId: string;
+  /** The interface inside the sandbox: eth0, eth1… */
+  ifname: string;
+  /** The host end of the veth pair. */
+  hostIf: string;
+  ip: string;
+  mac: string;
+}
+
+/**
+ * `sandboxes/<name>`. `mode` is Docker's NetworkMode: 'none', 'host', 'container:<name>', or the
+ * name of the first network. `netns` is the namespace the sandbox lives in (for 'host' the
+ * engine's host namespace, for 'container:X' the one of X); `ownsNetns` says whether removing
+ * the sandbox deletes it.
+ */
+export interface SandboxRecord {
+  name: string;
+  mode: string;
+  netns: string;
+  ownsNetns: boolean;
+  endpoints: EndpointRecord[];
+}
+
+/** `networks/<name>`. */
+export interface NetworkRecord {
+  name: string;
+  id: string;
+  driver: 'bridge';
+  subnet: string;
+  gateway: string;
+  ipRange?: string;
+  internal: boolean;
+  bridge: string;
+  created: string;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  pool: AddressPoolState;
+}
+
+export type Mode = { kind: 'none' } | { kind: 'host' } | { kind: 'container'; target: string } | { kind: 'network'; network: string };
+
+/** `docker run --network VALUE`; the default is Docker's: the network named 'bridge'. */
+export function parseMode(network: string | undefined): Mode {
+  const v = network ?? 'bridge';
+  if (typeof v !== 'string' || v === '') throw new ValidationError('network', network, "expected a network name, 'none', 'host' or 'container:<name>'");
+  if (v === 'none') return { kind: 'none' };
+  if (v === 'host') return { kind: 'host' };
+  if (v.startsWith('container:')) {
+    const target = v.slice('container:'.length);
+    if (target === '') throw new ValidationError('network', network, "'container:' needs a sandbox name");
+    return { kind: 'container', target };
+  }
+  return { kind: 'network', network: v };
+}
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+/** Docker's rule for container and network names. */
+export function checkName(field: string, name: unknown): string {
+  if (typeof name !== 'string' || !NAME.test(name)) throw new ValidationError(field, name, 'expected [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters');
+  return name;
+}
+
+/**
+ * The namespace of sandbox NAME: `nlnet-<8 hex of the host namespace's name>-NAME`. The hash keeps
+ * two engines (two tests, each with its own host namespace) from taking the same name.
+ */
+export function sandboxNetnsName(hostNetns: string, name: string): string {
+  const tag = createHash('sha256').update(hostNetns).digest('hex').slice(0, 8);
+  return `nlnet-${tag}-${name}`;
+}
+
+/** A random id of 64 hex, as Docker's network and endpoint ids. */
+export function randomId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/** Docker's host-side veth name: `veth` + 7 hex. */
+export function hostIfName(): string {
+  return `veth${randomBytes(4).toString('hex').slice(0, 7)}`;
+}
+
+/** The lowest free ethN among a sandbox's endpoints. */
+export function nextIfname(endpoints: readonly EndpointRecord[]): string {
+  const used = new Set(endpoints.map((e) => e.ifname));
+  for (let i = 0; ; i++) if (!used.has(`eth${i}`)) return `eth${i}`;
+}
