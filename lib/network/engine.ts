@@ -11,6 +11,7 @@ import * as firewall from './firewall.js';
 import { AddressPool, allocateSubnet, claimSubnet, macFor } from './ipam.js';
 import { configureSandbox, createBridge, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
 import { inspectJson, type NetworkInspect } from './inspect.js';
+import { parsePortRange, portSpecs, resolvePorts, type PublishedPortRecord } from './publish.js';
 import {
   checkName,
   hostIfName,
@@ -48,13 +49,34 @@ export interface CreateSandboxOptions {
   network?: string;
   /** A static address on that network (`docker run --ip`). */
   ip?: string;
+  /**
+   * `docker run -p SPEC`: `[ip:]hostPort[-end]:containerPort[-end][/tcp|udp]` or `containerPort`
+   * (a host port from ip_local_port_range). Ignored in host mode and with 'none', as dockerd
+   * discards them; refused with 'container:<name>'.
+   */
+  publish?: string[];
+  /**
+   * `docker run -P`: publishes every port of `expose` on a host port of ip_local_port_range.
+   * Docker takes the exposed ports from the image; a sandbox has none, so they are given here.
+   */
+  publishAll?: boolean;
+  /** `docker run --expose PORT` (TCP): the ports `publishAll` publishes. */
+  expose?: number[];
+}
+
+/** One line of `docker port SANDBOX`: `80/tcp -> 0.0.0.0:32768`. */
+export interface PortMapping {
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+  hostIp: string;
+  hostPort: number;
 }
 
 /** A network as the engine hands it out: its record without the address pool. */
 export type Network = Omit<NetworkRecord, 'pool'>;
 
 /** The steps of creating a sandbox or connecting one, in order. */
-export type AttachStep = 'allocate' | 'netns' | 'veth' | 'sandbox' | 'finish';
+export type AttachStep = 'allocate' | 'netns' | 'veth' | 'sandbox' | 'publish' | 'finish';
 
 /** Test-only: makes a step fail by throwing from `beforeStep`, to check the undo. */
 export interface EngineFaults {
@@ -63,6 +85,9 @@ export interface EngineFaults {
 
 const MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
 const MTU = 'com.docker.network.driver.mtu';
+const ICC = 'com.docker.network.bridge.enable_icc';
+/** Docker's predefined network, created on first use; `prune` never removes it. */
+const DEFAULT_NETWORK = 'bridge';
 
 type Undo = (() => Promise<unknown>)[];
 
@@ -72,6 +97,8 @@ const strip = ({ pool: _pool, ...network }: NetworkRecord): Network => network;
 export class Engine {
   /** Test-only fault injection; leave undefined. */
   faults: EngineFaults | undefined;
+  /** The default network's creation while it runs, so concurrent first users wait for one. */
+  #creatingDefault: Promise<void> | undefined;
 
   private constructor(
     readonly hostNetns: string,
@@ -187,6 +214,14 @@ export class Engine {
     const name = checkName('name', opts.name);
     const mode = parseMode(opts.network);
     if (opts.ip !== undefined && mode.kind !== 'network') throw new ValidationError('ip', opts.ip, 'a static address needs a network');
+    const specs = portSpecs(opts.publish, opts.publishAll, opts.expose);
+    if (specs.length > 0 && mode.kind === 'container') throw new ValidationError('publish', opts.publish, 'conflicting options: port publishing and the container type network mode');
+    // Host and none: dockerd discards published ports ("Published ports are discarded when using host network mode").
+    const wanted = mode.kind === 'network' ? specs : [];
+    if (mode.kind === 'network' && mode.network === DEFAULT_NETWORK) await this.#ensureDefaultNetwork();
+    // Read outside the transaction: the kernel's range and what the firewall already holds.
+    const range = wanted.some((s) => s.hostPort === undefined && s.hostPortRange === undefined) ? parsePortRange(await this.nl.sysctl.get('net.ipv4.ip_local_port_range')) : undefined;
+    const firewallTaken = wanted.some((s) => s.hostPort === undefined) ? await firewall.publishedKeys(this.nl) : undefined;
     const undo: Undo = [];
     try {
       await this.#step('allocate');
@@ -209,6 +244,10 @@ export class Engine {
           case 'network':
             sb.mode = mode.network;
             reserved = await this.#reserve(tx, sb, mode.network, opts.ip);
+            if (wanted.length > 0) {
+              const existing = (await this.#sandboxes(tx)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
+              reserved[0].ports = resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
+            }
             break;
           default: {
             const unknown: never = mode;
@@ -230,7 +269,16 @@ export class Engine {
         undo.push(() => netns.delete(sandbox.netns));
         if (endpoint === undefined) await withNetlink(sandbox.netns, (s) => s.link.set('lo', { up: true }));
       }
-      if (endpoint !== undefined && network !== undefined) await this.#plumb(sandbox.netns, endpoint, network, true, undo);
+      if (endpoint !== undefined && network !== undefined) {
+        await this.#plumb(sandbox.netns, endpoint, network, true, undo);
+        if (endpoint.ports !== undefined) {
+          await this.#step('publish');
+          const ports = firewallPorts(endpoint);
+          // The firewall refuses a port someone else published outside the store: ConflictError.
+          await firewall.publish(this.nl, ports);
+          undo.push(() => firewall.unpublish(this.nl, ports));
+        }
+      }
       await this.#step('finish');
       return sandbox;
     } catch (e) {
@@ -246,6 +294,7 @@ export class Engine {
     if (sharers.length > 0) throw new ConflictError('sandbox', name, `its namespace is shared by ${sharers.map((s) => s.name).join(', ')}`);
     // The kernel first: a removal that fails half-way leaves the record, and running it again
     // finishes the job (links and namespaces already gone are not errors).
+    for (const ep of sb.endpoints) await this.#unpublish(ep);
     for (const ep of sb.endpoints) await deleteLink(this.nl, ep.hostIf);
     if (sb.ownsNetns) await netns.delete(sb.netns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
     await this.store.update(async (tx) => {
@@ -257,6 +306,7 @@ export class Engine {
 
   /** `docker network connect [--ip IP] NETWORK SANDBOX` */
   async connect(network: string, sandbox: string, opts: { ip?: string } = {}): Promise<EndpointRecord> {
+    if (network === DEFAULT_NETWORK) await this.#ensureDefaultNetwork();
     const undo: Undo = [];
     try {
       await this.#step('allocate');
@@ -283,9 +333,56 @@ export class Engine {
     const sb = await this.inspectSandbox(sandbox);
     const ep = sb.endpoints.find((e) => e.network === network);
     if (ep === undefined) throw new NotFoundError('endpoint', `${sandbox} on ${network}`);
-    // The veth goes first (its peer with it); a retry after a failed store update finds it gone.
+    // The ports and the veth go first (its peer with it); a retry after a failed store update
+    // finds them gone.
+    await this.#unpublish(ep);
     await deleteLink(this.nl, ep.hostIf);
     await this.store.update((tx) => this.#release(tx, ep));
+  }
+
+  /** `docker port SANDBOX`: the published ports of its endpoints (none in host mode). */
+  async listPorts(sandbox: string): Promise<PortMapping[]> {
+    const sb = await this.inspectSandbox(sandbox);
+    return sb.endpoints.flatMap((e) => (e.ports ?? []).map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp ?? '0.0.0.0', hostPort: p.hostPort })));
+  }
+
+  /**
+   * `docker network prune`: removes every network without endpoints, except the predefined
+   * `bridge`, and returns their names. A network someone connects to meanwhile is kept.
+   */
+  async prune(): Promise<string[]> {
+    const used = new Set((await this.store.list<Json>('sandboxes/')).flatMap((e) => (e.value as unknown as SandboxRecord).endpoints.map((ep) => ep.network)));
+    const removed: string[] = [];
+    for (const n of await this.listNetworks()) {
+      if (n.name === DEFAULT_NETWORK || used.has(n.name)) continue;
+      // removeNetwork checks for endpoints again in its own transaction.
+      try {
+        await this.removeNetwork(n.name);
+        removed.push(n.name);
+      } catch (e) {
+        if (!(e instanceof ConflictError || e instanceof NotFoundError)) throw e;
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Creates Docker's default network (`bridge` on nlnet0, the first free pool) if it does not
+   * exist. Callers in this process share one creation; another process creating it at the same
+   * time makes ours fail with ConflictError, which is fine: it exists.
+   */
+  async #ensureDefaultNetwork(): Promise<void> {
+    while ((await this.store.get(`networks/${DEFAULT_NETWORK}`)) === undefined) {
+      this.#creatingDefault ??= this.createNetwork({ name: DEFAULT_NETWORK })
+        .then(() => undefined, (e: unknown) => (e instanceof ConflictError && e.kind === 'network' && e.id === DEFAULT_NETWORK ? undefined : Promise.reject(e)))
+        .finally(() => (this.#creatingDefault = undefined));
+      await this.#creatingDefault;
+    }
+  }
+
+  /** Withdraws an endpoint's published ports (only those still pointing at it). */
+  async #unpublish(ep: EndpointRecord): Promise<void> {
+    if (ep.ports !== undefined && ep.ports.length > 0) await firewall.unpublish(this.nl, firewallPorts(ep));
   }
 
   async #step(step: AttachStep): Promise<void> {
@@ -341,13 +438,28 @@ export class Engine {
   /** The kernel side of an endpoint: the veth pair (host batch), then the sandbox's side (one batch). */
   async #plumb(ns: string, ep: EndpointRecord, net: NetworkRecord, gatewayEndpoint: boolean, undo: Undo): Promise<void> {
     const { mtu } = await this.nl.link.get(net.bridge);
-    const spec: EndpointSpec = { bridge: net.bridge, hostIf: ep.hostIf, ifname: ep.ifname, netns: ns, ip: ep.ip, prefixlen: prefixlen(net.subnet), mac: ep.mac, mtu: mtu ?? 1500 };
+    const spec: EndpointSpec = {
+      bridge: net.bridge,
+      hostIf: ep.hostIf,
+      ifname: ep.ifname,
+      netns: ns,
+      ip: ep.ip,
+      prefixlen: prefixlen(net.subnet),
+      mac: ep.mac,
+      mtu: mtu ?? 1500,
+      isolated: net.options[ICC] === 'false',
+    };
     await this.#step('veth');
     await createVeth(this.nl, spec);
     undo.push(() => deleteLink(this.nl, ep.hostIf));
     await this.#step('sandbox');
     await withNetlink(ns, (s) => configureSandbox(s, spec, gatewayEndpoint ? net.gateway : undefined));
   }
+}
+
+/** An endpoint's published ports as the firewall takes them. */
+function firewallPorts(ep: EndpointRecord): firewall.PublishedPort[] {
+  return (ep.ports ?? []).map((p: PublishedPortRecord) => ({ protocol: p.protocol, ...(p.hostIp === undefined ? {} : { hostIp: p.hostIp }), hostPort: p.hostPort, containerIp: ep.ip, containerPort: p.containerPort }));
 }
 
 function prefixlen(subnet: string): number {

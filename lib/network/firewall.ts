@@ -215,6 +215,16 @@ export async function publish(nl: Netlink, ports: readonly PublishedPort[]): Pro
 }
 
 /**
+ * The host ports published now, as 'tcp/8080' keys, whatever their address (`nft list map ip nlnet
+ * ports_any` and `ports_addr`): what a random host port must avoid. Empty before the table exists.
+ */
+export async function publishedKeys(nl: Netlink): Promise<Set<string>> {
+  if (!(await nl.nft.listTables({ family: FAMILY })).some((t) => t.name === TABLE)) return new Set();
+  const bindings = bindingsOf(await nl.nft.listElements(SETS.portsAny), await nl.nft.listElements(SETS.portsAddr));
+  return new Set(bindings.map((b) => `${b.protocol}/${b.hostPort}`));
+}
+
+/**
  * Withdraws published ports (`docker stop`, `docker rm`): the elements publish() added. A port
  * not published, or published to another container, is left alone.
  */

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 
 import { ValidationError } from '../errors.js';
 import type { AddressPoolState } from './ipam.js';
+import type { PublishedPortRecord } from './publish.js';
 
 /** One sandbox's attachment to one network. */
 export interface EndpointRecord {
@@ -16,6 +17,8 @@ export interface EndpointRecord {
   hostIf: string;
   ip: string;
   mac: string;
+  /** `docker run -p`: on the endpoint the sandbox was created with, with every host port known. */
+  ports?: PublishedPortRecord[];
 }
 
 /**

@@ -48,11 +48,14 @@ export interface EndpointSpec {
   prefixlen: number;
   mac: string;
   mtu: number;
+  /** `enable_icc=false`: the host end is an isolated bridge port, so endpoints reach only the gateway. */
+  isolated?: boolean;
 }
 
 /**
  * Host side of `docker network connect`: `ip link add HOSTIF mtu M master BR type veth peer name
- * IFNAME netns NS address MAC mtu M; ip link set HOSTIF up`. A pair made by a batch that then
+ * IFNAME netns NS address MAC mtu M; [bridge link set dev HOSTIF isolated on;] ip link set HOSTIF up`.
+ * The port is isolated before it comes up, so no frame passes between endpoints. A pair made by a batch that then
  * failed is deleted before the error is rethrown.
  */
 export async function createVeth(host: Netlink, e: EndpointSpec): Promise<void> {
@@ -65,6 +68,7 @@ export async function createVeth(host: Netlink, e: EndpointSpec): Promise<void> 
         master: e.bridge,
         peer: { name: e.ifname, netns: e.netns, address: e.mac, mtu: e.mtu },
       });
+      if (e.isolated === true) b.bridge.setPort(v, { isolated: true });
       b.link.set(v, { up: true });
     });
   } catch (err) {
