@@ -1,0 +1,61 @@
+// The engine's public option and result types (engine.ts re-exports them).
+import type { NetworkRecord } from './sandbox.js';
+
+export interface EngineOptions {
+  /** The namespace playing the host (a name under /run/netns). */
+  hostNetns: string;
+  /** Where the file store keeps its state. */
+  stateDir: string;
+}
+
+export interface CreateNetworkOptions {
+  name: string;
+  driver?: 'bridge';
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  internal?: boolean;
+  labels?: Record<string, string>;
+  /** Docker's driver options: `com.docker.network.bridge.enable_ip_masquerade`, `com.docker.network.driver.mtu`. */
+  options?: Record<string, string>;
+}
+
+export interface CreateSandboxOptions {
+  name: string;
+  /** A network's name, or 'none', 'host', 'container:<name>'. Default 'bridge'. */
+  network?: string;
+  /** A static address on that network (`docker run --ip`). */
+  ip?: string;
+  /**
+   * `docker run -p SPEC`: `[ip:]hostPort[-end]:containerPort[-end][/tcp|udp]` or `containerPort`
+   * (a host port from ip_local_port_range). Ignored in host mode and with 'none', as dockerd
+   * discards them; refused with 'container:<name>'.
+   */
+  publish?: string[];
+  /**
+   * `docker run -P`: publishes every port of `expose` on a host port of ip_local_port_range.
+   * Docker takes the exposed ports from the image; a sandbox has none, so they are given here.
+   */
+  publishAll?: boolean;
+  /** `docker run --expose PORT` (TCP): the ports `publishAll` publishes. */
+  expose?: number[];
+}
+
+/** One line of `docker port SANDBOX`: `80/tcp -> 0.0.0.0:32768`. */
+export interface PortMapping {
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+  hostIp: string;
+  hostPort: number;
+}
+
+/** A network as the engine hands it out: its record without the address pool. */
+export type Network = Omit<NetworkRecord, 'pool'>;
+
+/** The steps of creating a sandbox or connecting one, in order. */
+export type AttachStep = 'allocate' | 'netns' | 'veth' | 'sandbox' | 'publish' | 'finish';
+
+/** Test-only: makes a step fail by throwing from `beforeStep`, to check the undo. */
+export interface EngineFaults {
+  beforeStep?(step: AttachStep): void | Promise<void>;
+}
