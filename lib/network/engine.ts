@@ -11,6 +11,7 @@ import * as firewall from './firewall.js';
 import { AddressPool, allocateSubnet, claimSubnet, macFor } from './ipam.js';
 import { configureSandbox, createBridge, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
 import { inspectJson, type NetworkInspect } from './inspect.js';
+import { reconcile, type ReconcileReport } from './reconcile.js';
 import { parsePortRange, portSpecs, resolvePorts, type PublishedPortRecord } from './publish.js';
 import {
   checkName,
@@ -55,11 +56,23 @@ export class Engine {
     if (typeof options?.hostNetns !== 'string' || options.hostNetns === '') throw new ValidationError('hostNetns', options?.hostNetns, 'expected a namespace name');
     const nl = await Netlink.open({ netns: options.hostNetns });
     try {
-      return new Engine(options.hostNetns, nl, await FileStore.open({ dir: options.stateDir }));
+      const engine = new Engine(options.hostNetns, nl, await FileStore.open({ dir: options.stateDir }));
+      try {
+        await engine.reconcile();
+      } catch (e) {
+        await engine.store.close();
+        throw e;
+      }
+      return engine;
     } catch (e) {
       nl.close();
       throw e;
     }
+  }
+
+  /** Makes the kernel match the store (see reconcile.ts); Engine.open runs it. */
+  async reconcile(): Promise<ReconcileReport> {
+    return reconcile(this);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,227 @@
+// Reconciliation on start: makes the kernel match the store, in the host namespace and in the
+// sandboxes' namespaces. What the store knows and the kernel lacks is recreated (bridges with their
+// gateway address and firewall rules, endpoints with the same names, MAC, address and routes,
+// namespaces the sandbox owns, published ports); what nlnet owns in the kernel and the store does
+// not know is removed (veths on nlnet bridges, `br-` bridges, published-port map elements, sandbox
+// namespaces of this host). The store is the truth: no address or pool changes here.
+import { Netlink } from '../netlink.js';
+import { netns } from '../netns.js';
+import type { Json } from './store/types.js';
+import type { FileStore } from './store/file.js';
+import * as firewall from './firewall.js';
+import { SETS, TABLE } from './firewall.js';
+import { configureSandbox, createBridge, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
+import { sandboxNetnsName, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './sandbox.js';
+
+export interface ReconcileReport {
+  recreated: string[];
+  removed: string[];
+}
+
+export interface ReconcileContext {
+  hostNetns: string;
+  nl: Netlink;
+  store: FileStore;
+}
+
+const MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
+const MTU = 'com.docker.network.driver.mtu';
+const ICC = 'com.docker.network.bridge.enable_icc';
+const ANY = '0.0.0.0';
+const VETH_RE = /^veth[0-9a-f]{7}$/;
+const BRIDGE_RE = /^br-[0-9a-f]{12}$/;
+
+const prefixlen = (subnet: string): number => Number(subnet.slice(subnet.indexOf('/') + 1));
+
+function firewallPorts(ep: EndpointRecord): firewall.PublishedPort[] {
+  return (ep.ports ?? []).map((p) => ({ protocol: p.protocol, ...(p.hostIp === undefined ? {} : { hostIp: p.hostIp }), hostPort: p.hostPort, containerIp: ep.ip, containerPort: p.containerPort }));
+}
+
+/** The map element a published port is, as 'key|value' text (how firewall.unpublish compares). */
+function elementText(p: firewall.PublishedPort): string {
+  const key = p.hostIp === undefined || p.hostIp === ANY ? [p.protocol, p.hostPort] : [p.hostIp, p.protocol, p.hostPort];
+  return `${String(key)}|${String([p.containerIp, p.containerPort])}`;
+}
+
+async function withNetlink<T>(ns: string, fn: (nl: Netlink) => Promise<T>): Promise<T> {
+  const nl = await Netlink.open({ netns: ns });
+  try {
+    return await fn(nl);
+  } finally {
+    nl.close();
+  }
+}
+
+/**
+ * One pass. Safe to run again: a second pass over a consistent state changes nothing and reports
+ * nothing. Meant for start-up (Engine.open) when no other process changes the same state.
+ */
+export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport> {
+  const { nl, store } = ctx;
+  const report: ReconcileReport = { recreated: [], removed: [] };
+  const networks = (await store.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
+  const sandboxes = (await store.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
+  const byNetwork = new Map(networks.map((n) => [n.name, n]));
+  const knownBridges = new Set(networks.map((n) => n.bridge));
+  const knownVeths = new Set(sandboxes.flatMap((s) => s.endpoints.map((e) => e.hostIf)));
+
+  // 1. Namespaces: this host's sandbox namespaces without a record go; owned ones missing come back.
+  const prefix = sandboxNetnsName(ctx.hostNetns, '');
+  const knownNs = new Set(sandboxes.map((s) => s.netns));
+  let present = new Set(await netns.list());
+  for (const ns of present) {
+    if (ns.startsWith(prefix) && !knownNs.has(ns)) {
+      await netns.delete(ns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+      report.removed.push(`netns ${ns}`);
+    }
+  }
+  for (const sb of sandboxes) {
+    if (!sb.ownsNetns || present.has(sb.netns)) continue;
+    await netns.create(sb.netns);
+    await withNetlink(sb.netns, (s) => s.link.set('lo', { up: true }));
+    report.recreated.push(`netns ${sb.netns} of sandbox ${sb.name}`);
+  }
+  present = new Set(await netns.list());
+
+  // 2. Bridges: stray `br-` bridges go (with any firewall rules of theirs); missing ones come back.
+  let links = await nl.link.list();
+  for (const l of links) {
+    if (l.kind === 'bridge' && BRIDGE_RE.test(l.name) && !knownBridges.has(l.name)) {
+      await firewall.removeNetwork(nl, l.name);
+      await deleteLink(nl, l.name);
+      report.removed.push(`bridge ${l.name}`);
+    }
+  }
+  const recreatedBridges = new Set<string>();
+  for (const n of networks) {
+    if (links.some((l) => l.name === n.bridge)) continue;
+    const mtu = n.options[MTU] === undefined ? undefined : Number(n.options[MTU]);
+    await createBridge(nl, { bridge: n.bridge, gateway: n.gateway, prefixlen: prefixlen(n.subnet), ...(mtu === undefined ? {} : { mtu }) });
+    recreatedBridges.add(n.bridge);
+    report.recreated.push(`bridge ${n.bridge} of network ${n.name}`);
+  }
+
+  // 3. Network firewall rules: a network whose bridge is not in the `bridges` set gets its rules anew.
+  if (networks.length > 0) {
+    await firewall.ensure(nl);
+    const inSet = new Set((await nl.nft.listElements(SETS.bridges)).map((e) => String(e.key)));
+    for (const n of networks) {
+      if (inSet.has(n.bridge)) {
+        // A new bridge device lost its per-device sysctl.
+        if (recreatedBridges.has(n.bridge)) await nl.sysctl.set(`net/ipv4/conf/${n.bridge}/route_localnet`, 1);
+        continue;
+      }
+      await firewall.removeNetwork(nl, n.bridge);
+      await firewall.addNetwork(nl, { bridge: n.bridge, subnet: n.subnet, internal: n.internal, masquerade: n.options[MASQUERADE] !== 'false' });
+      report.recreated.push(`firewall of network ${n.name}`);
+    }
+    await nl.sysctl.set('net.ipv4.ip_forward', 1);
+  }
+
+  // 4. Veths: strays on an nlnet bridge go; endpoints whose veth is missing or off its bridge come back.
+  links = await nl.link.list();
+  const index = new Map(links.map((l) => [l.index, l.name]));
+  const nlnetBridge = (name: string | undefined): boolean => name !== undefined && (name === 'nlnet0' || BRIDGE_RE.test(name));
+  for (const l of links) {
+    if (VETH_RE.test(l.name) && l.master !== undefined && nlnetBridge(index.get(l.master)) && !knownVeths.has(l.name)) {
+      await deleteLink(nl, l.name);
+      report.removed.push(`veth ${l.name}`);
+    }
+  }
+  for (const sb of sandboxes) {
+    if (sb.endpoints.length === 0 || !present.has(sb.netns)) continue;
+    for (const [i, ep] of sb.endpoints.entries()) {
+      const net = byNetwork.get(ep.network);
+      if (net === undefined) continue;
+      const host = links.find((l) => l.name === ep.hostIf);
+      const br = links.find((l) => l.name === net.bridge);
+      const spec: EndpointSpec = {
+        bridge: net.bridge,
+        hostIf: ep.hostIf,
+        ifname: ep.ifname,
+        netns: sb.netns,
+        ip: ep.ip,
+        prefixlen: prefixlen(net.subnet),
+        mac: ep.mac,
+        mtu: br?.mtu ?? 1500,
+        isolated: net.options[ICC] === 'false',
+      };
+      // Docker's gateway endpoint is the one the sandbox was created (or first connected) with.
+      const gateway = i === 0 ? net.gateway : undefined;
+      if (host !== undefined && br !== undefined && host.master === br.index) {
+        // The pair is there; the sandbox side may not be configured (a start killed half-way).
+        // No peer: the host end is the leftover of a namespace being torn down, made anew below.
+        const fixed = await fixSandboxSide(spec, gateway);
+        if (fixed === 'fixed') report.recreated.push(`address of ${sb.name} on ${net.name}`);
+        if (fixed !== 'no peer') continue;
+      }
+      if (host !== undefined) await deleteLink(nl, ep.hostIf);
+      // A peer left behind in the sandbox (its host end renamed or moved) would block the name.
+      await withNetlink(sb.netns, async (s) => {
+        if ((await s.link.list()).some((l) => l.name === ep.ifname)) await s.link.del(ep.ifname);
+      });
+      await createVeth(nl, spec);
+      await withNetlink(sb.netns, (s) => configureSandbox(s, spec, gateway));
+      report.recreated.push(`endpoint ${sb.name} on ${net.name} (${ep.hostIf})`);
+    }
+  }
+
+  // 5. Published ports: elements without an endpoint go, missing ones come back.
+  if ((await nl.nft.listTables({ family: 'ip' })).some((t) => t.name === TABLE)) {
+    const wanted = sandboxes.flatMap((s) => s.endpoints.flatMap((e) => firewallPorts(e)));
+    const wantedText = new Set(wanted.map(elementText));
+    const any = await nl.nft.listElements(SETS.portsAny);
+    const byAddr = await nl.nft.listElements(SETS.portsAddr);
+    const have: firewall.PublishedPort[] = [
+      ...any.map((e) => {
+        const [protocol, hostPort] = e.key as [string, number];
+        const [containerIp, containerPort] = e.value as [string, number];
+        return { protocol: protocol as 'tcp' | 'udp', hostPort, containerIp, containerPort };
+      }),
+      ...byAddr.map((e) => {
+        const [hostIp, protocol, hostPort] = e.key as [string, string, number];
+        const [containerIp, containerPort] = e.value as [string, number];
+        return { hostIp, protocol: protocol as 'tcp' | 'udp', hostPort, containerIp, containerPort };
+      }),
+    ];
+    const stray = have.filter((p) => !wantedText.has(elementText(p)));
+    if (stray.length > 0) {
+      await firewall.unpublish(nl, stray);
+      for (const p of stray) report.removed.push(`published port ${p.hostIp ?? ANY}:${p.hostPort}/${p.protocol} -> ${p.containerIp}:${p.containerPort}`);
+    }
+    const haveText = new Set(have.map(elementText));
+    const missing = wanted.filter((p) => !haveText.has(elementText(p)));
+    if (missing.length > 0) {
+      await firewall.publish(nl, missing);
+      for (const p of missing) report.recreated.push(`published port ${p.hostIp ?? ANY}:${p.hostPort}/${p.protocol} -> ${p.containerIp}:${p.containerPort}`);
+    }
+  } else {
+    const wanted = sandboxes.flatMap((s) => s.endpoints.flatMap((e) => firewallPorts(e)));
+    if (wanted.length > 0) {
+      await firewall.ensure(nl);
+      await firewall.publish(nl, wanted);
+      for (const p of wanted) report.recreated.push(`published port ${p.hostIp ?? ANY}:${p.hostPort}/${p.protocol} -> ${p.containerIp}:${p.containerPort}`);
+    }
+  }
+  return report;
+}
+
+/** Configures the sandbox end where it lacks its address, its up state or (gateway endpoint) its default route. */
+async function fixSandboxSide(spec: EndpointSpec, gateway: string | undefined): Promise<'ok' | 'fixed' | 'no peer'> {
+  return withNetlink(spec.netns, async (s) => {
+    const links = await s.link.list();
+    const dev = links.find((l) => l.name === spec.ifname);
+    const lo = links.find((l) => l.name === 'lo');
+    if (dev === undefined) return 'no peer';
+    const hasAddr = (await s.addr.list({ dev: dev.index, family: 'inet' })).some((a) => a.address === `${spec.ip}/${spec.prefixlen}`);
+    const hasDefault = gateway === undefined || (await s.route.list({ family: 'inet' }).catch((e: { code?: string }) => (e.code === 'ENOENT' ? [] : Promise.reject(e)))).some((r) => r.dst === 'default' || r.dst === '0.0.0.0/0');
+    if (hasAddr && hasDefault && dev.up && lo?.up === true) return 'ok';
+    await s.batch((b) => {
+      b.link.set('lo', { up: true });
+      if (!hasAddr) b.addr.add({ dev: spec.ifname, address: `${spec.ip}/${spec.prefixlen}` });
+      b.link.set(spec.ifname, { up: true });
+      if (!hasDefault && gateway !== undefined) b.route.add({ dst: 'default', via: gateway, dev: spec.ifname });
+    });
+    return 'fixed';
+  });
+}

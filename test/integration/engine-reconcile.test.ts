@@ -1,0 +1,207 @@
+// lib/network/reconcile.ts: the kernel changed behind the engine's back (links, bridges, map
+// elements, namespaces deleted or added), and a process killed half-way through an attach; then
+// reconcile() (and Engine.open) brings the kernel back to the store. Oracles: `ip -j`, `nft -j`,
+// `ip netns`, ping, and the store itself.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { netns } from '../../lib/index.js';
+import { Engine } from '../../lib/network/engine.js';
+import { sandboxNetnsName, type SandboxRecord } from '../../lib/network/sandbox.js';
+import { nft, nftj } from '../helpers/nft.js';
+import { ipj, ipRun, isRoot, nsExec, ROOT_SKIP_REASON, useNetns } from '../helpers/ns.js';
+
+interface IpLink {
+  ifindex: number;
+  ifname: string;
+  master?: string;
+  address: string;
+  flags: string[];
+}
+interface IpAddr {
+  addr_info: { family: string; local: string; prefixlen: number }[];
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CHILD = join(root, 'test', 'helpers', 'engine-child.mjs');
+const DIST_ENGINE = join(root, 'dist', 'network', 'engine.js');
+
+const links = (ns: string): IpLink[] => ipj<IpLink[]>(ns, 'link', 'show');
+const v4 = (ns: string, dev: string): string[] =>
+  ipj<IpAddr[]>(ns, 'addr', 'show', 'dev', dev).flatMap((a) => a.addr_info.filter((i) => i.family === 'inet').map((i) => `${i.local}/${i.prefixlen}`));
+const ping = (ns: string, addr: string): boolean => nsExec(ns, 'ping', '-c1', '-W2', addr).status === 0;
+
+describe.skipIf(!isRoot)(`engine reconcile (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () => {
+  const spaces = useNetns(1, 'nlrec');
+  let engine: Engine;
+  let stateDir: string;
+  let host: string;
+
+  beforeEach(async () => {
+    host = spaces[0]!.name;
+    stateDir = await mkdtemp(join(tmpdir(), 'nlnet-engine-reconcile-'));
+    engine = await Engine.open({ hostNetns: host, stateDir });
+  });
+
+  afterEach(async () => {
+    for (const e of await engine.store.list('sandboxes/')) {
+      const sb = e.value as unknown as SandboxRecord;
+      if (sb.ownsNetns) await netns.delete(sb.netns).catch(() => undefined);
+    }
+    // Namespaces a test left without a record (the killed child's, a stray).
+    for (const n of await netns.list()) if (n.startsWith(sandboxNetnsName(host, ''))) await netns.delete(n).catch(() => undefined);
+    await engine.close();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  const published = (): string[] => {
+    const tables = nftj(host, 'list', 'tables').tables ?? [];
+    if (!tables.some((t) => t.name === 'nlnet')) return [];
+    const sets = nftj(host, 'list', 'table', 'ip', 'nlnet').sets.filter((s) => s.name === 'ports_any' || s.name === 'ports_addr');
+    return sets.flatMap((s) => (s.elem ?? []).map((e) => JSON.stringify(e)));
+  };
+  const bridgesSet = (): string[] => (nftj(host, 'list', 'set', 'ip', 'nlnet', 'bridges').sets[0]?.elem ?? []).map(String);
+
+  it('a consistent state: nothing to do', async () => {
+    await engine.createNetwork({ name: 'n0' });
+    await engine.createSandbox({ name: 's0', network: 'n0', publish: ['18080:80'] });
+    expect(await engine.reconcile()).toEqual({ recreated: [], removed: [] });
+  });
+
+  it("recreates a sandbox's deleted host veth: same names, MAC, address, route; it pings the gateway again", async () => {
+    const net = await engine.createNetwork({ name: 'n1' });
+    const sb = await engine.createSandbox({ name: 's1', network: 'n1' });
+    const ep = sb.endpoints[0]!;
+    expect(ping(sb.netns, net.gateway)).toBe(true);
+    ipRun(host, 'link', 'del', ep.hostIf);
+    expect(ping(sb.netns, net.gateway)).toBe(false);
+
+    const report = await engine.reconcile();
+    expect(report.removed).toEqual([]);
+    expect(report.recreated).toEqual([expect.stringContaining(ep.hostIf)]);
+    expect(links(host).find((l) => l.ifname === ep.hostIf)?.master).toBe(net.bridge);
+    const eth = links(sb.netns).find((l) => l.ifname === ep.ifname)!;
+    expect(eth.address).toBe(ep.mac);
+    expect(v4(sb.netns, ep.ifname)).toEqual([`${ep.ip}/${net.subnet.split('/')[1]}`]);
+    expect(ipj<{ dst: string; gateway?: string }[]>(sb.netns, 'route', 'show', 'default')[0]?.gateway).toBe(net.gateway);
+    expect(ping(sb.netns, net.gateway)).toBe(true);
+    expect(await engine.reconcile()).toEqual({ recreated: [], removed: [] });
+  });
+
+  it("recreates a deleted bridge with its gateway, firewall and every endpoint re-plugged", async () => {
+    const net = await engine.createNetwork({ name: 'n2' });
+    const a = await engine.createSandbox({ name: 'a', network: 'n2' });
+    const b = await engine.createSandbox({ name: 'b', network: 'n2' });
+    ipRun(host, 'link', 'del', net.bridge);
+    await firewallRemoveNetwork(engine, net.bridge);
+    expect(bridgesSet()).not.toContain(net.bridge);
+
+    const report = await engine.reconcile();
+    expect(report.recreated).toEqual(expect.arrayContaining([expect.stringContaining(`bridge ${net.bridge}`), expect.stringContaining('firewall of network n2')]));
+    expect(report.removed).toEqual([]);
+    expect(v4(host, net.bridge)).toEqual([`${net.gateway}/${net.subnet.split('/')[1]}`]);
+    expect(bridgesSet()).toContain(net.bridge);
+    for (const sb of [a, b]) expect(links(host).find((l) => l.ifname === sb.endpoints[0]!.hostIf)?.master).toBe(net.bridge);
+    expect(ping(a.netns, net.gateway)).toBe(true);
+    expect(ping(a.netns, b.endpoints[0]!.ip)).toBe(true);
+    expect(await engine.reconcile()).toEqual({ recreated: [], removed: [] });
+  });
+
+  it('recreates a deleted sandbox namespace and a withdrawn published port', async () => {
+    const net = await engine.createNetwork({ name: 'n3' });
+    const sb = await engine.createSandbox({ name: 's3', network: 'n3', publish: ['18081:80'] });
+    const before = published();
+    expect(before).toHaveLength(1);
+    await netns.delete(sb.netns);
+    nft(host, 'flush', 'map', 'ip', 'nlnet', 'ports_any');
+    expect(published()).toEqual([]);
+
+    const report = await engine.reconcile();
+    expect(report.recreated).toEqual(expect.arrayContaining([expect.stringContaining(`netns ${sb.netns}`), expect.stringContaining('endpoint s3 on n3'), expect.stringContaining(':18081/tcp')]));
+    expect(published()).toEqual(before);
+    expect(links(sb.netns).find((l) => l.ifname === 'eth0')?.address).toBe(sb.endpoints[0]!.mac);
+    expect(ping(sb.netns, net.gateway)).toBe(true);
+    expect(await engine.reconcile()).toEqual({ recreated: [], removed: [] });
+  });
+
+  it("removes what it owns and the store does not know: a veth on nlnet0, a br- bridge, a map element, a namespace", async () => {
+    const sb = await engine.createSandbox({ name: 'd1', network: 'bridge' });
+    const stray = `veth${Math.floor(Math.random() * 0x10000000).toString(16).padStart(7, '0')}`;
+    ipRun(host, 'link', 'add', stray, 'master', 'nlnet0', 'type', 'veth', 'peer', 'name', 'strayp');
+    // Not nlnet's: a veth named like ours on no bridge, and a bridge not named br-<12 hex>.
+    ipRun(host, 'link', 'add', 'vethabcdef0', 'type', 'veth', 'peer', 'name', 'otherp');
+    ipRun(host, 'link', 'add', 'br-mine', 'type', 'bridge');
+    const strayBridge = 'br-0123456789ab';
+    ipRun(host, 'link', 'add', strayBridge, 'type', 'bridge');
+    nft(host, 'add', 'element', 'ip', 'nlnet', 'ports_any', '{ tcp . 15555 : 10.250.0.9 . 80 }');
+    const strayNs = sandboxNetnsName(host, 'ghost');
+    await netns.create(strayNs);
+
+    const report = await engine.reconcile();
+    expect(report.recreated).toEqual([]);
+    expect(report.removed).toHaveLength(4);
+    expect(report.removed).toEqual(expect.arrayContaining([`bridge ${strayBridge}`, `netns ${strayNs}`, `veth ${stray}`, expect.stringContaining(':15555/tcp')]));
+    const names = links(host).map((l) => l.ifname);
+    expect(names).not.toContain(stray);
+    expect(names).not.toContain('strayp');
+    expect(names).not.toContain(strayBridge);
+    expect(names).toEqual(expect.arrayContaining(['vethabcdef0', 'br-mine', sb.endpoints[0]!.hostIf]));
+    expect(published()).toEqual([]);
+    expect(await netns.list()).not.toContain(strayNs);
+    expect(await engine.reconcile()).toEqual({ recreated: [], removed: [] });
+  });
+
+  it.skipIf(!existsSync(DIST_ENGINE)).each(['netns', 'veth', 'sandbox', 'publish'] as const)('a process killed with SIGKILL before the %s step of an attach: Engine.open leaves the sandbox whole, and it can be removed and made again', async (step) => {
+    await engine.createNetwork({ name: 'nk' });
+    await engine.close();
+    const child = spawn(process.execPath, [CHILD, DIST_ENGINE, host, stateDir, step, 'k1', 'nk', '18090:80'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('paused')) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`child exited ${code} before pausing: ${stderr}`)));
+    });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+
+    // Killed half-way: the record exists, the kernel has only part of the sandbox.
+    const ns = sandboxNetnsName(host, 'k1');
+    expect(await netns.list()).toEqual(step === 'netns' ? expect.not.arrayContaining([ns]) : expect.arrayContaining([ns]));
+    expect(published()).toEqual([]);
+
+    engine = await Engine.open({ hostNetns: host, stateDir });
+    const sb = await engine.inspectSandbox('k1');
+    const ep = sb.endpoints[0]!;
+    const net = (await engine.listNetworks()).find((n) => n.name === 'nk')!;
+    // Whole: record, namespace, host veth on the bridge, the address and route inside, the port.
+    expect(links(host).find((l) => l.ifname === ep.hostIf)?.master).toBe(net.bridge);
+    expect(v4(ns, 'eth0')).toEqual([`${ep.ip}/${net.subnet.split('/')[1]}`]);
+    expect(ping(ns, net.gateway)).toBe(true);
+    expect(published()).toHaveLength(1);
+    expect(await engine.reconcile()).toEqual({ recreated: [], removed: [] });
+
+    // The same name again, after a removal: nothing of the old one is in the way.
+    await engine.removeSandbox('k1');
+    expect(await netns.list()).not.toContain(ns);
+    expect(links(host).filter((l) => l.ifname.startsWith('veth'))).toEqual([]);
+    expect(published()).toEqual([]);
+    const again = await engine.createSandbox({ name: 'k1', network: 'nk', publish: ['18090:80'] });
+    expect(ping(again.netns, net.gateway)).toBe(true);
+  }, 30_000);
+});
+
+async function firewallRemoveNetwork(engine: Engine, bridge: string): Promise<void> {
+  const firewall = await import('../../lib/network/firewall.js');
+  await firewall.removeNetwork(engine.nl, bridge);
+}
