@@ -1,10 +1,11 @@
 // nlnet against what people use instead (forking `ip`, `ip -batch`) and against the kernel's own
 // cost (kernel-baseline.c), in one run, printed as a markdown table of medians.
 //
-//   npm run build:ts && sudo node bench/run.js [--quick] [--nft]
+//   npm run build:ts && sudo node bench/run.js [--quick] [--nft] [--attach]
 //
-// --nft runs only the nf_tables part (nft.js: nlnet against `nft -f` and `nft` forks); the
-// default run does both.
+// --nft runs only the nf_tables part (nft.js: nlnet against `nft -f` and `nft` forks); --attach
+// only the sandbox attach/detach part (attach.js: the Engine against `ip`/`nft` forks and
+// `ip -batch` + `nft -f`); both flags run both. The default run does every part.
 //
 // Everything happens inside throwaway namespaces named nlbench-PID-…, removed at the end, on
 // failure and on Ctrl-C. The machine's own namespace is never touched.
@@ -13,6 +14,7 @@ import os from 'node:os';
 
 import { Netlink, netns } from '../dist/index.js';
 
+import * as attach from './attach.js';
 import * as dumps from './dumps.js';
 import * as kernel from './kernel.js';
 import * as nft from './nft.js';
@@ -21,7 +23,12 @@ import { cleanup, cleanupOnSignals, nsName } from './sandbox.js';
 import { ip, ms, ratio } from './util.js';
 
 const quick = process.argv.includes('--quick');
-const nftOnly = process.argv.includes('--nft');
+const nftFlag = process.argv.includes('--nft');
+const attachFlag = process.argv.includes('--attach');
+const all = !nftFlag && !attachFlag;
+const doCore = all;
+const doNft = all || nftFlag;
+const doAttach = all || attachFlag;
 const N = quick ? 10 : 200; // single operations
 const DUMP_N = quick ? 2 : 20; // dumps
 
@@ -91,8 +98,9 @@ async function main() {
   const notes = [];
   let rows;
   let nftResult;
+  let attachResult;
   try {
-    if (!nftOnly) {
+    if (doCore) {
       const { bin, skipped } = kernel.compile();
       if (skipped) notes.push(`kernel (C) column skipped: ${skipped}`);
       notes.push(
@@ -101,8 +109,10 @@ async function main() {
       );
       rows = [...(await singleOperations(bin, notes)), ...(await bigDumps(bin, notes))];
     }
-    nftResult = await nft.bench({ quick });
+    if (doNft) nftResult = await nft.bench({ quick });
+    if (doAttach) attachResult = await attach.bench({ quick });
   } finally {
+    attach.cleanupEngine();
     cleanup();
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -117,9 +127,12 @@ async function main() {
     console.log(table(rows));
     console.log(`\n${notes.map((n) => `- ${n}`).join('\n')}`);
   }
-  console.log(`\n${nftResult.description}\n`);
-  console.log(nft.table(nftResult.rows));
-  console.log(`\n${nftResult.notes.map((n) => `- ${n}`).join('\n')}`);
+  if (nftResult) {
+    console.log(`\n${nftResult.description}\n`);
+    console.log(nft.table(nftResult.rows));
+    console.log(`\n${nftResult.notes.map((n) => `- ${n}`).join('\n')}`);
+  }
+  if (attachResult) console.log(`\n${attach.tables(attachResult)}`);
   console.log(`\nbenchmark took ${seconds.toFixed(0)} s`);
 }
 

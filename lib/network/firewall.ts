@@ -24,11 +24,22 @@ export interface PublishedPort {
 
 const RETRIES = 5;
 
+// Changes through one handle run one at a time: concurrent callers in one process (100 detaches
+// at once) would otherwise keep invalidating each other's generation and run out of retries.
+// Across processes, the generation check and its retries remain the guard.
+const queues = new WeakMap<Netlink, Promise<unknown>>();
+
+function transact(nl: Netlink, plan: () => Promise<((b: NftBatch) => void) | undefined>): Promise<void> {
+  const run = (queues.get(nl) ?? Promise.resolve()).then(() => transactNow(nl, plan));
+  queues.set(nl, run.catch(() => undefined));
+  return run;
+}
+
 /**
  * Reads, then commits what `plan` builds from what it read, only if nothing changed in between
  * (the batch carries the generation id); a change in between (ERESTART) reads again.
  */
-async function transact(nl: Netlink, plan: () => Promise<((b: NftBatch) => void) | undefined>): Promise<void> {
+async function transactNow(nl: Netlink, plan: () => Promise<((b: NftBatch) => void) | undefined>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const genid = await nl.nft.genid();
     const build = await plan();

@@ -223,4 +223,14 @@ describe.skipIf(!isRoot)(`engine ports, icc, prune (${isRoot ? 'root' : ROOT_SKI
     expect(links().filter((l) => l.master === 'nlnet0')).toHaveLength(10);
     expect(pings(made[0]!.netns, ips[9]!)).toBe(true);
   });
+
+  it('30 sandboxes with published ports created and removed concurrently: every port published, then none', async () => {
+    const made = await Promise.all(Array.from({ length: 30 }, (_, i) => engine.createSandbox({ name: `p${i}`, publish: [`${20000 + i}:80`] })));
+    expect(made).toHaveLength(30);
+    expect(published()).toHaveLength(30);
+    await Promise.all(made.map((s) => engine.removeSandbox(s.name)));
+    expect(published()).toEqual([]);
+    expect(hostVeths()).toEqual([]);
+    expect(await ours()).toEqual([]);
+  });
 });
