@@ -11,6 +11,7 @@ import { addrFromNative, addrOps, type AddrSpec } from '../../lib/addr.js';
 import { native } from '../../lib/binding.js';
 import { ValidationError } from '../../lib/errors.js';
 import type { Op } from '../../lib/op.js';
+import { expectValidationError } from '../helpers/validation.js';
 
 const V0 = 3;
 const encode = (op: Op<unknown>): string => native.encode(0, op.type, op.flags, op.body).toString('hex');
@@ -274,16 +275,7 @@ describe('addr input checks (nothing reaches the kernel)', () => {
     ['filter family', () => addrOps.list({ family: 'inet4' as unknown as 'inet' }), 'filter.family'],
     ['filter dev', () => addrOps.list({ dev: 'bad/name' }), 'filter.dev'],
   ];
-  it.each(cases)('%s', (_, call, field) => {
-    let err: unknown;
-    try {
-      call();
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).field).toBe(field);
-  });
+  it.each(cases)('%s', (_, call, field) => expectValidationError(call, field));
 
   it('replace and del check the same way', () => {
     expect(() => addrOps.replace({ ...ok, metric: -1 })).toThrow(ValidationError);

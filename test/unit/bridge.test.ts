@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 
 import { native } from '../../lib/binding.js';
 import { bridgeOps, type BridgePort } from '../../lib/bridge.js';
-import { ValidationError } from '../../lib/errors.js';
 import { linkOps } from '../../lib/link.js';
+import { expectValidationError } from '../helpers/validation.js';
 
 // RTM_SETLINK, NLM_F_REQUEST|NLM_F_ACK; ifinfomsg of family AF_BRIDGE for ifindex 4; then
 // IFLA_PROTINFO flagged NLA_F_NESTED holding the IFLA_BRPORT_* attributes.
@@ -105,12 +105,5 @@ describe('bridge port validation', () => {
     ['options.cost', () => bridgeOps.setPort('v0', { cost: 0 })],
     ['options.cost', () => bridgeOps.setPort('v0', { cost: 65536 })],
   ];
-  it.each(cases)('%s', (field, call) => {
-    expect(call).toThrow(ValidationError);
-    try {
-      call();
-    } catch (e) {
-      expect((e as ValidationError).field).toBe(field);
-    }
-  });
+  it.each(cases)('%s', (field, call) => expectValidationError(call, field));
 });

@@ -5,9 +5,9 @@
 import { describe, expect, it } from 'vitest';
 
 import { native } from '../../lib/binding.js';
-import { ValidationError } from '../../lib/errors.js';
 import { fdbOps } from '../../lib/fdb.js';
 import type { Op } from '../../lib/op.js';
+import { expectValidationError } from '../helpers/validation.js';
 
 const encode = (op: Op<unknown>): string => native.encode(0, op.type, op.flags, op.body).toString('hex');
 
@@ -202,12 +202,5 @@ describe('fdb validation', () => {
     ['filter.br', () => fdbOps.list({ br: 0 })],
     ['filter.dev', () => fdbOps.list({ dev: 'x'.repeat(16) })],
   ];
-  it.each(cases)('%s', (field, call) => {
-    expect(call).toThrow(ValidationError);
-    try {
-      call();
-    } catch (e) {
-      expect((e as ValidationError).field).toBe(field);
-    }
-  });
+  it.each(cases)('%s', (field, call) => expectValidationError(call, field));
 });

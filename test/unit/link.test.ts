@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 
 import { native, type Body } from '../../lib/binding.js';
 import { NETLINK_ROUTE, NLM_F_ECHO } from '../../lib/constants.js';
-import { ValidationError } from '../../lib/errors.js';
 import { isKind, linkFromNative, linkOps, type LinkSpec } from '../../lib/link.js';
 import { Netns } from '../../lib/netns.js';
 import type { Op } from '../../lib/op.js';
+import { expectValidationError } from '../helpers/validation.js';
 
 const P0 = 3;
 const BR0 = 4;
@@ -396,14 +396,7 @@ describe('link: validation before sending', () => {
   ];
 
   it.each(cases)('rejects %s', (_what, build, field) => {
-    let error: unknown;
-    try {
-      build();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ValidationError);
-    expect((error as ValidationError).field).toBe(field);
+    expectValidationError(build, field);
   });
 
   it('does not require vni in external mode, nor anything in a change', () => {

@@ -4,9 +4,9 @@
 import { describe, expect, it } from 'vitest';
 
 import { native } from '../../lib/binding.js';
-import { ValidationError } from '../../lib/errors.js';
 import { neighOps, stateNames } from '../../lib/neigh.js';
 import type { Op } from '../../lib/op.js';
+import { expectValidationError } from '../helpers/validation.js';
 
 const encode = (op: Op<unknown>): string => native.encode(0, op.type, op.flags, op.body).toString('hex');
 
@@ -172,12 +172,5 @@ describe('neigh validation', () => {
     ['filter.dev', () => neighOps.list({ dev: '' })],
     ['filter.proxy', () => neighOps.list({ proxy: 'true' as never })],
   ];
-  it.each(cases)('%s', (field, call) => {
-    expect(call).toThrow(ValidationError);
-    try {
-      call();
-    } catch (e) {
-      expect((e as ValidationError).field).toBe(field);
-    }
-  });
+  it.each(cases)('%s', (field, call) => expectValidationError(call, field));
 });

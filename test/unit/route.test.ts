@@ -11,6 +11,7 @@ import { native } from '../../lib/binding.js';
 import { ValidationError } from '../../lib/errors.js';
 import type { Op } from '../../lib/op.js';
 import { routeFromNative, routeOps, type RouteSpec } from '../../lib/route.js';
+import { expectValidationError } from '../helpers/validation.js';
 
 const V0 = 3;
 const W0 = 5;
@@ -460,16 +461,7 @@ describe('route input checks (nothing reaches the kernel)', () => {
     ['get: oif', () => routeOps.get('10.0.0.2', { oif: 'a/b' }), 'opts.oif'],
     ['get: mark', () => routeOps.get('10.0.0.2', { mark: -1 }), 'opts.mark'],
   ];
-  it.each(cases)('%s', (_, call, field) => {
-    let err: unknown;
-    try {
-      call();
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).field).toBe(field);
-  });
+  it.each(cases)('%s', (_, call, field) => expectValidationError(call, field));
 
   it('replace and del check the same way', () => {
     expect(() => routeOps.replace({ ...ok, metric: 1.5 })).toThrow(ValidationError);
