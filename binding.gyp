@@ -11,6 +11,8 @@
         "native/errors.cc",
         "native/socket.cc",
         "native/netns.cc",
+        "native/netns_socket.cc",
+        "native/spawn.cc",
         "native/handle.cc",
         "native/events.cc",
         "native/link.cc",

@@ -51,6 +51,8 @@ export interface NativeBinding {
   sysctlRead(nsfd: number, path: string): Promise<string>;
   sysctlWrite(nsfd: number, path: string, value: string): Promise<void>;
   openNetlink(nsfd: number, protocol: number, groups: number[], receiveBuffer?: number): Promise<number>;
+  // -- sockets inside a namespace (native/netns_socket.cc) --
+  // -- running a command inside a namespace (native/spawn.cc) --
 }
 
 /** The error shape native code rejects with (see native/errors.cc). */

@@ -8,6 +8,11 @@
 #include "netns.h"
 
 namespace nlnet {
+
+// Defined in netns_socket.cc and spawn.cc.
+void init_netns_socket(Napi::Env env, Napi::Object exports);
+void init_spawn(Napi::Env env, Napi::Object exports);
+
 namespace {
 
 // encode(protocol, type, flags, body) → Buffer, with seq and pid 0. Interface names and batch
@@ -67,6 +72,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   init_handle(env, exports);
   init_events(env, exports);
   init_netns(env, exports);
+  init_netns_socket(env, exports);
+  init_spawn(env, exports);
   return exports;
 }
 

@@ -1,0 +1,8 @@
+// Placeholder: filled in by its owner in this session.
+#include <napi.h>
+
+namespace nlnet {
+
+void init_spawn(Napi::Env, Napi::Object) {}
+
+}  // namespace nlnet
