@@ -14,6 +14,8 @@ import { inspectJson, type NetworkInspect } from './inspect.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { parsePortRange, portSpecs, resolvePorts, type PublishedPortRecord } from './publish.js';
 import {
+  checkAliases,
+  checkMac,
   checkName,
   hostIfName,
   nextIfname,
@@ -25,8 +27,8 @@ import {
   type SandboxRecord,
 } from './sandbox.js';
 
-export type { AttachStep, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './types.js';
-import type { AttachStep, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './types.js';
+export type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './types.js';
+import type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './types.js';
 
 const MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
 const MTU = 'com.docker.network.driver.mtu';
@@ -44,19 +46,23 @@ export class Engine {
   faults: EngineFaults | undefined;
   /** The default network's creation while it runs, so concurrent first users wait for one. */
   #creatingDefault: Promise<void> | undefined;
+  /** Set once the default network is known to exist: nobody can remove it (see removeNetwork). */
+  #defaultExists = false;
 
   private constructor(
+    /** The host namespace's name under /run/netns; '' for the caller's own. */
     readonly hostNetns: string,
     readonly nl: Netlink,
     readonly store: FileStore,
   ) {}
 
-  /** Opens a Netlink handle in `hostNetns` and the file store in `stateDir`. */
+  /** Opens a Netlink handle in `hostNetns` (default: the caller's namespace) and the file store in `stateDir`. */
   static async open(options: EngineOptions): Promise<Engine> {
-    if (typeof options?.hostNetns !== 'string' || options.hostNetns === '') throw new ValidationError('hostNetns', options?.hostNetns, 'expected a namespace name');
-    const nl = await Netlink.open({ netns: options.hostNetns });
+    const host = options?.hostNetns;
+    if (host !== undefined && (typeof host !== 'string' || host === '')) throw new ValidationError('hostNetns', host, 'expected a namespace name');
+    const nl = await Netlink.open(host === undefined ? {} : { netns: host });
     try {
-      const engine = new Engine(options.hostNetns, nl, await FileStore.open({ dir: options.stateDir }));
+      const engine = new Engine(host ?? '', nl, await FileStore.open({ dir: options.stateDir }));
       try {
         await engine.reconcile();
       } catch (e) {
@@ -126,8 +132,9 @@ export class Engine {
     return strip(rec);
   }
 
-  /** `docker network rm NAME`: refused while a sandbox is connected. */
+  /** `docker network rm NAME`: refused while a sandbox is connected, and for `bridge`. */
   async removeNetwork(name: string): Promise<void> {
+    if (name === DEFAULT_NETWORK) throw new ConflictError('network', name, `${name} is a pre-defined network and cannot be removed`);
     // The record goes first, in the same transaction as the check, so no connect can slip in
     // between; it comes back if the kernel refuses the teardown.
     const rec = await this.store.update(async (tx) => {
@@ -159,6 +166,11 @@ export class Engine {
     return inspectJson(rec as unknown as NetworkRecord, sandboxes);
   }
 
+  /** The stored records of every sandbox (`docker ps -a`, network side). */
+  async listSandboxes(): Promise<SandboxRecord[]> {
+    return (await this.store.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
+  }
+
   /** The stored record of a sandbox. */
   async inspectSandbox(name: string): Promise<SandboxRecord> {
     const rec = await this.store.get<Json>(`sandboxes/${name}`);
@@ -171,6 +183,9 @@ export class Engine {
     const name = checkName('name', opts.name);
     const mode = parseMode(opts.network);
     if (opts.ip !== undefined && mode.kind !== 'network') throw new ValidationError('ip', opts.ip, 'a static address needs a network');
+    const mac = opts.mac === undefined ? undefined : checkMac('mac', opts.mac);
+    const aliases = checkAliases('aliases', opts.aliases);
+    if ((mac !== undefined || aliases.length > 0) && mode.kind !== 'network') throw new ValidationError(mac === undefined ? 'aliases' : 'mac', mac ?? aliases, 'needs a network: not with none, host or container:<name>');
     const specs = portSpecs(opts.publish, opts.publishAll, opts.expose);
     if (specs.length > 0 && mode.kind === 'container') throw new ValidationError('publish', opts.publish, 'conflicting options: port publishing and the container type network mode');
     // Host and none: dockerd discards published ports ("Published ports are discarded when using host network mode").
@@ -182,9 +197,15 @@ export class Engine {
     const undo: Undo = [];
     try {
       await this.#step('allocate');
-      const { sandbox, endpoint, network } = await this.store.update(async (tx) => {
+      // The kernel work overlaps the store's write of this decision; `written` is awaited before
+      // the attach counts as done. A crash before the write leaves kernel objects the store does
+      // not know, which reconcile removes.
+      const {
+        value: { sandbox, endpoint, network },
+        written,
+      } = await this.store.decide(async (tx) => {
         if ((await tx.get(`sandboxes/${name}`)) !== undefined) throw new ConflictError('sandbox', name, `the container name ${name} is already in use`);
-        const sb: SandboxRecord = { name, mode: '', netns: sandboxNetnsName(this.hostNetns, name), ownsNetns: true, endpoints: [] };
+        const sb: SandboxRecord = { name, id: randomId(), created: new Date().toISOString(), mode: '', netns: sandboxNetnsName(this.hostNetns, name), ownsNetns: true, endpoints: [] };
         let reserved: [EndpointRecord, NetworkRecord] | undefined;
         switch (mode.kind) {
           case 'none':
@@ -200,7 +221,7 @@ export class Engine {
           }
           case 'network':
             sb.mode = mode.network;
-            reserved = await this.#reserve(tx, sb, mode.network, opts.ip);
+            reserved = await this.#reserve(tx, sb, mode.network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(mac === undefined ? {} : { mac }), aliases });
             if (wanted.length > 0) {
               const existing = (await this.#sandboxes(tx)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
               reserved[0].ports = resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
@@ -220,6 +241,8 @@ export class Engine {
           tx.delete(`sandboxes/${name}`);
         }),
       );
+      // Awaited below; until then its failure is only held for that await.
+      written.catch(() => undefined);
       if (sandbox.ownsNetns) {
         await this.#step('netns');
         await netns.create(sandbox.netns);
@@ -236,6 +259,7 @@ export class Engine {
           undo.push(() => firewall.unpublish(this.nl, ports));
         }
       }
+      await written;
       await this.#step('finish');
       return sandbox;
     } catch (e) {
@@ -261,22 +285,28 @@ export class Engine {
     });
   }
 
-  /** `docker network connect [--ip IP] NETWORK SANDBOX` */
-  async connect(network: string, sandbox: string, opts: { ip?: string } = {}): Promise<EndpointRecord> {
+  /** `docker network connect [--ip IP] [--alias NAME]... NETWORK SANDBOX` */
+  async connect(network: string, sandbox: string, opts: ConnectOptions = {}): Promise<EndpointRecord> {
+    const aliases = checkAliases('aliases', opts.aliases);
     if (network === DEFAULT_NETWORK) await this.#ensureDefaultNetwork();
     const undo: Undo = [];
     try {
       await this.#step('allocate');
-      const { sb, endpoint, net, first } = await this.store.update(async (tx) => {
+      const {
+        value: { sb, endpoint, net, first },
+        written,
+      } = await this.store.decide(async (tx) => {
         const s = await this.#sandbox(tx, sandbox);
         if (!s.ownsNetns || s.mode === 'none') throw new ConflictError('sandbox', sandbox, `a sandbox in network mode ${s.mode} cannot be connected to networks`);
         const wasEmpty = s.endpoints.length === 0;
-        const [ep, n] = await this.#reserve(tx, s, network, opts.ip);
+        const [ep, n] = await this.#reserve(tx, s, network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), aliases });
         tx.put(`sandboxes/${sandbox}`, asJson(s));
         return { sb: s, endpoint: ep, net: n, first: wasEmpty };
       });
       undo.push(() => this.store.update((tx) => this.#release(tx, endpoint)));
+      written.catch(() => undefined);
       await this.#plumb(sb.netns, endpoint, net, first, undo);
+      await written;
       await this.#step('finish');
       return endpoint;
     } catch (e) {
@@ -329,12 +359,14 @@ export class Engine {
    * time makes ours fail with ConflictError, which is fine: it exists.
    */
   async #ensureDefaultNetwork(): Promise<void> {
+    if (this.#defaultExists) return;
     while ((await this.store.get(`networks/${DEFAULT_NETWORK}`)) === undefined) {
       this.#creatingDefault ??= this.createNetwork({ name: DEFAULT_NETWORK })
         .then(() => undefined, (e: unknown) => (e instanceof ConflictError && e.kind === 'network' && e.id === DEFAULT_NETWORK ? undefined : Promise.reject(e)))
         .finally(() => (this.#creatingDefault = undefined));
       await this.#creatingDefault;
     }
+    this.#defaultExists = true;
   }
 
   /** Withdraws an endpoint's published ports (only those still pointing at it). */
@@ -363,14 +395,22 @@ export class Engine {
   }
 
   /** Allocates an address on `network` and adds the endpoint to `sb` (the caller puts `sb`). */
-  async #reserve(tx: StoreTx, sb: SandboxRecord, network: string, ip: string | undefined): Promise<[EndpointRecord, NetworkRecord]> {
+  async #reserve(tx: StoreTx, sb: SandboxRecord, network: string, want: { ip?: string; mac?: string; aliases: string[] }): Promise<[EndpointRecord, NetworkRecord]> {
     const net = await this.#network(tx, network);
     if (sb.endpoints.some((e) => e.network === network)) throw new ConflictError('endpoint', `${sb.name} on ${network}`, `endpoint with name ${sb.name} already exists in network ${network}`);
     const pool = AddressPool.fromJSON(net.pool);
-    const address = ip === undefined ? pool.allocate() : pool.allocateStatic(ip);
+    const address = want.ip === undefined ? pool.allocate() : pool.allocateStatic(want.ip);
     net.pool = pool.toJSON();
     tx.put(`networks/${network}`, asJson(net));
-    const ep: EndpointRecord = { network, endpointId: randomId(), ifname: nextIfname(sb.endpoints), hostIf: hostIfName(), ip: address, mac: macFor(address) };
+    const ep: EndpointRecord = {
+      network,
+      endpointId: randomId(),
+      ifname: nextIfname(sb.endpoints),
+      hostIf: hostIfName(),
+      ip: address,
+      mac: want.mac ?? macFor(address),
+      ...(want.aliases.length === 0 ? {} : { aliases: want.aliases }),
+    };
     sb.endpoints.push(ep);
     return [ep, net];
   }
@@ -394,7 +434,6 @@ export class Engine {
 
   /** The kernel side of an endpoint: the veth pair (host batch), then the sandbox's side (one batch). */
   async #plumb(ns: string, ep: EndpointRecord, net: NetworkRecord, gatewayEndpoint: boolean, undo: Undo): Promise<void> {
-    const { mtu } = await this.nl.link.get(net.bridge);
     const spec: EndpointSpec = {
       bridge: net.bridge,
       hostIf: ep.hostIf,
@@ -403,7 +442,8 @@ export class Engine {
       ip: ep.ip,
       prefixlen: prefixlen(net.subnet),
       mac: ep.mac,
-      mtu: mtu ?? 1500,
+      // The bridge was made with this MTU (Docker's default 1500): no need to ask the kernel.
+      mtu: Number(net.options[MTU] ?? 1500),
       isolated: net.options[ICC] === 'false',
     };
     await this.#step('veth');

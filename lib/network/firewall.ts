@@ -29,10 +29,14 @@ const RETRIES = 5;
 // Across processes, the generation check and its retries remain the guard.
 const queues = new WeakMap<Netlink, Promise<unknown>>();
 
-function transact(nl: Netlink, plan: () => Promise<((b: NftBatch) => void) | undefined>): Promise<void> {
-  const run = (queues.get(nl) ?? Promise.resolve()).then(() => transactNow(nl, plan));
+function serialized(nl: Netlink, job: () => Promise<void>): Promise<void> {
+  const run = (queues.get(nl) ?? Promise.resolve()).then(job);
   queues.set(nl, run.catch(() => undefined));
   return run;
+}
+
+function transact(nl: Netlink, plan: () => Promise<((b: NftBatch) => void) | undefined>): Promise<void> {
+  return serialized(nl, () => transactNow(nl, plan));
 }
 
 /**
@@ -208,21 +212,29 @@ const allocated = (p: Binding): ConflictError =>
 /**
  * Publishes ports (`docker run -p [IP:]PORT:CPORT[/PROTO]`): connections to a host port are
  * DNATed to the container, from outside, from the host itself (also on 127.0.0.1), and from
- * containers of any network. All or nothing: a host port already published, or asked for twice,
- * is refused as dockerd refuses it ("port is already allocated") and nothing changes.
+ * containers of any network. All or nothing, in one transaction whose cost does not grow with
+ * the ports already published: the elements go in with NLM_F_EXCL, so the kernel itself refuses
+ * a host port already in its map (EEXIST) and nothing changes; a port asked for twice in one call
+ * is refused before that. The refusal is dockerd's "port is already allocated". Whether IP:P and
+ * 0.0.0.0:P (two maps) clash is the caller's to check: the engine does it in its store.
  */
 export async function publish(nl: Netlink, ports: readonly PublishedPort[]): Promise<void> {
   const list = checkPorts('ports', ports);
-  await transact(nl, async () => {
-    const taken = bindingsOf(await nl.nft.listElements(SETS.portsAny), await nl.nft.listElements(SETS.portsAddr));
-    for (const p of list) {
-      if (taken.some((t) => clash(t, p))) throw allocated(p);
-      taken.push(p);
-    }
-    return (b) => {
-      for (const p of list) b.addElements(p.set, [p.element]);
-    };
+  list.forEach((p, i) => {
+    if (list.slice(0, i).some((q) => clash(q, p))) throw allocated(p);
   });
+  try {
+    await serialized(nl, async () => {
+      await nl.nft.commit((b) => {
+        for (const p of list) b.createElements(p.set, [p.element]);
+      });
+    });
+  } catch (e) {
+    if (!(e instanceof NetlinkError && e.code === 'EEXIST')) throw e;
+    // The failure path only: find which port was taken, to name it.
+    const taken = bindingsOf(await nl.nft.listElements(SETS.portsAny), await nl.nft.listElements(SETS.portsAddr));
+    throw allocated(list.find((p) => taken.some((t) => clash(t, p))) ?? list[0]!);
+  }
 }
 
 /**

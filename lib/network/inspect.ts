@@ -25,14 +25,14 @@ export interface NetworkInspect {
   Labels: Record<string, string>;
 }
 
-/** Docker keys Containers by container id; a sandbox has none, so by endpoint id, as asked. */
+/** Containers are keyed by sandbox id, as Docker keys them by container id. */
 export function inspectJson(net: NetworkRecord, sandboxes: readonly SandboxRecord[]): NetworkInspect {
   const len = net.subnet.slice(net.subnet.indexOf('/'));
   const containers: Record<string, EndpointInspect> = {};
   for (const sb of sandboxes) {
     for (const ep of sb.endpoints) {
       if (ep.network !== net.name) continue;
-      containers[ep.endpointId] = { Name: sb.name, EndpointID: ep.endpointId, MacAddress: ep.mac, IPv4Address: `${ep.ip}${len}`, IPv6Address: '' };
+      containers[sb.id] = { Name: sb.name, EndpointID: ep.endpointId, MacAddress: ep.mac, IPv4Address: `${ep.ip}${len}`, IPv6Address: '' };
     }
   }
   return {

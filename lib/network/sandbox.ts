@@ -19,6 +19,8 @@ export interface EndpointRecord {
   mac: string;
   /** `docker run -p`: on the endpoint the sandbox was created with, with every host port known. */
   ports?: PublishedPortRecord[];
+  /** `--network-alias` / `network connect --alias`: further names the embedded DNS answers for. */
+  aliases?: string[];
 }
 
 /**
@@ -29,6 +31,9 @@ export interface EndpointRecord {
  */
 export interface SandboxRecord {
   name: string;
+  /** 64 hex, random, as a container id. */
+  id: string;
+  created: string;
   mode: string;
   netns: string;
   ownsNetns: boolean;
@@ -82,6 +87,25 @@ export function checkName(field: string, name: unknown): string {
 export function sandboxNetnsName(hostNetns: string, name: string): string {
   const tag = createHash('sha256').update(hostNetns).digest('hex').slice(0, 8);
   return `nlnet-${tag}-${name}`;
+}
+
+const ALIAS = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9_-]{0,62})(\.[a-zA-Z0-9]([a-zA-Z0-9_-]{0,62}))*$/;
+
+/** `--alias NAME`: a DNS name the embedded resolver answers for (labels of at most 63 bytes). */
+export function checkAliases(field: string, aliases: unknown): string[] {
+  if (aliases === undefined) return [];
+  if (!Array.isArray(aliases)) throw new ValidationError(field, aliases, 'expected a list of names');
+  for (const a of aliases) if (typeof a !== 'string' || !ALIAS.test(a)) throw new ValidationError(field, a, 'expected a DNS name: letters, digits, - and _, dot-separated labels of at most 63 bytes');
+  return [...new Set(aliases as string[])];
+}
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** `--mac-address`: six bytes, unicast (the low bit of the first byte clear). */
+export function checkMac(field: string, mac: unknown): string {
+  if (typeof mac !== 'string' || !MAC.test(mac.toLowerCase())) throw new ValidationError(field, mac, 'expected a MAC address such as 02:42:ac:11:00:02');
+  if ((parseInt(mac.slice(0, 2), 16) & 1) !== 0) throw new ValidationError(field, mac, 'expected a unicast MAC address (the first byte must be even)');
+  return mac.toLowerCase();
 }
 
 /** A random id of 64 hex, as Docker's network and endpoint ids. */

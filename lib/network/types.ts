@@ -2,8 +2,8 @@
 import type { NetworkRecord } from './sandbox.js';
 
 export interface EngineOptions {
-  /** The namespace playing the host (a name under /run/netns). */
-  hostNetns: string;
+  /** The namespace playing the host (a name under /run/netns); the caller's own when omitted. */
+  hostNetns?: string;
   /** Where the file store keeps its state. */
   stateDir: string;
 }
@@ -39,6 +39,16 @@ export interface CreateSandboxOptions {
   publishAll?: boolean;
   /** `docker run --expose PORT` (TCP): the ports `publishAll` publishes. */
   expose?: number[];
+  /** `docker run --mac-address`: instead of 02:42 + the IPv4 bytes. */
+  mac?: string;
+  /** `docker run --network-alias`: further names on the network, for the embedded DNS. */
+  aliases?: string[];
+}
+
+/** `docker network connect [--ip IP] [--alias NAME]...` */
+export interface ConnectOptions {
+  ip?: string;
+  aliases?: string[];
 }
 
 /** One line of `docker port SANDBOX`: `80/tcp -> 0.0.0.0:32768`. */

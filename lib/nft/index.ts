@@ -41,6 +41,10 @@ export class NftBatch {
   addElements(set: SetRef, elements: readonly Element[]): number {
     return this.#push(...Array.from(chunks(elementBytes(set, elements, false)), (part) => elementsOp('add', set, part)));
   }
+  /** `nft create element`: like addElements, but a key already in the set fails the batch (EEXIST). */
+  createElements(set: SetRef, elements: readonly Element[]): number {
+    return this.#push(...Array.from(chunks(elementBytes(set, elements, false)), (part) => elementsOp('create', set, part)));
+  }
   delElements(set: SetRef, elements: readonly Element[]): number {
     return this.#push(...Array.from(chunks(elementBytes(set, elements, true)), (part) => elementsOp('del', set, part)));
   }

@@ -296,10 +296,14 @@ export const nftOps = {
   },
 };
 
-/** NEWSETELEM or DELSETELEM for elements already encoded (elementBytes). */
-export function elementsOp(kind: 'add' | 'del', set: SetRef, elements: readonly ElementBytes[]): Op<void> {
+/**
+ * NEWSETELEM or DELSETELEM for elements already encoded (elementBytes). 'create' is `nft create
+ * element`: NLM_F_EXCL, so a key already there is refused (EEXIST) instead of kept.
+ */
+export function elementsOp(kind: 'add' | 'create' | 'del', set: SetRef, elements: readonly ElementBytes[]): Op<void> {
   const body = elementsBody(set, elements);
   if (kind === 'add') return { op: 'nft.addElements', type: T.NFT_MSG_NEWSETELEM, flags: CREATE, body, parse: none };
+  if (kind === 'create') return { op: 'nft.createElements', type: T.NFT_MSG_NEWSETELEM, flags: CREATE | NLM_F_EXCL, body, parse: none };
   return { op: 'nft.delElements', type: T.NFT_MSG_DELSETELEM, flags: NLM_F_REQUEST, body, parse: none };
 }
 

@@ -196,7 +196,14 @@ describe.skipIf(!isRoot)(`engine ports, icc, prune (${isRoot ? 'root' : ROOT_SKI
     expect(await engine.prune()).toEqual([]);
   });
 
-  it('creates the default network on first use', async () => {
+  it('creates the default network on first use of connect', async () => {
+    await engine.createNetwork({ name: 'u', subnet: '10.88.9.0/24' });
+    await engine.createSandbox({ name: 'x', network: 'u' });
+    expect((await engine.connect('bridge', 'x')).ip).toBe('172.17.0.2');
+    expect(links().find((l) => l.ifname === 'nlnet0')).toBeDefined();
+  });
+
+  it('creates the default network on first use, and refuses to remove it', async () => {
     expect(await engine.listNetworks()).toEqual([]);
     const sb = await engine.createSandbox({ name: 'first' });
     expect(sb.endpoints[0]).toMatchObject({ network: 'bridge', ip: '172.17.0.2' });
@@ -204,12 +211,8 @@ describe.skipIf(!isRoot)(`engine ports, icc, prune (${isRoot ? 'root' : ROOT_SKI
     const addr = ipj<IpAddr[]>(host, 'addr', 'show', 'dev', 'nlnet0').flatMap((a) => a.addr_info.filter((i) => i.family === 'inet').map((i) => `${i.local}/${i.prefixlen}`));
     expect(addr).toEqual(['172.17.0.1/16']);
     expect(pings(sb.netns, '172.17.0.1')).toBe(true);
-    // Removed, it comes back on the next use, through connect too.
     await engine.removeSandbox('first');
-    await engine.removeNetwork('bridge');
-    await engine.createNetwork({ name: 'u', subnet: '10.88.9.0/24' });
-    await engine.createSandbox({ name: 'x', network: 'u' });
-    expect((await engine.connect('bridge', 'x')).ip).toBe('172.17.0.2');
+    await expect(engine.removeNetwork('bridge')).rejects.toThrow('bridge is a pre-defined network and cannot be removed');
     expect(links().find((l) => l.ifname === 'nlnet0')).toBeDefined();
   });
 

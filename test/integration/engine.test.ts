@@ -174,7 +174,7 @@ describe.skipIf(!isRoot)(`engine (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () =>
     expect(v4(sb.netns, 'eth1')).toEqual(['10.79.2.2/24']);
     expect(ipj<{ gateway: string }[]>(sb.netns, 'route', 'show', 'default')).toMatchObject([{ gateway: '10.79.1.1' }]);
     await expect(engine.connect('two', 's')).rejects.toBeInstanceOf(ConflictError);
-    expect(Object.keys((await engine.inspectNetwork('two')).Containers)).toEqual([ep.endpointId]);
+    expect(Object.keys((await engine.inspectNetwork('two')).Containers)).toEqual([sb.id]);
 
     await engine.disconnect('two', 's');
     expect(links(sb.netns).map((l) => l.ifname).sort()).toEqual(['eth0', 'lo']);
@@ -228,7 +228,7 @@ describe.skipIf(!isRoot)(`engine (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () =>
       Internal: false,
       Attachable: false,
       Ingress: false,
-      Containers: { [ep.endpointId]: { Name: 'web', EndpointID: ep.endpointId, MacAddress: '02:42:0a:52:00:80', IPv4Address: '10.82.0.128/24', IPv6Address: '' } },
+      Containers: { [sb.id]: { Name: 'web', EndpointID: ep.endpointId, MacAddress: '02:42:0a:52:00:80', IPv4Address: '10.82.0.128/24', IPv6Address: '' } },
       Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
       Labels: { team: 'x' },
     });
@@ -287,15 +287,18 @@ describe.skipIf(!isRoot)(`engine (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () =>
     });
   });
 
-  it('20 sandboxes attached concurrently get unique addresses', async () => {
+  it('50 sandboxes attached concurrently get unique addresses, in the kernel as in the store', async () => {
     await engine.createNetwork({ name: 'bridge' });
-    const made = await Promise.all(Array.from({ length: 20 }, (_, i) => engine.createSandbox({ name: `c${i}` })));
+    const made = await Promise.all(Array.from({ length: 50 }, (_, i) => engine.createSandbox({ name: `c${i}` })));
     const ips = made.map((s) => s.endpoints[0]!.ip);
-    expect(new Set(ips).size).toBe(20);
-    expect((await storedNetwork('bridge')).pool.allocated).toHaveLength(20);
-    expect(hostVeths().filter((l) => l.master === 'nlnet0')).toHaveLength(20);
-    expect(Object.keys((await engine.inspectNetwork('bridge')).Containers)).toHaveLength(20);
-    expect(ping(made[0]!.netns, ips[19]!)).toBe(true);
+    expect(new Set(ips).size).toBe(50);
+    expect((await storedNetwork('bridge')).pool.allocated).toHaveLength(50);
+    expect(hostVeths().filter((l) => l.master === 'nlnet0')).toHaveLength(50);
+    expect(Object.keys((await engine.inspectNetwork('bridge')).Containers)).toHaveLength(50);
+    // What each namespace really holds, read by ip: its own address, and no one else's.
+    expect(made.map((s) => v4(s.netns, 'eth0')[0])).toEqual(ips.map((ip) => `${ip}/16`));
+    expect(ping(made[0]!.netns, ips[49]!)).toBe(true);
+    expect(ping(made[49]!.netns, ips[0]!)).toBe(true);
     await Promise.all(made.map((s) => engine.removeSandbox(s.name)));
     expect(hostVeths()).toEqual([]);
     expect((await storedNetwork('bridge')).pool.allocated).toEqual([]);

@@ -193,7 +193,7 @@ describe.skipIf(!isRoot)(`firewall (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () 
     const before = nft(host().name, 'list', 'table', 'ip', 'nlnet');
     const attempts: PublishedPort[][] = [
       [{ protocol: 'tcp', hostPort: 8090, containerIp: IP.a2, containerPort: 80 }, { protocol: 'tcp', hostPort: 8080, containerIp: IP.a2, containerPort: 80 }],
-      [{ protocol: 'tcp', hostIp: UPLINK.host, hostPort: 8080, containerIp: IP.a2, containerPort: 80 }],
+      [{ protocol: 'tcp', hostPort: 8080, containerIp: IP.a1, containerPort: 80 }],
       [{ protocol: 'udp', hostPort: 53, containerIp: IP.a2, containerPort: 53 }, { protocol: 'udp', hostIp: A.gateway, hostPort: 53, containerIp: IP.a1, containerPort: 53 }],
     ];
     for (const ports of attempts) {
@@ -202,6 +202,8 @@ describe.skipIf(!isRoot)(`firewall (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () 
       expect((e as Error).message).toMatch(/Bind for [\d.]+:(8080|53) failed: port is already allocated/);
     }
     expect(nft(host().name, 'list', 'table', 'ip', 'nlnet')).toBe(before);
+    // IP:8080 against 0.0.0.0:8080 spans two maps: the engine refuses it from its store (the
+    // firewall does not read the maps on the way in, so its cost does not grow with them).
     // The same port on another protocol, or on two distinct addresses, is free.
     await publish(host().nl, [
       { protocol: 'udp', hostPort: 8080, containerIp: IP.a2, containerPort: 80 },

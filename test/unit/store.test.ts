@@ -12,13 +12,13 @@ import type { Json } from '../../lib/network/store/types.js';
 
 // A switch to make rename(2) fail: the moment between "temp file written" and "renamed over".
 const faults = vi.hoisted(() => ({ failRename: false }));
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs/promises')>();
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
   return {
     ...real,
-    rename: async (from: string, to: string) => {
+    renameSync: (from: string, to: string) => {
       if (faults.failRename) throw Object.assign(new Error('simulated crash before rename'), { code: 'EIO' });
-      return real.rename(from, to);
+      return real.renameSync(from, to);
     },
   };
 });

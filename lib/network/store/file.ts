@@ -13,7 +13,9 @@
 // across processes (see lock.ts). Reads outside a transaction take no lock: they read
 // whichever `store.json` the last rename installed.
 
-import { mkdir, open, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { closeSync, fsync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 
 import { ConflictError, ValidationError } from '../../errors.js';
@@ -57,7 +59,7 @@ export class FileStore implements Store {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     for (const name of await readdir(dir)) {
       const pid = TEMP_RE.exec(name)?.[1];
-      if (pid !== undefined && !pidAlive(Number(pid))) await unlinkQuiet(join(dir, name));
+      if (pid !== undefined && !pidAlive(Number(pid))) unlinkQuiet(join(dir, name));
     }
     const store = new FileStore(dir, lockTimeoutMs);
     await store.#read(); // a damaged file fails here, not at the first update
@@ -75,17 +77,27 @@ export class FileStore implements Store {
   }
 
   update<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<T> {
+    return this.decide(fn).then(async ({ value, written }) => {
+      await written;
+      return value;
+    });
+  }
+
+  decide<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<{ value: T; written: Promise<void> }> {
     if (typeof fn !== 'function') throw new ValidationError('fn', fn, 'must be a function');
-    const run = this.#queue.then(() => this.#transact(fn));
+    let decided!: (d: { value: T; written: Promise<void> }) => void;
+    const early = new Promise<{ value: T; written: Promise<void> }>((resolve) => (decided = resolve));
+    // The queue moves on only once the write is done (and the lock released).
+    const run = this.#queue.then(() => this.#transact(fn, decided));
     this.#queue = run.catch(() => undefined);
-    return run;
+    return Promise.race([early, run.then((value) => ({ value, written: Promise.resolve() }))]);
   }
 
   async close(): Promise<void> {
     await this.#queue;
   }
 
-  async #transact<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<T> {
+  async #transact<T>(fn: (tx: StoreTx) => T | Promise<T>, decided: (d: { value: T; written: Promise<void> }) => void): Promise<T> {
     const lock = await acquireLock(join(this.#dir, LOCK), this.#lockTimeoutMs);
     try {
       const tx = new FileTx(await this.#read());
@@ -95,18 +107,24 @@ export class FileStore implements Store {
       } finally {
         tx.done = true;
       }
-      if (tx.writes.size > 0) await this.#write(tx.merged());
+      if (tx.writes.size > 0) {
+        const written = this.#write(tx.merged());
+        written.catch(() => undefined); // reported through `written` and this function's result
+        decided({ value: result, written });
+        await written;
+      }
       return result;
     } finally {
       await lock.release();
     }
   }
 
+  // Synchronous: a page-cache read of kilobytes, cheaper than a thread-pool round trip (see lock.ts).
   async #read(): Promise<Data> {
     const path = join(this.#dir, STATE);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (err) {
       if (isCode(err, 'ENOENT')) return new Map();
       throw err;
@@ -131,32 +149,36 @@ export class FileStore implements Store {
   }
 }
 
+const fsyncAsync = promisify(fsync);
+
 /**
  * Replaces `dir/name` with `text` so that a crash leaves the old content or the new, never a mix:
  * temp file in the same directory (rename is only atomic within a file system), fsync it so the
  * rename cannot reach the disk before the data, rename, then fsync the directory so the rename
- * itself survives a power loss.
+ * itself survives a power loss. Only the two fsyncs wait for the disk, so only they go to the
+ * thread pool; the rest are page-cache operations of microseconds (see lock.ts).
  */
 async function writeDurably(dir: string, name: string, text: string): Promise<void> {
   const temp = join(dir, tempName(name));
   try {
-    const fh = await open(temp, 'wx', 0o600);
+    const fd = openSync(temp, 'wx', 0o600);
     try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
+      const bytes = Buffer.from(text, 'utf8');
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+      await fsyncAsync(fd);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
-    await rename(temp, join(dir, name));
+    renameSync(temp, join(dir, name));
   } catch (err) {
-    await unlinkQuiet(temp);
+    unlinkQuiet(temp);
     throw err;
   }
-  const dh = await open(dir, 'r');
+  const dh = openSync(dir, 'r');
   try {
-    await dh.sync();
+    await fsyncAsync(dh);
   } finally {
-    await dh.close();
+    closeSync(dh);
   }
 }
 

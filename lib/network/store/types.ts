@@ -41,6 +41,13 @@ export interface Store {
    * wait for itself.
    */
   update<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<T>;
+  /**
+   * Like update, but hands back `fn`'s result as soon as the transaction is decided (its writes
+   * are final and serialized after every earlier one) while they still go to disk: `written`
+   * settles when they are there, or rejects if they could not be written. Lets a caller overlap
+   * work that follows from the decision with the write; it must undo that work if `written` fails.
+   */
+  decide<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<{ value: T; written: Promise<void> }>;
   /** Waits for queued transactions to finish; the store is not used afterwards. */
   close(): Promise<void>;
 }
