@@ -173,8 +173,10 @@ export const linkOps = {
     commonToNative(s, 'link', body, targets);
     body.name = name;
     body.info = kindToNative(s.kind, s, 'link', false, targets);
+    // A link born in another namespace has no ifindex here: nothing to look up by name after it.
+    const here = s.netns === undefined ? { name } : {};
     return withNetnsFd(
-      { op: 'link.add', type: RTM_NEWLINK, flags: F_ADD | NLM_F_ECHO, body, name, parse: (r) => (r[0] ? linkFromNative(r[0]) : undefined) },
+      { op: 'link.add', type: RTM_NEWLINK, flags: F_ADD | NLM_F_ECHO, body, ...here, parse: (r) => (r[0] ? linkFromNative(r[0]) : undefined) },
       targets,
     );
   },
@@ -228,9 +230,24 @@ export const linkOps = {
 export class LinkApi {
   constructor(private readonly nl: Runner) {}
 
-  /** `ip link add`. Resolves to the new link as the kernel reports it. */
+  /**
+   * `ip link add`. Resolves to the new link as the kernel reports it; one made with `netns` is
+   * read back in that namespace (the kernel does not echo it here).
+   */
   async add(spec: LinkSpec): Promise<Link> {
     const add = linkOps.add(spec);
+    if (spec.netns !== undefined) {
+      const made = await this.nl.run(add);
+      if (made !== undefined) return made;
+      // Imported here: netlink.ts imports this module.
+      const { Netlink } = await import('./netlink.js');
+      const there = await Netlink.open({ netns: spec.netns });
+      try {
+        return await there.link.get(spec.name);
+      } finally {
+        there.close();
+      }
+    }
     // The kernel echoes a new link before enslaving it, so with a master ask again, in the same
     // native call.
     if (spec.master === undefined) return (await this.nl.run(add)) ?? (await this.get(spec.name));

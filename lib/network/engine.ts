@@ -10,6 +10,7 @@ import { FileStore } from './store/file.js';
 import * as firewall from './firewall.js';
 import { AddressPool, allocateSubnet, claimSubnet, macFor } from './ipam.js';
 import { configureSandbox, createBridge, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
+import { createSubInterface, ensureParent, subOptions, type SubOptions } from './drivers/macvlan.js';
 import { inspectJson, type NetworkInspect } from './inspect.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { parsePortRange, portSpecs, resolvePorts, type PublishedPortRecord } from './publish.js';
@@ -89,27 +90,32 @@ export class Engine {
   /** `docker network create [--subnet S] [--gateway G] [--ip-range R] [--internal] NAME` */
   async createNetwork(opts: CreateNetworkOptions): Promise<Network> {
     const name = checkName('name', opts.name);
-    if (opts.driver !== undefined && opts.driver !== 'bridge') throw new ValidationError('driver', opts.driver, "only the 'bridge' driver is supported");
+    const driver = opts.driver ?? 'bridge';
+    if (driver !== 'bridge' && driver !== 'macvlan' && driver !== 'ipvlan') throw new ValidationError('driver', opts.driver, "expected 'bridge', 'macvlan' or 'ipvlan'");
     const options = { ...(opts.options ?? {}) };
+    const sub = driver === 'bridge' ? undefined : subOptions(driver, options);
+    if (sub !== undefined && opts.internal === true) throw new ValidationError('internal', opts.internal, `an internal ${driver} network is not supported: it has no parent to be internal to`);
     const mtu = options[MTU] === undefined ? undefined : Number(options[MTU]);
     if (mtu !== undefined && !(Number.isInteger(mtu) && mtu >= 68 && mtu <= 65535)) throw new ValidationError(`options.${MTU}`, options[MTU], 'expected an MTU from 68 to 65535');
     const hostRoutes = (await this.nl.route.list({ table: 'all', family: 'inet' })).map((r) => r.dst);
     const rec = await this.store.update(async (tx) => {
       if ((await tx.get(`networks/${name}`)) !== undefined) throw new ConflictError('network', name, `network with name ${name} already exists`);
       const others = (await tx.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
+      const sharing = sub === undefined ? undefined : others.find((o) => o.driver !== 'bridge' && o.options.parent === sub.parent);
+      if (sharing !== undefined) throw new ConflictError('network', name, `network ${sharing.name} is already using parent interface ${sub!.parent}`);
       const subnet = opts.subnet === undefined ? allocateSubnet({ taken: others.map((o) => o.subnet), hostRoutes }) : claimSubnet(opts.subnet, others);
       const pool = new AddressPool({ subnet, ...(opts.gateway === undefined ? {} : { gateway: opts.gateway }), ...(opts.ipRange === undefined ? {} : { ipRange: opts.ipRange }) });
       const id = randomId();
       const r: NetworkRecord = {
         name,
         id,
-        driver: 'bridge',
+        driver,
         subnet: pool.subnet,
         gateway: pool.gateway,
         ...(pool.ipRange === undefined ? {} : { ipRange: pool.ipRange }),
         internal: opts.internal === true,
         // Docker's default network has its own device name (docker0); ours is nlnet0.
-        bridge: name === 'bridge' ? 'nlnet0' : `br-${id.slice(0, 12)}`,
+        bridge: sub !== undefined ? '' : name === 'bridge' ? 'nlnet0' : `br-${id.slice(0, 12)}`,
         created: new Date().toISOString(),
         labels: { ...(opts.labels ?? {}) },
         options,
@@ -119,6 +125,19 @@ export class Engine {
       return r;
     });
     const undo: Undo = [() => this.store.update((tx) => tx.delete(`networks/${name}`))];
+    if (sub !== undefined) {
+      try {
+        if (await ensureParent(this.nl, sub.parent)) {
+          undo.push(() => deleteLink(this.nl, sub.parent));
+          rec.parentCreated = true;
+          await this.store.update((tx) => tx.put(`networks/${name}`, asJson(rec)));
+        }
+      } catch (e) {
+        await rollback(undo);
+        throw e;
+      }
+      return strip(rec);
+    }
     try {
       await createBridge(this.nl, { bridge: rec.bridge, gateway: rec.gateway, prefixlen: prefixlen(rec.subnet), ...(mtu === undefined ? {} : { mtu }) });
       undo.push(() => deleteLink(this.nl, rec.bridge));
@@ -145,8 +164,12 @@ export class Engine {
       return r;
     });
     try {
-      await firewall.removeNetwork(this.nl, rec.bridge);
-      await deleteLink(this.nl, rec.bridge);
+      if (rec.driver === 'bridge') {
+        await firewall.removeNetwork(this.nl, rec.bridge);
+        await deleteLink(this.nl, rec.bridge);
+      } else if (rec.parentCreated === true) {
+        await deleteLink(this.nl, rec.options.parent!);
+      }
     } catch (e) {
       await this.store.update((tx) => tx.put(`networks/${name}`, asJson(rec)));
       throw e;
@@ -222,7 +245,8 @@ export class Engine {
           case 'network':
             sb.mode = mode.network;
             reserved = await this.#reserve(tx, sb, mode.network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(mac === undefined ? {} : { mac }), aliases });
-            if (wanted.length > 0) {
+            // Docker's macvlan and ipvlan drivers publish nothing: the sandbox is on the LAN itself.
+            if (wanted.length > 0 && reserved[1].driver === 'bridge') {
               const existing = (await this.#sandboxes(tx)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
               reserved[0].ports = resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
             }
@@ -276,7 +300,8 @@ export class Engine {
     // The kernel first: a removal that fails half-way leaves the record, and running it again
     // finishes the job (links and namespaces already gone are not errors).
     for (const ep of sb.endpoints) await this.#unpublish(ep);
-    for (const ep of sb.endpoints) await deleteLink(this.nl, ep.hostIf);
+    // A macvlan/ipvlan endpoint lives only in the sandbox: it goes with the namespace.
+    for (const ep of sb.endpoints) if (ep.hostIf !== '') await deleteLink(this.nl, ep.hostIf);
     if (sb.ownsNetns) await netns.delete(sb.netns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
     await this.store.update(async (tx) => {
       const now = await this.#sandbox(tx, name);
@@ -323,7 +348,7 @@ export class Engine {
     // The ports and the veth go first (its peer with it); a retry after a failed store update
     // finds them gone.
     await this.#unpublish(ep);
-    await deleteLink(this.nl, ep.hostIf);
+    await this.#unplumb(sb.netns, ep);
     await this.store.update((tx) => this.#release(tx, ep));
   }
 
@@ -374,6 +399,12 @@ export class Engine {
     if (ep.ports !== undefined && ep.ports.length > 0) await firewall.unpublish(this.nl, firewallPorts(ep));
   }
 
+  /** Deletes an endpoint's link: the host end of its veth, or its macvlan/ipvlan link in the sandbox. */
+  async #unplumb(ns: string, ep: EndpointRecord): Promise<void> {
+    if (ep.hostIf !== '') return deleteLink(this.nl, ep.hostIf);
+    await withNetlink(ns, (s) => deleteLink(s, ep.ifname)).catch((e: unknown) => (e instanceof NotFoundError ? undefined : Promise.reject(e)));
+  }
+
   async #step(step: AttachStep): Promise<void> {
     await this.faults?.beforeStep?.(step);
   }
@@ -406,7 +437,7 @@ export class Engine {
       network,
       endpointId: randomId(),
       ifname: nextIfname(sb.endpoints),
-      hostIf: hostIfName(),
+      hostIf: net.driver === 'bridge' ? hostIfName() : '',
       ip: address,
       mac: want.mac ?? macFor(address),
       ...(want.aliases.length === 0 ? {} : { aliases: want.aliases }),
@@ -432,8 +463,23 @@ export class Engine {
     }
   }
 
-  /** The kernel side of an endpoint: the veth pair (host batch), then the sandbox's side (one batch). */
+  /**
+   * The kernel side of an endpoint: the veth pair (host batch) or the macvlan/ipvlan link, then
+   * the sandbox's side (one batch).
+   */
   async #plumb(ns: string, ep: EndpointRecord, net: NetworkRecord, gatewayEndpoint: boolean, undo: Undo): Promise<void> {
+    if (net.driver !== 'bridge') {
+      await this.#step('veth');
+      const options: SubOptions = subOptions(net.driver, net.options);
+      await createSubInterface(this.nl, { driver: net.driver, options, ifname: ep.ifname, netns: ns, mac: ep.mac });
+      undo.push(() => this.#unplumb(ns, ep));
+      await this.#step('sandbox');
+      // ipvlan l3 routes by address, with no gateway on the link: the default route is the device.
+      const l3 = net.driver === 'ipvlan' && options.ipvlanMode !== 'l2';
+      const spec = { ifname: ep.ifname, ip: ep.ip, prefixlen: prefixlen(net.subnet) };
+      await withNetlink(ns, (s) => configureSandbox(s, spec, gatewayEndpoint && !l3 ? net.gateway : undefined, gatewayEndpoint && l3));
+      return;
+    }
     const spec: EndpointSpec = {
       bridge: net.bridge,
       hostIf: ep.hostIf,

@@ -11,6 +11,7 @@ import type { FileStore } from './store/file.js';
 import * as firewall from './firewall.js';
 import { SETS, TABLE } from './firewall.js';
 import { configureSandbox, createBridge, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
+import { createSubInterface, ensureParent, subOptions } from './drivers/macvlan.js';
 import { sandboxNetnsName, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './sandbox.js';
 
 export interface ReconcileReport {
@@ -59,9 +60,10 @@ async function withNetlink<T>(ns: string, fn: (nl: Netlink) => Promise<T>): Prom
 export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport> {
   const { nl, store } = ctx;
   const report: ReconcileReport = { recreated: [], removed: [] };
-  const networks = (await store.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
+  const all = (await store.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
+  const networks = all.filter((n) => n.driver === 'bridge');
   const sandboxes = (await store.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
-  const byNetwork = new Map(networks.map((n) => [n.name, n]));
+  const byNetwork = new Map(all.map((n) => [n.name, n]));
   const knownBridges = new Set(networks.map((n) => n.bridge));
   const knownVeths = new Set(sandboxes.flatMap((s) => s.endpoints.map((e) => e.hostIf)));
 
@@ -132,7 +134,7 @@ export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport>
     if (sb.endpoints.length === 0 || !present.has(sb.netns)) continue;
     for (const [i, ep] of sb.endpoints.entries()) {
       const net = byNetwork.get(ep.network);
-      if (net === undefined) continue;
+      if (net === undefined || net.driver !== 'bridge') continue;
       const host = links.find((l) => l.name === ep.hostIf);
       const br = links.find((l) => l.name === net.bridge);
       const spec: EndpointSpec = {
@@ -163,6 +165,24 @@ export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport>
       await createVeth(nl, spec);
       await withNetlink(sb.netns, (s) => configureSandbox(s, spec, gateway));
       report.recreated.push(`endpoint ${sb.name} on ${net.name} (${ep.hostIf})`);
+    }
+  }
+
+  // 4b. macvlan/ipvlan: a parent nlnet made comes back; a sandbox without its link gets it anew.
+  for (const n of all) if (n.driver !== 'bridge' && n.parentCreated === true && (await ensureParent(nl, n.options.parent!))) report.recreated.push(`parent ${n.options.parent} of network ${n.name}`);
+  for (const sb of sandboxes) {
+    if (!present.has(sb.netns)) continue;
+    for (const [i, ep] of sb.endpoints.entries()) {
+      const net = byNetwork.get(ep.network);
+      if (net === undefined || net.driver === 'bridge') continue;
+      const options = subOptions(net.driver, net.options);
+      const l3 = net.driver === 'ipvlan' && options.ipvlanMode !== 'l2';
+      const spec = { ifname: ep.ifname, ip: ep.ip, prefixlen: prefixlen(net.subnet) };
+      const gateway = i === 0 && !l3 ? net.gateway : undefined;
+      if (await withNetlink(sb.netns, async (s) => (await s.link.list()).some((l) => l.name === ep.ifname))) continue;
+      await createSubInterface(nl, { driver: net.driver, options, ifname: ep.ifname, netns: sb.netns, mac: ep.mac });
+      await withNetlink(sb.netns, (s) => configureSandbox(s, spec, gateway, i === 0 && l3));
+      report.recreated.push(`endpoint ${sb.name} on ${net.name} (${net.driver})`);
     }
   }
 

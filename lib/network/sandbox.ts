@@ -13,7 +13,7 @@ export interface EndpointRecord {
   endpointId: string;
   /** The interface inside the sandbox: eth0, eth1… */
   ifname: string;
-  /** The host end of the veth pair. */
+  /** The host end of the veth pair; '' for macvlan/ipvlan, which have none. */
   hostIf: string;
   ip: string;
   mac: string;
@@ -44,12 +44,15 @@ export interface SandboxRecord {
 export interface NetworkRecord {
   name: string;
   id: string;
-  driver: 'bridge';
+  driver: 'bridge' | 'macvlan' | 'ipvlan';
   subnet: string;
   gateway: string;
   ipRange?: string;
   internal: boolean;
+  /** The bridge device (bridge driver); '' for macvlan and ipvlan. */
   bridge: string;
+  /** macvlan/ipvlan: nlnet made the `-o parent` VLAN link and removes it with the network. */
+  parentCreated?: boolean;
   created: string;
   labels: Record<string, string>;
   options: Record<string, string>;

@@ -10,13 +10,17 @@ export interface EngineOptions {
 
 export interface CreateNetworkOptions {
   name: string;
-  driver?: 'bridge';
+  /** `-d bridge` (default), `macvlan` or `ipvlan` (these need `options.parent`). */
+  driver?: 'bridge' | 'macvlan' | 'ipvlan';
   subnet?: string;
   gateway?: string;
   ipRange?: string;
   internal?: boolean;
   labels?: Record<string, string>;
-  /** Docker's driver options: `com.docker.network.bridge.enable_ip_masquerade`, `com.docker.network.driver.mtu`. */
+  /**
+   * Docker's driver options: `com.docker.network.bridge.enable_ip_masquerade`, `…enable_icc`,
+   * `com.docker.network.driver.mtu`; for macvlan/ipvlan `parent`, `macvlan_mode`, `ipvlan_mode`, `ipvlan_flag`.
+   */
   options?: Record<string, string>;
 }
 

@@ -257,6 +257,14 @@ describe.skipIf(!isRoot)(`link (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () => {
   });
 
   describe('namespaces', () => {
+    it('creates a macvlan straight into another namespace and reads it back there', async () => {
+      await parent();
+      const made = await here().nl.link.add({ name: 'eth0', kind: 'macvlan', link: 'p0', netns: there().name, mode: 'bridge', address: '02:42:0a:00:00:07' });
+      expect(made).toMatchObject({ name: 'eth0', kind: 'macvlan', address: '02:42:0a:00:00:07' });
+      expect(names(here())).not.toContain('eth0');
+      expect(show(there(), 'eth0').linkinfo).toMatchObject({ info_kind: 'macvlan', info_data: { mode: 'bridge' } });
+    });
+
     it('creates a veth peer straight into another namespace', async () => {
       await here().nl.link.add({ name: 'v0', kind: 'veth', peer: { name: 'eth0', netns: there().name, mtu: 1450 } });
       expect(names(here())).toContain('v0');

@@ -80,13 +80,15 @@ export async function createVeth(host: Netlink, e: EndpointSpec): Promise<void> 
 
 /**
  * Sandbox side: `ip link set lo up; ip addr add IP/LEN dev IFNAME; ip link set IFNAME up` and,
- * for the sandbox's first network only (Docker's gateway endpoint), `ip route add default via GW`.
+ * for the sandbox's first network only (Docker's gateway endpoint), `ip route add default via GW`
+ * (or `default dev IFNAME` when `defaultDev`: ipvlan l3 has no gateway). Every driver uses it.
  */
-export async function configureSandbox(sandbox: Netlink, e: EndpointSpec, gateway: string | undefined): Promise<void> {
+export async function configureSandbox(sandbox: Netlink, e: Pick<EndpointSpec, 'ifname' | 'ip' | 'prefixlen'>, gateway: string | undefined, defaultDev = false): Promise<void> {
   await sandbox.batch((b) => {
     b.link.set('lo', { up: true });
     b.addr.add({ dev: e.ifname, address: `${e.ip}/${e.prefixlen}` });
     b.link.set(e.ifname, { up: true });
     if (gateway !== undefined) b.route.add({ dst: 'default', via: gateway, dev: e.ifname });
+    else if (defaultDev) b.route.add({ dst: 'default', dev: e.ifname });
   });
 }
