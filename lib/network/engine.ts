@@ -5,21 +5,21 @@
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { Netlink } from '../netlink.js';
 import { netns } from '../netns.js';
-import type { Json, StoreTx } from './store/types.js';
+import type { Json } from './store/types.js';
 import { FileStore } from './store/file.js';
 import * as firewall from './firewall.js';
-import { AddressPool, allocateSubnet, claimSubnet, macFor } from './ipam.js';
-import { configureSandbox, createBridge, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
-import { createSubInterface, ensureParent, subOptions, type SubOptions } from './drivers/macvlan.js';
+import { AddressPool, allocateSubnet, claimSubnet } from './ipam.js';
+import { createBridge, deleteLink } from './drivers/bridge.js';
+import { ensureParent, subOptions } from './drivers/macvlan.js';
+import { asJson, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './records.js';
+import { firewallPorts, MASQUERADE, MTU, plumb, prefixlen, rollback, unplumb, withNetlink, type Undo } from './plumbing.js';
 import { inspectJson, type NetworkInspect } from './inspect.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
-import { parsePortRange, portSpecs, resolvePorts, type PublishedPortRecord } from './publish.js';
+import { parsePortRange, portSpecs, resolvePorts } from './publish.js';
 import {
   checkAliases,
   checkMac,
   checkName,
-  hostIfName,
-  nextIfname,
   parseMode,
   randomId,
   sandboxNetnsName,
@@ -31,15 +31,9 @@ import {
 export type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './types.js';
 import type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './types.js';
 
-const MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
-const MTU = 'com.docker.network.driver.mtu';
-const ICC = 'com.docker.network.bridge.enable_icc';
 /** Docker's predefined network, created on first use; `prune` never removes it. */
 const DEFAULT_NETWORK = 'bridge';
 
-type Undo = (() => Promise<unknown>)[];
-
-const asJson = (v: object): Json => v as unknown as Json;
 const strip = ({ pool: _pool, ...network }: NetworkRecord): Network => network;
 
 export class Engine {
@@ -157,8 +151,8 @@ export class Engine {
     // The record goes first, in the same transaction as the check, so no connect can slip in
     // between; it comes back if the kernel refuses the teardown.
     const rec = await this.store.update(async (tx) => {
-      const r = await this.#network(tx, name);
-      const users = (await this.#sandboxes(tx)).filter((s) => s.endpoints.some((e) => e.network === name));
+      const r = await networkIn(tx, name);
+      const users = (await sandboxesIn(tx)).filter((s) => s.endpoints.some((e) => e.network === name));
       if (users.length > 0) throw new ConflictError('network', name, `error while removing network: network ${name} has active endpoints (${users.map((u) => u.name).join(', ')})`);
       tx.delete(`networks/${name}`);
       return r;
@@ -238,16 +232,16 @@ export class Engine {
             Object.assign(sb, { mode: 'host', netns: this.hostNetns, ownsNetns: false });
             break;
           case 'container': {
-            const target = await this.#sandbox(tx, mode.target);
+            const target = await sandboxIn(tx, mode.target);
             Object.assign(sb, { mode: `container:${mode.target}`, netns: target.netns, ownsNetns: false });
             break;
           }
           case 'network':
             sb.mode = mode.network;
-            reserved = await this.#reserve(tx, sb, mode.network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(mac === undefined ? {} : { mac }), aliases });
+            reserved = await reserveEndpoint(tx, sb, mode.network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(mac === undefined ? {} : { mac }), aliases });
             // Docker's macvlan and ipvlan drivers publish nothing: the sandbox is on the LAN itself.
             if (wanted.length > 0 && reserved[1].driver === 'bridge') {
-              const existing = (await this.#sandboxes(tx)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
+              const existing = (await sandboxesIn(tx)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
               reserved[0].ports = resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
             }
             break;
@@ -261,7 +255,7 @@ export class Engine {
       });
       undo.push(() =>
         this.store.update(async (tx) => {
-          if (endpoint !== undefined) await this.#release(tx, endpoint);
+          if (endpoint !== undefined) await releaseEndpoint(tx, endpoint);
           tx.delete(`sandboxes/${name}`);
         }),
       );
@@ -274,7 +268,7 @@ export class Engine {
         if (endpoint === undefined) await withNetlink(sandbox.netns, (s) => s.link.set('lo', { up: true }));
       }
       if (endpoint !== undefined && network !== undefined) {
-        await this.#plumb(sandbox.netns, endpoint, network, true, undo);
+        await plumb(this.nl, sandbox.netns, endpoint, network, true, undo, (st) => this.#step(st));
         if (endpoint.ports !== undefined) {
           await this.#step('publish');
           const ports = firewallPorts(endpoint);
@@ -304,8 +298,8 @@ export class Engine {
     for (const ep of sb.endpoints) if (ep.hostIf !== '') await deleteLink(this.nl, ep.hostIf);
     if (sb.ownsNetns) await netns.delete(sb.netns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
     await this.store.update(async (tx) => {
-      const now = await this.#sandbox(tx, name);
-      for (const ep of now.endpoints) await this.#release(tx, ep);
+      const now = await sandboxIn(tx, name);
+      for (const ep of now.endpoints) await releaseEndpoint(tx, ep);
       tx.delete(`sandboxes/${name}`);
     });
   }
@@ -321,16 +315,16 @@ export class Engine {
         value: { sb, endpoint, net, first },
         written,
       } = await this.store.decide(async (tx) => {
-        const s = await this.#sandbox(tx, sandbox);
+        const s = await sandboxIn(tx, sandbox);
         if (!s.ownsNetns || s.mode === 'none') throw new ConflictError('sandbox', sandbox, `a sandbox in network mode ${s.mode} cannot be connected to networks`);
         const wasEmpty = s.endpoints.length === 0;
-        const [ep, n] = await this.#reserve(tx, s, network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), aliases });
+        const [ep, n] = await reserveEndpoint(tx, s, network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), aliases });
         tx.put(`sandboxes/${sandbox}`, asJson(s));
         return { sb: s, endpoint: ep, net: n, first: wasEmpty };
       });
-      undo.push(() => this.store.update((tx) => this.#release(tx, endpoint)));
+      undo.push(() => this.store.update((tx) => releaseEndpoint(tx, endpoint)));
       written.catch(() => undefined);
-      await this.#plumb(sb.netns, endpoint, net, first, undo);
+      await plumb(this.nl, sb.netns, endpoint, net, first, undo, (st) => this.#step(st));
       await written;
       await this.#step('finish');
       return endpoint;
@@ -348,8 +342,8 @@ export class Engine {
     // The ports and the veth go first (its peer with it); a retry after a failed store update
     // finds them gone.
     await this.#unpublish(ep);
-    await this.#unplumb(sb.netns, ep);
-    await this.store.update((tx) => this.#release(tx, ep));
+    await unplumb(this.nl, sb.netns, ep);
+    await this.store.update((tx) => releaseEndpoint(tx, ep));
   }
 
   /** `docker port SANDBOX`: the published ports of its endpoints (none in host mode). */
@@ -399,129 +393,7 @@ export class Engine {
     if (ep.ports !== undefined && ep.ports.length > 0) await firewall.unpublish(this.nl, firewallPorts(ep));
   }
 
-  /** Deletes an endpoint's link: the host end of its veth, or its macvlan/ipvlan link in the sandbox. */
-  async #unplumb(ns: string, ep: EndpointRecord): Promise<void> {
-    if (ep.hostIf !== '') return deleteLink(this.nl, ep.hostIf);
-    await withNetlink(ns, (s) => deleteLink(s, ep.ifname)).catch((e: unknown) => (e instanceof NotFoundError ? undefined : Promise.reject(e)));
-  }
-
   async #step(step: AttachStep): Promise<void> {
     await this.faults?.beforeStep?.(step);
   }
-
-  async #network(tx: StoreTx, name: string): Promise<NetworkRecord> {
-    const r = await tx.get<Json>(`networks/${name}`);
-    if (r === undefined) throw new NotFoundError('network', name);
-    return r as unknown as NetworkRecord;
-  }
-
-  async #sandbox(tx: StoreTx, name: string): Promise<SandboxRecord> {
-    const r = await tx.get<Json>(`sandboxes/${name}`);
-    if (r === undefined) throw new NotFoundError('sandbox', name);
-    return r as unknown as SandboxRecord;
-  }
-
-  async #sandboxes(tx: StoreTx): Promise<SandboxRecord[]> {
-    return (await tx.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
-  }
-
-  /** Allocates an address on `network` and adds the endpoint to `sb` (the caller puts `sb`). */
-  async #reserve(tx: StoreTx, sb: SandboxRecord, network: string, want: { ip?: string; mac?: string; aliases: string[] }): Promise<[EndpointRecord, NetworkRecord]> {
-    const net = await this.#network(tx, network);
-    if (sb.endpoints.some((e) => e.network === network)) throw new ConflictError('endpoint', `${sb.name} on ${network}`, `endpoint with name ${sb.name} already exists in network ${network}`);
-    const pool = AddressPool.fromJSON(net.pool);
-    const address = want.ip === undefined ? pool.allocate() : pool.allocateStatic(want.ip);
-    net.pool = pool.toJSON();
-    tx.put(`networks/${network}`, asJson(net));
-    const ep: EndpointRecord = {
-      network,
-      endpointId: randomId(),
-      ifname: nextIfname(sb.endpoints),
-      hostIf: net.driver === 'bridge' ? hostIfName() : '',
-      ip: address,
-      mac: want.mac ?? macFor(address),
-      ...(want.aliases.length === 0 ? {} : { aliases: want.aliases }),
-    };
-    sb.endpoints.push(ep);
-    return [ep, net];
-  }
-
-  /** Gives the endpoint's address back and drops it from its sandbox's record. */
-  async #release(tx: StoreTx, ep: EndpointRecord): Promise<void> {
-    const net = (await tx.get<Json>(`networks/${ep.network}`)) as unknown as NetworkRecord | undefined;
-    if (net !== undefined) {
-      const pool = AddressPool.fromJSON(net.pool);
-      pool.release(ep.ip);
-      net.pool = pool.toJSON();
-      tx.put(`networks/${ep.network}`, asJson(net));
-    }
-    for (const e of await this.#sandboxes(tx)) {
-      const i = e.endpoints.findIndex((x) => x.endpointId === ep.endpointId);
-      if (i < 0) continue;
-      e.endpoints.splice(i, 1);
-      tx.put(`sandboxes/${e.name}`, asJson(e));
-    }
-  }
-
-  /**
-   * The kernel side of an endpoint: the veth pair (host batch) or the macvlan/ipvlan link, then
-   * the sandbox's side (one batch).
-   */
-  async #plumb(ns: string, ep: EndpointRecord, net: NetworkRecord, gatewayEndpoint: boolean, undo: Undo): Promise<void> {
-    if (net.driver !== 'bridge') {
-      await this.#step('veth');
-      const options: SubOptions = subOptions(net.driver, net.options);
-      await createSubInterface(this.nl, { driver: net.driver, options, ifname: ep.ifname, netns: ns, mac: ep.mac });
-      undo.push(() => this.#unplumb(ns, ep));
-      await this.#step('sandbox');
-      // ipvlan l3 routes by address, with no gateway on the link: the default route is the device.
-      const l3 = net.driver === 'ipvlan' && options.ipvlanMode !== 'l2';
-      const spec = { ifname: ep.ifname, ip: ep.ip, prefixlen: prefixlen(net.subnet) };
-      await withNetlink(ns, (s) => configureSandbox(s, spec, gatewayEndpoint && !l3 ? net.gateway : undefined, gatewayEndpoint && l3));
-      return;
-    }
-    const spec: EndpointSpec = {
-      bridge: net.bridge,
-      hostIf: ep.hostIf,
-      ifname: ep.ifname,
-      netns: ns,
-      ip: ep.ip,
-      prefixlen: prefixlen(net.subnet),
-      mac: ep.mac,
-      // The bridge was made with this MTU (Docker's default 1500): no need to ask the kernel.
-      mtu: Number(net.options[MTU] ?? 1500),
-      isolated: net.options[ICC] === 'false',
-    };
-    await this.#step('veth');
-    await createVeth(this.nl, spec);
-    undo.push(() => deleteLink(this.nl, ep.hostIf));
-    await this.#step('sandbox');
-    await withNetlink(ns, (s) => configureSandbox(s, spec, gatewayEndpoint ? net.gateway : undefined));
-  }
-}
-
-/** An endpoint's published ports as the firewall takes them. */
-function firewallPorts(ep: EndpointRecord): firewall.PublishedPort[] {
-  return (ep.ports ?? []).map((p: PublishedPortRecord) => ({ protocol: p.protocol, ...(p.hostIp === undefined ? {} : { hostIp: p.hostIp }), hostPort: p.hostPort, containerIp: ep.ip, containerPort: p.containerPort }));
-}
-
-function prefixlen(subnet: string): number {
-  return Number(subnet.slice(subnet.indexOf('/') + 1));
-}
-
-async function withNetlink<T>(ns: string, fn: (nl: Netlink) => Promise<T>): Promise<T> {
-  const nl = await Netlink.open({ netns: ns });
-  try {
-    return await fn(nl);
-  } finally {
-    nl.close();
-  }
-}
-
-/**
- * Runs the undo steps in reverse. Best effort: each runs even if one before it failed, and the
- * caller rethrows the error that started the rollback, which is the one the user needs.
- */
-async function rollback(undo: Undo): Promise<void> {
-  for (const u of undo.reverse()) await u().catch(() => undefined);
 }

@@ -12,7 +12,8 @@ import * as firewall from './firewall.js';
 import { SETS, TABLE } from './firewall.js';
 import { configureSandbox, createBridge, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
 import { createSubInterface, ensureParent, subOptions } from './drivers/macvlan.js';
-import { sandboxNetnsName, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './sandbox.js';
+import { configureSub, firewallPorts, MASQUERADE, MTU, prefixlen, veth, withNetlink } from './plumbing.js';
+import { sandboxNetnsName, type NetworkRecord, type SandboxRecord } from './sandbox.js';
 
 export interface ReconcileReport {
   recreated: string[];
@@ -25,32 +26,15 @@ export interface ReconcileContext {
   store: FileStore;
 }
 
-const MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
-const MTU = 'com.docker.network.driver.mtu';
-const ICC = 'com.docker.network.bridge.enable_icc';
 const ANY = '0.0.0.0';
 const VETH_RE = /^veth[0-9a-f]{7}$/;
 const BRIDGE_RE = /^br-[0-9a-f]{12}$/;
 
-const prefixlen = (subnet: string): number => Number(subnet.slice(subnet.indexOf('/') + 1));
-
-function firewallPorts(ep: EndpointRecord): firewall.PublishedPort[] {
-  return (ep.ports ?? []).map((p) => ({ protocol: p.protocol, ...(p.hostIp === undefined ? {} : { hostIp: p.hostIp }), hostPort: p.hostPort, containerIp: ep.ip, containerPort: p.containerPort }));
-}
 
 /** The map element a published port is, as 'key|value' text (how firewall.unpublish compares). */
 function elementText(p: firewall.PublishedPort): string {
   const key = p.hostIp === undefined || p.hostIp === ANY ? [p.protocol, p.hostPort] : [p.hostIp, p.protocol, p.hostPort];
   return `${String(key)}|${String([p.containerIp, p.containerPort])}`;
-}
-
-async function withNetlink<T>(ns: string, fn: (nl: Netlink) => Promise<T>): Promise<T> {
-  const nl = await Netlink.open({ netns: ns });
-  try {
-    return await fn(nl);
-  } finally {
-    nl.close();
-  }
 }
 
 /**
@@ -137,17 +121,7 @@ export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport>
       if (net === undefined || net.driver !== 'bridge') continue;
       const host = links.find((l) => l.name === ep.hostIf);
       const br = links.find((l) => l.name === net.bridge);
-      const spec: EndpointSpec = {
-        bridge: net.bridge,
-        hostIf: ep.hostIf,
-        ifname: ep.ifname,
-        netns: sb.netns,
-        ip: ep.ip,
-        prefixlen: prefixlen(net.subnet),
-        mac: ep.mac,
-        mtu: br?.mtu ?? 1500,
-        isolated: net.options[ICC] === 'false',
-      };
+      const spec = veth(sb.netns, ep, net);
       // Docker's gateway endpoint is the one the sandbox was created (or first connected) with.
       const gateway = i === 0 ? net.gateway : undefined;
       if (host !== undefined && br !== undefined && host.master === br.index) {
@@ -175,13 +149,9 @@ export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport>
     for (const [i, ep] of sb.endpoints.entries()) {
       const net = byNetwork.get(ep.network);
       if (net === undefined || net.driver === 'bridge') continue;
-      const options = subOptions(net.driver, net.options);
-      const l3 = net.driver === 'ipvlan' && options.ipvlanMode !== 'l2';
-      const spec = { ifname: ep.ifname, ip: ep.ip, prefixlen: prefixlen(net.subnet) };
-      const gateway = i === 0 && !l3 ? net.gateway : undefined;
       if (await withNetlink(sb.netns, async (s) => (await s.link.list()).some((l) => l.name === ep.ifname))) continue;
-      await createSubInterface(nl, { driver: net.driver, options, ifname: ep.ifname, netns: sb.netns, mac: ep.mac });
-      await withNetlink(sb.netns, (s) => configureSandbox(s, spec, gateway, i === 0 && l3));
+      await createSubInterface(nl, { driver: net.driver, options: subOptions(net.driver, net.options), ifname: ep.ifname, netns: sb.netns, mac: ep.mac });
+      await configureSub(sb.netns, ep, net, i === 0);
       report.recreated.push(`endpoint ${sb.name} on ${net.name} (${net.driver})`);
     }
   }

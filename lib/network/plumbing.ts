@@ -1,0 +1,97 @@
+// The kernel side of an endpoint, for every driver: the links that join a sandbox to its
+// network and the sandbox's own configuration, and the small helpers the engine and reconcile
+// share to run steps that undo themselves.
+import { NotFoundError } from '../errors.js';
+import { Netlink } from '../netlink.js';
+import type * as firewall from './firewall.js';
+import { configureSandbox, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
+import { createSubInterface, subOptions } from './drivers/macvlan.js';
+import type { EndpointRecord, NetworkRecord } from './sandbox.js';
+import type { AttachStep } from './types.js';
+
+export const MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
+export const MTU = 'com.docker.network.driver.mtu';
+export const ICC = 'com.docker.network.bridge.enable_icc';
+
+/** Steps that undo what finished, run in reverse by rollback(). */
+export type Undo = (() => Promise<unknown>)[];
+
+/**
+ * Runs the undo steps in reverse. Best effort: each runs even if one before it failed, and the
+ * caller rethrows the error that started the rollback, which is the one the user needs.
+ */
+export async function rollback(undo: Undo): Promise<void> {
+  for (const u of undo.reverse()) await u().catch(() => undefined);
+}
+
+export function prefixlen(subnet: string): number {
+  return Number(subnet.slice(subnet.indexOf('/') + 1));
+}
+
+/** A Netlink handle in namespace `ns` ('' is the caller's own) for the length of `fn`. */
+export async function withNetlink<T>(ns: string, fn: (nl: Netlink) => Promise<T>): Promise<T> {
+  const nl = await Netlink.open(ns === '' ? {} : { netns: ns });
+  try {
+    return await fn(nl);
+  } finally {
+    nl.close();
+  }
+}
+
+/** An endpoint's published ports as the firewall takes them. */
+export function firewallPorts(ep: EndpointRecord): firewall.PublishedPort[] {
+  return (ep.ports ?? []).map((p) => ({ protocol: p.protocol, ...(p.hostIp === undefined ? {} : { hostIp: p.hostIp }), hostPort: p.hostPort, containerIp: ep.ip, containerPort: p.containerPort }));
+}
+
+/** The bridge driver's view of an endpoint. */
+export function veth(ns: string, ep: EndpointRecord, net: NetworkRecord): EndpointSpec {
+  return {
+    bridge: net.bridge,
+    hostIf: ep.hostIf,
+    ifname: ep.ifname,
+    netns: ns,
+    ip: ep.ip,
+    prefixlen: prefixlen(net.subnet),
+    mac: ep.mac,
+    // The bridge was made with this MTU (Docker's default 1500): no need to ask the kernel.
+    mtu: Number(net.options[MTU] ?? 1500),
+    isolated: net.options[ICC] === 'false',
+  };
+}
+
+/**
+ * Makes an endpoint's links and configures the sandbox side: the veth pair (one host batch) or
+ * the macvlan/ipvlan link, then address, up and, for the sandbox's first network (`gateway`),
+ * the default route (one sandbox batch). Pushes its undo as it goes; `step` is the engine's
+ * fault-injection hook.
+ */
+export async function plumb(host: Netlink, ns: string, ep: EndpointRecord, net: NetworkRecord, gateway: boolean, undo: Undo, step: (s: AttachStep) => Promise<void>): Promise<void> {
+  if (net.driver === 'bridge') {
+    const spec = veth(ns, ep, net);
+    await step('veth');
+    await createVeth(host, spec);
+    undo.push(() => deleteLink(host, ep.hostIf));
+    await step('sandbox');
+    await withNetlink(ns, (s) => configureSandbox(s, spec, gateway ? net.gateway : undefined));
+    return;
+  }
+  await step('veth');
+  const options = subOptions(net.driver, net.options);
+  await createSubInterface(host, { driver: net.driver, options, ifname: ep.ifname, netns: ns, mac: ep.mac });
+  undo.push(() => unplumb(host, ns, ep));
+  await step('sandbox');
+  await configureSub(ns, ep, net, gateway);
+}
+
+/** The sandbox side of a macvlan/ipvlan endpoint; ipvlan l3 has no gateway: the default route is the device. */
+export async function configureSub(ns: string, ep: EndpointRecord, net: NetworkRecord, gateway: boolean): Promise<void> {
+  const l3 = net.driver === 'ipvlan' && subOptions(net.driver, net.options).ipvlanMode !== 'l2';
+  const spec = { ifname: ep.ifname, ip: ep.ip, prefixlen: prefixlen(net.subnet) };
+  await withNetlink(ns, (s) => configureSandbox(s, spec, gateway && !l3 ? net.gateway : undefined, gateway && l3));
+}
+
+/** Deletes an endpoint's link: the host end of its veth, or its macvlan/ipvlan link in the sandbox. */
+export async function unplumb(host: Netlink, ns: string, ep: EndpointRecord): Promise<void> {
+  if (ep.hostIf !== '') return deleteLink(host, ep.hostIf);
+  await withNetlink(ns, (s) => deleteLink(s, ep.ifname)).catch((e: unknown) => (e instanceof NotFoundError ? undefined : Promise.reject(e)));
+}
