@@ -7,6 +7,7 @@ import { Netlink } from '../netlink.js';
 import { netns } from '../netns.js';
 import type { Json } from './store/types.js';
 import { FileStore } from './store/file.js';
+import { processAlive, thisProcess } from './store/lock.js';
 import * as firewall from './firewall.js';
 import { AddressPool, allocateSubnet, claimSubnet } from './ipam.js';
 import { createBridge, deleteLink } from './drivers/bridge.js';
@@ -115,7 +116,7 @@ export class Engine {
         options,
         pool: pool.toJSON(),
       };
-      tx.put(`networks/${name}`, asJson(r));
+      tx.put(`networks/${name}`, asJson({ ...r, creating: thisProcess() }));
       return r;
     });
     const undo: Undo = [() => this.store.update((tx) => tx.delete(`networks/${name}`))];
@@ -124,8 +125,8 @@ export class Engine {
         if (await ensureParent(this.nl, sub.parent)) {
           undo.push(() => deleteLink(this.nl, sub.parent));
           rec.parentCreated = true;
-          await this.store.update((tx) => tx.put(`networks/${name}`, asJson(rec)));
         }
+        await this.#created(rec);
       } catch (e) {
         await rollback(undo);
         throw e;
@@ -138,11 +139,17 @@ export class Engine {
       undo.push(() => firewall.removeNetwork(this.nl, rec.bridge));
       await firewall.addNetwork(this.nl, { bridge: rec.bridge, subnet: rec.subnet, internal: rec.internal, masquerade: options[MASQUERADE] !== 'false' });
       await this.nl.sysctl.set('net.ipv4.ip_forward', 1);
+      await this.#created(rec);
     } catch (e) {
       await rollback(undo);
       throw e;
     }
     return strip(rec);
+  }
+
+  /** The network's kernel side is made: its record loses `creating`. */
+  async #created(rec: NetworkRecord): Promise<void> {
+    await this.store.update((tx) => tx.put(`networks/${rec.name}`, asJson(rec)));
   }
 
   /** `docker network rm NAME`: refused while a sandbox is connected, and for `bridge`. */
@@ -379,11 +386,19 @@ export class Engine {
    */
   async #ensureDefaultNetwork(): Promise<void> {
     if (this.#defaultExists) return;
-    while ((await this.store.get(`networks/${DEFAULT_NETWORK}`)) === undefined) {
-      this.#creatingDefault ??= this.createNetwork({ name: DEFAULT_NETWORK })
-        .then(() => undefined, (e: unknown) => (e instanceof ConflictError && e.kind === 'network' && e.id === DEFAULT_NETWORK ? undefined : Promise.reject(e)))
-        .finally(() => (this.#creatingDefault = undefined));
-      await this.#creatingDefault;
+    for (let waited = 0; ; waited += 10) {
+      const rec = (await this.store.get(`networks/${DEFAULT_NETWORK}`)) as unknown as NetworkRecord | undefined;
+      if (rec === undefined) {
+        this.#creatingDefault ??= this.createNetwork({ name: DEFAULT_NETWORK })
+          .then(() => undefined, (e: unknown) => (e instanceof ConflictError && e.kind === 'network' && e.id === DEFAULT_NETWORK ? undefined : Promise.reject(e)))
+          .finally(() => (this.#creatingDefault = undefined));
+        await this.#creatingDefault;
+        continue;
+      }
+      if (rec.creating === undefined) break;
+      // Another process is making it: wait for its bridge, unless that process died at it.
+      if (!processAlive(rec.creating) || waited > 30_000) throw new ConflictError('network', DEFAULT_NETWORK, `the default network was left half-made by process ${rec.creating.pid}: open the engine again to repair it`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
     this.#defaultExists = true;
   }

@@ -12,6 +12,7 @@ import * as firewall from './firewall.js';
 import { SETS, TABLE } from './firewall.js';
 import { configureSandbox, createBridge, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
 import { createSubInterface, ensureParent, subOptions } from './drivers/macvlan.js';
+import { processAlive } from './store/lock.js';
 import { configureSub, firewallPorts, MASQUERADE, MTU, prefixlen, veth, withNetlink } from './plumbing.js';
 import { sandboxNetnsName, type NetworkRecord, type SandboxRecord } from './sandbox.js';
 
@@ -44,11 +45,13 @@ function elementText(p: firewall.PublishedPort): string {
 export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport> {
   const { nl, store } = ctx;
   const report: ReconcileReport = { recreated: [], removed: [] };
-  const all = (await store.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
+  const stored = (await store.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
+  // A network another live process is making is that process's to finish.
+  const all = stored.filter((n) => n.creating === undefined || !processAlive(n.creating));
   const networks = all.filter((n) => n.driver === 'bridge');
   const sandboxes = (await store.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
   const byNetwork = new Map(all.map((n) => [n.name, n]));
-  const knownBridges = new Set(networks.map((n) => n.bridge));
+  const knownBridges = new Set(stored.map((n) => n.bridge));
   const knownVeths = new Set(sandboxes.flatMap((s) => s.endpoints.map((e) => e.hostIf)));
 
   // 1. Namespaces: this host's sandbox namespaces without a record go; owned ones missing come back.
@@ -192,6 +195,14 @@ export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport>
       await firewall.publish(nl, wanted);
       for (const p of wanted) report.recreated.push(`published port ${p.hostIp ?? ANY}:${p.hostPort}/${p.protocol} -> ${p.containerIp}:${p.containerPort}`);
     }
+  }
+  // 6. Networks whose maker died half-way are whole now.
+  const repaired = all.filter((n) => n.creating !== undefined);
+  if (repaired.length > 0) {
+    await store.update((tx) => {
+      for (const { creating: _dead, ...n } of repaired) tx.put(`networks/${n.name}`, n as unknown as Json);
+    });
+    for (const n of repaired) report.recreated.push(`network ${n.name} left half-made`);
   }
   return report;
 }

@@ -33,6 +33,7 @@ export interface EndpointWish {
 /** Allocates an address on `network` and adds the endpoint to `sb` (the caller puts `sb`). */
 export async function reserveEndpoint(tx: StoreTx, sb: SandboxRecord, network: string, want: EndpointWish): Promise<[EndpointRecord, NetworkRecord]> {
   const net = await networkIn(tx, network);
+  if (net.creating !== undefined) throw new ConflictError('network', network, `network ${network} is still being created`);
   if (sb.endpoints.some((e) => e.network === network)) throw new ConflictError('endpoint', `${sb.name} on ${network}`, `endpoint with name ${sb.name} already exists in network ${network}`);
   const pool = AddressPool.fromJSON(net.pool);
   const address = want.ip === undefined ? pool.allocate() : pool.allocateStatic(want.ip);

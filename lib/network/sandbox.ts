@@ -51,6 +51,12 @@ export interface NetworkRecord {
   internal: boolean;
   /** The bridge device (bridge driver); '' for macvlan and ipvlan. */
   bridge: string;
+  /**
+   * Set while the process named here makes the network's bridge and rules: others wait for it to
+   * go (the default network), refuse to attach, and reconcile leaves the network alone while
+   * that process lives.
+   */
+  creating?: { pid: number; boot: string };
   /** macvlan/ipvlan: nlnet made the `-o parent` VLAN link and removes it with the network. */
   parentCreated?: boolean;
   created: string;

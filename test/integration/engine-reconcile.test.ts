@@ -3,7 +3,7 @@
 // reconcile() (and Engine.open) brings the kernel back to the store. Oracles: `ip -j`, `nft -j`,
 // `ip netns`, ping, and the store itself.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -155,6 +155,44 @@ describe.skipIf(!isRoot)(`engine reconcile (${isRoot ? 'root' : ROOT_SKIP_REASON
     expect(published()).toEqual([]);
     expect(await netns.list()).not.toContain(strayNs);
     expect(await engine.reconcile()).toEqual({ recreated: [], removed: [] });
+  });
+
+  it.skipIf(!existsSync(DIST_ENGINE))('three processes attaching to the not-yet-made default network at once: one nlnet0, all attached', async () => {
+    await engine.close();
+    const run = (name: string) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, [CHILD, DIST_ENGINE, host, stateDir, 'no-pause', name, 'bridge'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('exit', (code) => (code === 0 && out.includes('finished') ? resolve(out) : reject(new Error(`child ${name} exited ${code}: ${out}`))));
+      });
+    await Promise.all(['p1', 'p2', 'p3'].map(run));
+    engine = await Engine.open({ hostNetns: host, stateDir });
+    expect(links(host).filter((l) => l.ifname === 'nlnet0')).toHaveLength(1);
+    const sbs = await engine.listSandboxes();
+    expect(new Set(sbs.map((s) => s.endpoints[0]!.ip)).size).toBe(3);
+    expect(ping(sbs[0]!.netns, sbs[2]!.endpoints[0]!.ip)).toBe(true);
+    expect((await engine.listNetworks())[0]).not.toHaveProperty('creating');
+  }, 30_000);
+
+  it('a network left half-made by a dead process: attaches are refused until Engine.open repairs it', async () => {
+    await engine.createSandbox({ name: 'first' });
+    await engine.removeSandbox('first');
+    const rec = (await engine.store.get('networks/bridge')) as unknown as Record<string, unknown>;
+    const dead = { pid: 0x7ffffff0, boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() };
+    await engine.store.update((tx) => tx.put('networks/bridge', { ...(rec as object), creating: dead } as never));
+    ipRun(host, 'link', 'del', 'nlnet0');
+    await engine.close();
+    // Before the repair, an attach is refused at its reservation (seen through the store itself).
+    const { reserveEndpoint } = await import('../../lib/network/records.js');
+    const sb = { name: 'x', id: '', created: '', mode: 'bridge', netns: '', ownsNetns: true, endpoints: [] };
+    await expect(engine.store.update((tx) => reserveEndpoint(tx, sb, 'bridge', { aliases: [] }))).rejects.toThrow('network bridge is still being created');
+    engine = await Engine.open({ hostNetns: host, stateDir });
+    expect(await engine.store.get('networks/bridge')).not.toHaveProperty('creating');
+    const a = await engine.createSandbox({ name: 'a' });
+    expect(links(host).find((l) => l.ifname === 'nlnet0')).toBeDefined();
+    expect(ping(a.netns, '172.17.0.1')).toBe(true);
   });
 
   it.skipIf(!existsSync(DIST_ENGINE)).each(['netns', 'veth', 'sandbox', 'publish'] as const)('a process killed with SIGKILL before the %s step of an attach: Engine.open leaves the sandbox whole, and it can be removed and made again', async (step) => {

@@ -111,6 +111,16 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** This process as a record can name it: pid and boot id (a pid of an earlier boot is dead). */
+export function thisProcess(): { pid: number; boot: string } {
+  return { pid: process.pid, boot: bootId() };
+}
+
+/** Whether the process a record names (see thisProcess) is still running. */
+export function processAlive(p: { pid: number; boot: string }): boolean {
+  return ownerAlive({ ...p, token: '', time: '' });
+}
+
 function ownerAlive(owner: Owner): boolean {
   if (owner.young !== undefined) return owner.young;
   if (owner.boot !== '' && bootId() !== '' && owner.boot !== bootId()) return false;
