@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Runs the test suite and fails it if the machine's own network namespace changed: the named
-// namespaces, the links and the nf_tables tables must be the same after as before. (A vitest
+// namespaces, the links and the nf_tables tables must be the same after as before, and so must
+// /etc/netns (sandboxes' resolv.conf and hosts). (A vitest
 // global teardown can only log, not fail the run, so the check wraps vitest instead.)
 // Usage: node test/tools/leak-check.mjs [vitest args…]. NLNET_LEAK_CHECK=0 skips the check,
 // for developers running several test processes at once.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 
 function snapshot() {
   if (process.getuid?.() !== 0 || process.env.NLNET_LEAK_CHECK === '0') return '';
@@ -22,7 +24,13 @@ function snapshot() {
     .sort();
   const ns = run('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0]).filter(Boolean).sort();
   const tables = run('nft', ['list', 'tables']).trim();
-  return JSON.stringify({ links, ns, tables });
+  let etc = [];
+  try {
+    etc = readdirSync('/etc/netns').sort();
+  } catch {
+    // no /etc/netns: nothing there to leak
+  }
+  return JSON.stringify({ links, ns, tables, etc });
 }
 
 const before = snapshot();
