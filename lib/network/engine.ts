@@ -10,10 +10,11 @@ import { FileStore } from './store/file.js';
 import { processAlive, thisProcess } from './store/lock.js';
 import * as firewall from './firewall.js';
 import { AddressPool, allocateSubnet, claimSubnet } from './ipam.js';
+import { AddressPool6, allocateSubnet6, claimSubnet6 } from './ipam6.js';
 import { createBridge, deleteLink } from './drivers/bridge.js';
 import { ensureParent, subOptions } from './drivers/macvlan.js';
 import { asJson, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './records.js';
-import { firewallPorts, MASQUERADE, MTU, plumb, prefixlen, rollback, unplumb, withNetlink, type Undo } from './plumbing.js';
+import { bridgeSpec, firewallPorts, firewallSpec, MTU, plumb, rollback, unplumb, withNetlink, type Undo } from './plumbing.js';
 import { inspectJson, type NetworkInspect } from './inspect.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { parsePortRange, portSpecs, resolvePorts } from './publish.js';
@@ -35,7 +36,7 @@ import type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOpt
 /** Docker's predefined network, created on first use; `prune` never removes it. */
 const DEFAULT_NETWORK = 'bridge';
 
-const strip = ({ pool: _pool, ...network }: NetworkRecord): Network => network;
+const strip = ({ pool: _pool, pool6: _pool6, ...network }: NetworkRecord): Network => network;
 
 export class Engine {
   /** Test-only fault injection; leave undefined. */
@@ -89,6 +90,8 @@ export class Engine {
     if (driver !== 'bridge' && driver !== 'macvlan' && driver !== 'ipvlan') throw new ValidationError('driver', opts.driver, "expected 'bridge', 'macvlan' or 'ipvlan'");
     const options = { ...(opts.options ?? {}) };
     const sub = driver === 'bridge' ? undefined : subOptions(driver, options);
+    if (sub !== undefined && opts.ipv6 === true) throw new ValidationError('ipv6', opts.ipv6, `IPv6 is supported on bridge networks, not on ${driver}`);
+    if (opts.ipv6 !== true && (opts.subnet6 !== undefined || opts.gateway6 !== undefined)) throw new ValidationError('subnet6', opts.subnet6 ?? opts.gateway6, 'an IPv6 subnet or gateway needs --ipv6');
     if (sub !== undefined && opts.internal === true) throw new ValidationError('internal', opts.internal, `an internal ${driver} network is not supported: it has no parent to be internal to`);
     const mtu = options[MTU] === undefined ? undefined : Number(options[MTU]);
     if (mtu !== undefined && !(Number.isInteger(mtu) && mtu >= 68 && mtu <= 65535)) throw new ValidationError(`options.${MTU}`, options[MTU], 'expected an MTU from 68 to 65535');
@@ -100,6 +103,11 @@ export class Engine {
       if (sharing !== undefined) throw new ConflictError('network', name, `network ${sharing.name} is already using parent interface ${sub!.parent}`);
       const subnet = opts.subnet === undefined ? allocateSubnet({ taken: others.map((o) => o.subnet), hostRoutes }) : claimSubnet(opts.subnet, others);
       const pool = new AddressPool({ subnet, ...(opts.gateway === undefined ? {} : { gateway: opts.gateway }), ...(opts.ipRange === undefined ? {} : { ipRange: opts.ipRange }) });
+      let pool6: AddressPool6 | undefined;
+      if (opts.ipv6 === true) {
+        const subnet6 = opts.subnet6 === undefined ? allocateSubnet6(others.flatMap((o) => (o.subnet6 === undefined ? [] : [o.subnet6]))) : claimSubnet6(opts.subnet6, others);
+        pool6 = new AddressPool6({ subnet: subnet6, ...(opts.gateway6 === undefined ? {} : { gateway: opts.gateway6 }) });
+      }
       const id = randomId();
       const r: NetworkRecord = {
         name,
@@ -115,6 +123,7 @@ export class Engine {
         labels: { ...(opts.labels ?? {}) },
         options,
         pool: pool.toJSON(),
+        ...(pool6 === undefined ? {} : { subnet6: pool6.subnet, gateway6: pool6.gateway, pool6: pool6.toJSON() }),
       };
       tx.put(`networks/${name}`, asJson({ ...r, creating: thisProcess() }));
       return r;
@@ -134,11 +143,12 @@ export class Engine {
       return strip(rec);
     }
     try {
-      await createBridge(this.nl, { bridge: rec.bridge, gateway: rec.gateway, prefixlen: prefixlen(rec.subnet), ...(mtu === undefined ? {} : { mtu }) });
+      await createBridge(this.nl, bridgeSpec(rec));
       undo.push(() => deleteLink(this.nl, rec.bridge));
       undo.push(() => firewall.removeNetwork(this.nl, rec.bridge));
-      await firewall.addNetwork(this.nl, { bridge: rec.bridge, subnet: rec.subnet, internal: rec.internal, masquerade: options[MASQUERADE] !== 'false' });
+      await firewall.addNetwork(this.nl, firewallSpec(rec));
       await this.nl.sysctl.set('net.ipv4.ip_forward', 1);
+      if (rec.subnet6 !== undefined) await this.nl.sysctl.set('net.ipv6.conf.all.forwarding', 1);
       await this.#created(rec);
     } catch (e) {
       await rollback(undo);
@@ -245,7 +255,7 @@ export class Engine {
           }
           case 'network':
             sb.mode = mode.network;
-            reserved = await reserveEndpoint(tx, sb, mode.network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(mac === undefined ? {} : { mac }), aliases });
+            reserved = await reserveEndpoint(tx, sb, mode.network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(opts.ip6 === undefined ? {} : { ip6: opts.ip6 }), ...(mac === undefined ? {} : { mac }), aliases });
             // Docker's macvlan and ipvlan drivers publish nothing: the sandbox is on the LAN itself.
             if (wanted.length > 0 && reserved[1].driver === 'bridge') {
               const existing = (await sandboxesIn(tx)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
@@ -325,7 +335,7 @@ export class Engine {
         const s = await sandboxIn(tx, sandbox);
         if (!s.ownsNetns || s.mode === 'none') throw new ConflictError('sandbox', sandbox, `a sandbox in network mode ${s.mode} cannot be connected to networks`);
         const wasEmpty = s.endpoints.length === 0;
-        const [ep, n] = await reserveEndpoint(tx, s, network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), aliases });
+        const [ep, n] = await reserveEndpoint(tx, s, network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(opts.ip6 === undefined ? {} : { ip6: opts.ip6 }), aliases });
         tx.put(`sandboxes/${sandbox}`, asJson(s));
         return { sb: s, endpoint: ep, net: n, first: wasEmpty };
       });

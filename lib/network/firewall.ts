@@ -1,6 +1,6 @@
 // The nf_tables side of Docker's bridge networks: NAT, published ports, isolation between
-// networks and internal networks, all in nlnet's own table `ip nlnet` (see firewall/ruleset.ts
-// for what it holds). Every change is one nf_tables transaction, made only if the ruleset is
+// networks and internal networks, all in nlnet's own tables `ip nlnet` and, once a network has
+// IPv6, `ip6 nlnet` (see firewall/ruleset.ts for what they hold). Every change is one nf_tables transaction, made only if the ruleset is
 // still at the generation it was read at, so a check and the change that follows it cannot be
 // separated by someone else's change.
 import { isIP } from 'node:net';
@@ -8,14 +8,17 @@ import { isIP } from 'node:net';
 import { ConflictError, NetlinkError, ValidationError } from '../errors.js';
 import type { Element, Netlink, NftBatch, SetSpec } from '../index.js';
 import { ifname, knownKeys, object, oneOf, prefix, uint } from '../validate.js';
-import { CHAINS, FAMILY, networkComment, networkRules, SETS, staticRules, TABLE, type ChainName, type NetworkFirewall } from './firewall/ruleset.js';
+import { chainsFor, networkComment, networkRules, setsFor, staticRules, TABLE, type ChainName, type FirewallFamily, type NetworkFirewall } from './firewall/ruleset.js';
 
-export { networkRules, staticRules, SETS, TABLE, type NetworkFirewall } from './firewall/ruleset.js';
+export { networkRules, staticRules, SETS, SETS6, TABLE, type NetworkFirewall } from './firewall/ruleset.js';
 
 /** One published port, with its host port known. */
 export interface PublishedPort {
   protocol: 'tcp' | 'udp';
-  /** One host address (IPv4); absent or "0.0.0.0": every address of the host. */
+  /**
+   * One host address, of the container address's family; absent, "0.0.0.0" or "::": every
+   * address of the host (of that family).
+   */
   hostIp?: string;
   hostPort: number;
   containerIp: string;
@@ -64,17 +67,19 @@ const sameType = (a: readonly string[] | string | undefined, b: readonly string[
  * Creates the table, its sets, maps and chains, and the rules every host gets, where missing
  * (what `dockerd` sets up at start before any network). Idempotent: a second call sends nothing.
  */
-export async function ensure(nl: Netlink): Promise<void> {
+export async function ensure(nl: Netlink, family: FirewallFamily = 'ip'): Promise<void> {
+  const FAMILY = family;
+  const CHAINS = chainsFor(family);
   await transact(nl, async () => {
     const tables = await nl.nft.listTables({ family: FAMILY });
     const exists = tables.some((t) => t.name === TABLE);
     const chains = exists ? await nl.nft.listChains({ family: FAMILY, table: TABLE }) : [];
     const sets = exists ? await nl.nft.listSets({ family: FAMILY, table: TABLE }) : [];
     const rules = exists ? await nl.nft.listRules({ family: FAMILY, table: TABLE }) : [];
-    const want = staticRules();
+    const want = staticRules(family);
     const steps: ((b: NftBatch) => void)[] = [];
     if (!exists) steps.push((b) => b.addTable({ family: FAMILY, name: TABLE }));
-    for (const s of Object.values(SETS) as SetSpec[]) {
+    for (const s of Object.values(setsFor(family)) as SetSpec[]) {
       const have = sets.find((x) => x.name === s.name);
       if (have === undefined) steps.push((b) => b.addSet(s));
       else if (!sameType(have.key, s.key) || !sameType(have.map, s.map))
@@ -97,18 +102,24 @@ export async function ensure(nl: Netlink): Promise<void> {
   });
 }
 
-function checkNetwork(n: unknown): Required<NetworkFirewall> {
+function checkNetwork(n: unknown): Omit<Required<NetworkFirewall>, 'subnet6'> & { subnet6: string | undefined } {
   const o = object('network', n);
-  knownKeys('network', o, ['bridge', 'subnet', 'internal', 'masquerade']);
+  knownKeys('network', o, ['bridge', 'subnet', 'subnet6', 'internal', 'masquerade']);
   const bridge = ifname('network.bridge', o.bridge);
   const p = prefix('network.subnet', o.subnet, 'inet');
   if (typeof o.subnet !== 'string' || !o.subnet.includes('/')) throw new ValidationError('network.subnet', o.subnet, 'expected an IPv4 subnet such as 172.18.0.0/16');
+  let subnet6: string | undefined;
+  if (o.subnet6 !== undefined) {
+    const p6 = prefix('network.subnet6', o.subnet6, 'inet6');
+    if (typeof o.subnet6 !== 'string' || !o.subnet6.includes('/')) throw new ValidationError('network.subnet6', o.subnet6, 'expected an IPv6 subnet such as fd00:1::/64');
+    subnet6 = `${p6.address}/${p6.prefixlen}`;
+  }
   const flag = (k: 'internal' | 'masquerade', dflt: boolean): boolean => {
     if (o[k] === undefined) return dflt;
     if (typeof o[k] !== 'boolean') throw new ValidationError(`network.${k}`, o[k], 'expected true or false');
     return o[k];
   };
-  return { bridge, subnet: `${p.address}/${p.prefixlen}`, internal: flag('internal', false), masquerade: flag('masquerade', true) };
+  return { bridge, subnet: `${p.address}/${p.prefixlen}`, subnet6, internal: flag('internal', false), masquerade: flag('masquerade', true) };
 }
 
 const hasKey = (elements: readonly Element[], key: unknown): boolean => elements.some((e) => String(e.key) === String(key));
@@ -122,15 +133,24 @@ const hasKey = (elements: readonly Element[], key: unknown): boolean => elements
  */
 export async function addNetwork(nl: Netlink, network: NetworkFirewall): Promise<void> {
   const n = checkNetwork(network);
-  await ensure(nl);
+  const families: FirewallFamily[] = n.subnet6 === undefined ? ['ip'] : ['ip', 'ip6'];
+  const { subnet6, ...rest } = n;
+  const spec: NetworkFirewall = { ...rest, ...(subnet6 === undefined ? {} : { subnet6 }) };
+  for (const f of families) await ensure(nl, f);
   await nl.sysctl.set(`net/ipv4/conf/${n.bridge}/route_localnet`, 1);
+  // Both families in one transaction: a network has all its rules or none.
   await transact(nl, async () => {
-    if (hasKey(await nl.nft.listElements(SETS.bridges), n.bridge)) throw new ConflictError('network', n.bridge, 'the bridge already has firewall rules');
+    for (const f of families) {
+      if (hasKey(await nl.nft.listElements(setsFor(f).bridges), n.bridge)) throw new ConflictError('network', n.bridge, 'the bridge already has firewall rules');
+    }
     return (b) => {
-      b.addElements(SETS.bridges, [{ key: n.bridge }]);
-      b.addElements(SETS.icc, [{ key: [n.bridge, n.bridge] }]);
-      if (n.internal) b.addElements(SETS.internal, [{ key: n.bridge }]);
-      for (const r of networkRules(n)) b.addRule(r);
+      for (const f of families) {
+        const sets = setsFor(f);
+        b.addElements(sets.bridges, [{ key: n.bridge }]);
+        b.addElements(sets.icc, [{ key: [n.bridge, n.bridge] }]);
+        if (n.internal) b.addElements(sets.internal, [{ key: n.bridge }]);
+        for (const r of networkRules(spec, f)) b.addRule(r);
+      }
     };
   });
 }
@@ -143,25 +163,33 @@ export async function addNetwork(nl: Netlink, network: NetworkFirewall): Promise
 export async function removeNetwork(nl: Netlink, bridge: string): Promise<void> {
   const name = ifname('bridge', bridge);
   await transact(nl, async () => {
-    const tables = await nl.nft.listTables({ family: FAMILY });
-    if (!tables.some((t) => t.name === TABLE)) return undefined;
-    const rules = (await nl.nft.listRules({ family: FAMILY, table: TABLE })).filter((r) => r.comment === networkComment(name));
-    const inBridges = hasKey(await nl.nft.listElements(SETS.bridges), name);
-    const inInternal = hasKey(await nl.nft.listElements(SETS.internal), name);
-    const inIcc = hasKey(await nl.nft.listElements(SETS.icc), [name, name]);
-    if (rules.length === 0 && !inBridges && !inInternal && !inIcc) return undefined;
-    return (b) => {
-      for (const r of rules) b.delRule({ family: FAMILY, table: TABLE, chain: r.chain, handle: r.handle });
-      if (inBridges) b.delElements(SETS.bridges, [{ key: name }]);
-      if (inInternal) b.delElements(SETS.internal, [{ key: name }]);
-      if (inIcc) b.delElements(SETS.icc, [{ key: [name, name] }]);
-    };
+    const steps: ((b: NftBatch) => void)[] = [];
+    for (const family of ['ip', 'ip6'] as const) {
+      const tables = await nl.nft.listTables({ family });
+      if (!tables.some((t) => t.name === TABLE)) continue;
+      const sets = setsFor(family);
+      const rules = (await nl.nft.listRules({ family, table: TABLE })).filter((r) => r.comment === networkComment(name));
+      const inBridges = hasKey(await nl.nft.listElements(sets.bridges), name);
+      const inInternal = hasKey(await nl.nft.listElements(sets.internal), name);
+      const inIcc = hasKey(await nl.nft.listElements(sets.icc), [name, name]);
+      steps.push((b) => {
+        for (const r of rules) b.delRule({ family, table: TABLE, chain: r.chain, handle: r.handle });
+        if (inBridges) b.delElements(sets.bridges, [{ key: name }]);
+        if (inInternal) b.delElements(sets.internal, [{ key: name }]);
+        if (inIcc) b.delElements(sets.icc, [{ key: [name, name] }]);
+      });
+      if (rules.length === 0 && !inBridges && !inInternal && !inIcc) steps.pop();
+    }
+    if (steps.length === 0) return undefined;
+    return (b) => steps.forEach((s) => s(b));
   });
 }
 
-const ANY = '0.0.0.0';
+/** The unspecified address of each family: the port on every host address. */
+const ANY: Record<FirewallFamily, string> = { ip: '0.0.0.0', ip6: '::' };
 
 interface Checked extends Required<PublishedPort> {
+  family: FirewallFamily;
   /** The map it goes in, its key and value there. */
   set: SetSpec;
   element: Element;
@@ -174,40 +202,53 @@ function checkPorts(field: string, ports: unknown): Checked[] {
     const o = object(f, p);
     knownKeys(f, o, ['protocol', 'hostIp', 'hostPort', 'containerIp', 'containerPort']);
     const protocol = oneOf(`${f}.protocol`, o.protocol, ['tcp', 'udp']);
-    const hostIp = o.hostIp === undefined ? ANY : ipv4(`${f}.hostIp`, o.hostIp);
+    const containerIp = address(`${f}.containerIp`, o.containerIp);
+    const family: FirewallFamily = isIP(containerIp) === 4 ? 'ip' : 'ip6';
+    if (containerIp === ANY[family]) throw new ValidationError(`${f}.containerIp`, o.containerIp, 'expected the address of a container');
+    const hostIp = o.hostIp === undefined ? ANY[family] : address(`${f}.hostIp`, o.hostIp);
+    if ((isIP(hostIp) === 4) !== (family === 'ip')) throw new ValidationError(`${f}.hostIp`, o.hostIp, `expected an address of the container address's family (${containerIp})`);
     const hostPort = uint(`${f}.hostPort`, o.hostPort, 1, 65535);
-    const containerIp = ipv4(`${f}.containerIp`, o.containerIp);
-    if (containerIp === ANY) throw new ValidationError(`${f}.containerIp`, o.containerIp, 'expected the address of a container');
     const containerPort = uint(`${f}.containerPort`, o.containerPort, 1, 65535);
     const value = [containerIp, containerPort];
-    const element: Element = hostIp === ANY ? { key: [protocol, hostPort], value } : { key: [hostIp, protocol, hostPort], value };
-    return { protocol, hostIp, hostPort, containerIp, containerPort, set: hostIp === ANY ? SETS.portsAny : SETS.portsAddr, element };
+    const any = hostIp === ANY[family];
+    const element: Element = any ? { key: [protocol, hostPort], value } : { key: [hostIp, protocol, hostPort], value };
+    const sets = setsFor(family);
+    return { protocol, hostIp, hostPort, containerIp, containerPort, family, set: any ? sets.portsAny : sets.portsAddr, element };
   });
 }
 
-function ipv4(field: string, v: unknown): string {
-  if (typeof v !== 'string' || isIP(v) !== 4) throw new ValidationError(field, v, 'expected an IPv4 address (IPv6 is not supported yet)');
+function address(field: string, v: unknown): string {
+  if (typeof v !== 'string' || isIP(v) === 0) throw new ValidationError(field, v, 'expected an IPv4 or IPv6 address');
   return v;
 }
 
 /** A published port as Docker's port allocator sees it: its host address, protocol and port. */
 interface Binding {
+  family: FirewallFamily;
   hostIp: string;
   protocol: string;
   hostPort: number;
 }
 
-const bindingsOf = (any: readonly Element[], byAddr: readonly Element[]): Binding[] => [
-  ...any.map((e) => { const [protocol, hostPort] = e.key as [string, number]; return { hostIp: ANY, protocol, hostPort }; }),
-  ...byAddr.map((e) => { const [hostIp, protocol, hostPort] = e.key as [string, string, number]; return { hostIp, protocol, hostPort }; }),
-];
+/** The bindings in a family's two maps (none when its table does not exist). */
+async function bindingsIn(nl: Netlink, family: FirewallFamily): Promise<Binding[]> {
+  if (!(await nl.nft.listTables({ family })).some((t) => t.name === TABLE)) return [];
+  const sets = setsFor(family);
+  return [
+    ...(await nl.nft.listElements(sets.portsAny)).map((e) => { const [protocol, hostPort] = e.key as [string, number]; return { family, hostIp: ANY[family], protocol, hostPort }; }),
+    ...(await nl.nft.listElements(sets.portsAddr)).map((e) => { const [hostIp, protocol, hostPort] = e.key as [string, string, number]; return { family, hostIp, protocol, hostPort }; }),
+  ];
+}
 
-// Docker's portallocator: 0.0.0.0:P holds P on every address, so it clashes with any IP:P.
+// Docker's portallocator: 0.0.0.0:P holds P on every IPv4 address, so it clashes with any IP:P
+// (and [::]:P likewise for IPv6).
 const clash = (a: Binding, b: Binding): boolean =>
-  a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostIp === b.hostIp || a.hostIp === ANY || b.hostIp === ANY);
+  a.family === b.family && a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostIp === b.hostIp || a.hostIp === ANY[a.family] || b.hostIp === ANY[b.family]);
 
-const allocated = (p: Binding): ConflictError =>
-  new ConflictError('port', `${p.hostIp}:${p.hostPort}/${p.protocol}`, `Bind for ${p.hostIp}:${p.hostPort} failed: port is already allocated`);
+const allocated = (p: Binding): ConflictError => {
+  const host = p.family === 'ip' ? p.hostIp : `[${p.hostIp}]`;
+  return new ConflictError('port', `${host}:${p.hostPort}/${p.protocol}`, `Bind for ${host}:${p.hostPort} failed: port is already allocated`);
+};
 
 /**
  * Publishes ports (`docker run -p [IP:]PORT:CPORT[/PROTO]`): connections to a host port are
@@ -232,19 +273,43 @@ export async function publish(nl: Netlink, ports: readonly PublishedPort[]): Pro
   } catch (e) {
     if (!(e instanceof NetlinkError && e.code === 'EEXIST')) throw e;
     // The failure path only: find which port was taken, to name it.
-    const taken = bindingsOf(await nl.nft.listElements(SETS.portsAny), await nl.nft.listElements(SETS.portsAddr));
+    const taken = [...(await bindingsIn(nl, 'ip')), ...(await bindingsIn(nl, 'ip6'))];
     throw allocated(list.find((p) => taken.some((t) => clash(t, p))) ?? list[0]!);
   }
 }
 
 /**
- * The host ports published now, as 'tcp/8080' keys, whatever their address (`nft list map ip nlnet
- * ports_any` and `ports_addr`): what a random host port must avoid. Empty before the table exists.
+ * The host ports published now, as 'tcp/8080' keys, whatever their address and family (`nft list
+ * map ip nlnet ports_any`, `ports_addr`, and the ip6 ones): what a random host port must avoid.
  */
 export async function publishedKeys(nl: Netlink): Promise<Set<string>> {
-  if (!(await nl.nft.listTables({ family: FAMILY })).some((t) => t.name === TABLE)) return new Set();
-  const bindings = bindingsOf(await nl.nft.listElements(SETS.portsAny), await nl.nft.listElements(SETS.portsAddr));
+  const bindings = [...(await bindingsIn(nl, 'ip')), ...(await bindingsIn(nl, 'ip6'))];
   return new Set(bindings.map((b) => `${b.protocol}/${b.hostPort}`));
+}
+
+/** The elements of a set, or none when its table does not exist (the ip6 table before any IPv6 network). */
+export async function listElementsIfAny(nl: Netlink, set: SetSpec): Promise<Element[]> {
+  if (!(await nl.nft.listTables({ family: set.family })).some((t) => t.name === TABLE)) return [];
+  return nl.nft.listElements(set);
+}
+
+/** Every published port in the maps of both families (`nft list map ip nlnet ports_any` …). */
+export async function listPublished(nl: Netlink): Promise<PublishedPort[]> {
+  const out: PublishedPort[] = [];
+  for (const family of ['ip', 'ip6'] as const) {
+    const sets = setsFor(family);
+    for (const e of await listElementsIfAny(nl, sets.portsAny)) {
+      const [protocol, hostPort] = e.key as ['tcp' | 'udp', number];
+      const [containerIp, containerPort] = e.value as [string, number];
+      out.push({ protocol, hostPort, containerIp, containerPort });
+    }
+    for (const e of await listElementsIfAny(nl, sets.portsAddr)) {
+      const [hostIp, protocol, hostPort] = e.key as [string, 'tcp' | 'udp', number];
+      const [containerIp, containerPort] = e.value as [string, number];
+      out.push({ hostIp, protocol, hostPort, containerIp, containerPort });
+    }
+  }
+  return out;
 }
 
 /**
@@ -254,9 +319,10 @@ export async function publishedKeys(nl: Netlink): Promise<Set<string>> {
 export async function unpublish(nl: Netlink, ports: readonly PublishedPort[]): Promise<void> {
   const list = checkPorts('ports', ports);
   await transact(nl, async () => {
-    const have: Record<string, Element[]> = { [SETS.portsAny.name]: await nl.nft.listElements(SETS.portsAny), [SETS.portsAddr.name]: await nl.nft.listElements(SETS.portsAddr) };
+    const have = new Map<SetSpec, Element[]>();
+    for (const p of list) if (!have.has(p.set)) have.set(p.set, await nl.nft.listElements(p.set));
     const same = (a: Element, b: Element) => String(a.key) === String(b.key) && String(a.value) === String(b.value);
-    const gone = list.filter((p, i) => have[p.set.name]!.some((e) => same(e, p.element)) && list.findIndex((q) => same(q.element, p.element)) === i);
+    const gone = list.filter((p, i) => have.get(p.set)!.some((e) => same(e, p.element)) && list.findIndex((q) => same(q.element, p.element)) === i);
     if (gone.length === 0) return undefined;
     return (b) => {
       for (const p of gone) b.delElements(p.set, [{ key: p.element.key }]);

@@ -15,7 +15,7 @@ export interface NetworkInspect {
   Created: string;
   Scope: 'local';
   Driver: string;
-  EnableIPv6: false;
+  EnableIPv6: boolean;
   IPAM: { Driver: 'default'; Options: Record<string, string>; Config: { Subnet: string; Gateway: string; IPRange?: string }[] };
   Internal: boolean;
   Attachable: false;
@@ -28,11 +28,12 @@ export interface NetworkInspect {
 /** Containers are keyed by sandbox id, as Docker keys them by container id. */
 export function inspectJson(net: NetworkRecord, sandboxes: readonly SandboxRecord[]): NetworkInspect {
   const len = net.subnet.slice(net.subnet.indexOf('/'));
+  const len6 = net.subnet6 === undefined ? '' : net.subnet6.slice(net.subnet6.indexOf('/'));
   const containers: Record<string, EndpointInspect> = {};
   for (const sb of sandboxes) {
     for (const ep of sb.endpoints) {
       if (ep.network !== net.name) continue;
-      containers[sb.id] = { Name: sb.name, EndpointID: ep.endpointId, MacAddress: ep.mac, IPv4Address: `${ep.ip}${len}`, IPv6Address: '' };
+      containers[sb.id] = { Name: sb.name, EndpointID: ep.endpointId, MacAddress: ep.mac, IPv4Address: `${ep.ip}${len}`, IPv6Address: ep.ip6 === undefined ? '' : `${ep.ip6}${len6}` };
     }
   }
   return {
@@ -41,8 +42,15 @@ export function inspectJson(net: NetworkRecord, sandboxes: readonly SandboxRecor
     Created: net.created,
     Scope: 'local',
     Driver: net.driver,
-    EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: {}, Config: [{ Subnet: net.subnet, Gateway: net.gateway, ...(net.ipRange === undefined ? {} : { IPRange: net.ipRange }) }] },
+    EnableIPv6: net.subnet6 !== undefined,
+    IPAM: {
+      Driver: 'default',
+      Options: {},
+      Config: [
+        { Subnet: net.subnet, Gateway: net.gateway, ...(net.ipRange === undefined ? {} : { IPRange: net.ipRange }) },
+        ...(net.subnet6 === undefined || net.gateway6 === undefined ? [] : [{ Subnet: net.subnet6, Gateway: net.gateway6 }]),
+      ],
+    },
     Internal: net.internal,
     Attachable: false,
     Ingress: false,

@@ -1,10 +1,12 @@
 // The kernel side of an endpoint, for every driver: the links that join a sandbox to its
 // network and the sandbox's own configuration, and the small helpers the engine and reconcile
 // share to run steps that undo themselves.
+import { isIP } from 'node:net';
+
 import { NotFoundError } from '../errors.js';
 import { Netlink } from '../netlink.js';
 import type * as firewall from './firewall.js';
-import { configureSandbox, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
+import { configureSandbox, createVeth, deleteLink, type BridgeSpec, type EndpointSpec } from './drivers/bridge.js';
 import { createSubInterface, subOptions } from './drivers/macvlan.js';
 import type { EndpointRecord, NetworkRecord } from './sandbox.js';
 import type { AttachStep } from './types.js';
@@ -38,9 +40,37 @@ export async function withNetlink<T>(ns: string, fn: (nl: Netlink) => Promise<T>
   }
 }
 
-/** An endpoint's published ports as the firewall takes them. */
+/**
+ * An endpoint's published ports as the firewall takes them. A port without a host address is
+ * published on every IPv4 address and, when the endpoint has IPv6, on every IPv6 one too (as
+ * Docker binds 0.0.0.0 and [::]); one with a host address only in that address's family.
+ */
 export function firewallPorts(ep: EndpointRecord): firewall.PublishedPort[] {
-  return (ep.ports ?? []).map((p) => ({ protocol: p.protocol, ...(p.hostIp === undefined ? {} : { hostIp: p.hostIp }), hostPort: p.hostPort, containerIp: ep.ip, containerPort: p.containerPort }));
+  return (ep.ports ?? []).flatMap((p) => {
+    const base = { protocol: p.protocol, hostPort: p.hostPort, containerPort: p.containerPort };
+    const v6Host = p.hostIp !== undefined && isIP(p.hostIp) === 6;
+    const out: firewall.PublishedPort[] = [];
+    if (!v6Host) out.push({ ...base, ...(p.hostIp === undefined ? {} : { hostIp: p.hostIp }), containerIp: ep.ip });
+    if (ep.ip6 !== undefined && (p.hostIp === undefined || v6Host)) out.push({ ...base, ...(p.hostIp === undefined ? {} : { hostIp: p.hostIp }), containerIp: ep.ip6 });
+    return out;
+  });
+}
+
+/** The bridge of a network record, as createBridge takes it. */
+export function bridgeSpec(n: NetworkRecord): BridgeSpec {
+  const mtu = n.options[MTU] === undefined ? undefined : Number(n.options[MTU]);
+  return {
+    bridge: n.bridge,
+    gateway: n.gateway,
+    prefixlen: prefixlen(n.subnet),
+    ...(n.gateway6 === undefined || n.subnet6 === undefined ? {} : { gateway6: `${n.gateway6}/${prefixlen(n.subnet6)}` }),
+    ...(mtu === undefined ? {} : { mtu }),
+  };
+}
+
+/** The firewall's view of a bridge network record. */
+export function firewallSpec(n: NetworkRecord): firewall.NetworkFirewall {
+  return { bridge: n.bridge, subnet: n.subnet, ...(n.subnet6 === undefined ? {} : { subnet6: n.subnet6 }), internal: n.internal, masquerade: n.options[MASQUERADE] !== 'false' };
 }
 
 /** The bridge driver's view of an endpoint. */
@@ -52,6 +82,7 @@ export function veth(ns: string, ep: EndpointRecord, net: NetworkRecord): Endpoi
     netns: ns,
     ip: ep.ip,
     prefixlen: prefixlen(net.subnet),
+    ...(ep.ip6 === undefined || net.subnet6 === undefined ? {} : { ip6: `${ep.ip6}/${prefixlen(net.subnet6)}` }),
     mac: ep.mac,
     // The bridge was made with this MTU (Docker's default 1500): no need to ask the kernel.
     mtu: Number(net.options[MTU] ?? 1500),
@@ -72,7 +103,7 @@ export async function plumb(host: Netlink, ns: string, ep: EndpointRecord, net: 
     await createVeth(host, spec);
     undo.push(() => deleteLink(host, ep.hostIf));
     await step('sandbox');
-    await withNetlink(ns, (s) => configureSandbox(s, spec, gateway ? net.gateway : undefined));
+    await withNetlink(ns, (s) => configureSandbox(s, spec, gateway ? net.gateway : undefined, false, gateway ? net.gateway6 : undefined));
     return;
   }
   await step('veth');

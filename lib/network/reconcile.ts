@@ -4,16 +4,18 @@
 // namespaces the sandbox owns, published ports); what nlnet owns in the kernel and the store does
 // not know is removed (veths on nlnet bridges, `br-` bridges, published-port map elements, sandbox
 // namespaces of this host). The store is the truth: no address or pool changes here.
-import { Netlink } from '../netlink.js';
+import { isIP } from 'node:net';
+
+import type { Netlink } from '../netlink.js';
 import { netns } from '../netns.js';
 import type { Json } from './store/types.js';
 import type { FileStore } from './store/file.js';
 import * as firewall from './firewall.js';
-import { SETS, TABLE } from './firewall.js';
+import { SETS, SETS6 } from './firewall.js';
 import { configureSandbox, createBridge, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
 import { createSubInterface, ensureParent, subOptions } from './drivers/macvlan.js';
 import { processAlive } from './store/lock.js';
-import { configureSub, firewallPorts, MASQUERADE, MTU, prefixlen, veth, withNetlink } from './plumbing.js';
+import { bridgeSpec, configureSub, firewallPorts, firewallSpec, veth, withNetlink } from './plumbing.js';
 import { sandboxNetnsName, type NetworkRecord, type SandboxRecord } from './sandbox.js';
 
 export interface ReconcileReport {
@@ -27,16 +29,22 @@ export interface ReconcileContext {
   store: FileStore;
 }
 
-const ANY = '0.0.0.0';
+const anyAddress = (ip: string | undefined): boolean => ip === undefined || ip === '0.0.0.0' || ip === '::';
 const VETH_RE = /^veth[0-9a-f]{7}$/;
 const BRIDGE_RE = /^br-[0-9a-f]{12}$/;
 
 
 /** The map element a published port is, as 'key|value' text (how firewall.unpublish compares). */
 function elementText(p: firewall.PublishedPort): string {
-  const key = p.hostIp === undefined || p.hostIp === ANY ? [p.protocol, p.hostPort] : [p.hostIp, p.protocol, p.hostPort];
+  const key = anyAddress(p.hostIp) ? [p.protocol, p.hostPort] : [p.hostIp, p.protocol, p.hostPort];
   return `${String(key)}|${String([p.containerIp, p.containerPort])}`;
 }
+
+const showPort = (p: firewall.PublishedPort): string => {
+  const v6 = isIP(p.containerIp) === 6;
+  const host = p.hostIp ?? (v6 ? '::' : '0.0.0.0');
+  return `${v6 ? `[${host}]` : host}:${p.hostPort}/${p.protocol} -> ${v6 ? `[${p.containerIp}]` : p.containerIp}:${p.containerPort}`;
+};
 
 /**
  * One pass. Safe to run again: a second pass over a consistent state changes nothing and reports
@@ -84,8 +92,7 @@ export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport>
   const recreatedBridges = new Set<string>();
   for (const n of networks) {
     if (links.some((l) => l.name === n.bridge)) continue;
-    const mtu = n.options[MTU] === undefined ? undefined : Number(n.options[MTU]);
-    await createBridge(nl, { bridge: n.bridge, gateway: n.gateway, prefixlen: prefixlen(n.subnet), ...(mtu === undefined ? {} : { mtu }) });
+    await createBridge(nl, bridgeSpec(n));
     recreatedBridges.add(n.bridge);
     report.recreated.push(`bridge ${n.bridge} of network ${n.name}`);
   }
@@ -94,17 +101,20 @@ export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport>
   if (networks.length > 0) {
     await firewall.ensure(nl);
     const inSet = new Set((await nl.nft.listElements(SETS.bridges)).map((e) => String(e.key)));
+    if (networks.some((n) => n.subnet6 !== undefined)) await firewall.ensure(nl, 'ip6');
+    const inSet6 = new Set((await firewall.listElementsIfAny(nl, SETS6.bridges)).map((e) => String(e.key)));
     for (const n of networks) {
-      if (inSet.has(n.bridge)) {
+      if (inSet.has(n.bridge) && (n.subnet6 === undefined || inSet6.has(n.bridge))) {
         // A new bridge device lost its per-device sysctl.
         if (recreatedBridges.has(n.bridge)) await nl.sysctl.set(`net/ipv4/conf/${n.bridge}/route_localnet`, 1);
         continue;
       }
       await firewall.removeNetwork(nl, n.bridge);
-      await firewall.addNetwork(nl, { bridge: n.bridge, subnet: n.subnet, internal: n.internal, masquerade: n.options[MASQUERADE] !== 'false' });
+      await firewall.addNetwork(nl, firewallSpec(n));
       report.recreated.push(`firewall of network ${n.name}`);
     }
     await nl.sysctl.set('net.ipv4.ip_forward', 1);
+    if (networks.some((n) => n.subnet6 !== undefined)) await nl.sysctl.set('net.ipv6.conf.all.forwarding', 1);
   }
 
   // 4. Veths: strays on an nlnet bridge go; endpoints whose veth is missing or off its bridge come back.
@@ -140,7 +150,7 @@ export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport>
         if ((await s.link.list()).some((l) => l.name === ep.ifname)) await s.link.del(ep.ifname);
       });
       await createVeth(nl, spec);
-      await withNetlink(sb.netns, (s) => configureSandbox(s, spec, gateway));
+      await withNetlink(sb.netns, (s) => configureSandbox(s, spec, gateway, false, i === 0 ? net.gateway6 : undefined));
       report.recreated.push(`endpoint ${sb.name} on ${net.name} (${ep.hostIf})`);
     }
   }
@@ -160,41 +170,21 @@ export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport>
   }
 
   // 5. Published ports: elements without an endpoint go, missing ones come back.
-  if ((await nl.nft.listTables({ family: 'ip' })).some((t) => t.name === TABLE)) {
-    const wanted = sandboxes.flatMap((s) => s.endpoints.flatMap((e) => firewallPorts(e)));
-    const wantedText = new Set(wanted.map(elementText));
-    const any = await nl.nft.listElements(SETS.portsAny);
-    const byAddr = await nl.nft.listElements(SETS.portsAddr);
-    const have: firewall.PublishedPort[] = [
-      ...any.map((e) => {
-        const [protocol, hostPort] = e.key as [string, number];
-        const [containerIp, containerPort] = e.value as [string, number];
-        return { protocol: protocol as 'tcp' | 'udp', hostPort, containerIp, containerPort };
-      }),
-      ...byAddr.map((e) => {
-        const [hostIp, protocol, hostPort] = e.key as [string, string, number];
-        const [containerIp, containerPort] = e.value as [string, number];
-        return { hostIp, protocol: protocol as 'tcp' | 'udp', hostPort, containerIp, containerPort };
-      }),
-    ];
-    const stray = have.filter((p) => !wantedText.has(elementText(p)));
-    if (stray.length > 0) {
-      await firewall.unpublish(nl, stray);
-      for (const p of stray) report.removed.push(`published port ${p.hostIp ?? ANY}:${p.hostPort}/${p.protocol} -> ${p.containerIp}:${p.containerPort}`);
-    }
-    const haveText = new Set(have.map(elementText));
-    const missing = wanted.filter((p) => !haveText.has(elementText(p)));
-    if (missing.length > 0) {
-      await firewall.publish(nl, missing);
-      for (const p of missing) report.recreated.push(`published port ${p.hostIp ?? ANY}:${p.hostPort}/${p.protocol} -> ${p.containerIp}:${p.containerPort}`);
-    }
-  } else {
-    const wanted = sandboxes.flatMap((s) => s.endpoints.flatMap((e) => firewallPorts(e)));
-    if (wanted.length > 0) {
-      await firewall.ensure(nl);
-      await firewall.publish(nl, wanted);
-      for (const p of wanted) report.recreated.push(`published port ${p.hostIp ?? ANY}:${p.hostPort}/${p.protocol} -> ${p.containerIp}:${p.containerPort}`);
-    }
+  const wanted = sandboxes.flatMap((s) => s.endpoints.flatMap((e) => firewallPorts(e)));
+  const have = await firewall.listPublished(nl);
+  const wantedText = new Set(wanted.map(elementText));
+  const stray = have.filter((p) => !wantedText.has(elementText(p)));
+  if (stray.length > 0) {
+    await firewall.unpublish(nl, stray);
+    for (const p of stray) report.removed.push(`published port ${showPort(p)}`);
+  }
+  const haveText = new Set(have.map(elementText));
+  const missing = wanted.filter((p) => !haveText.has(elementText(p)));
+  if (missing.length > 0) {
+    await firewall.ensure(nl);
+    if (missing.some((p) => isIP(p.containerIp) === 6)) await firewall.ensure(nl, 'ip6');
+    await firewall.publish(nl, missing);
+    for (const p of missing) report.recreated.push(`published port ${showPort(p)}`);
   }
   // 6. Networks whose maker died half-way are whole now.
   const repaired = all.filter((n) => n.creating !== undefined);

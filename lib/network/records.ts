@@ -2,6 +2,7 @@
 // endpoints that join them (an address from the network's pool, an entry in the sandbox).
 import { ConflictError, NotFoundError } from '../errors.js';
 import { AddressPool, macFor } from './ipam.js';
+import { AddressPool6 } from './ipam6.js';
 import { hostIfName, nextIfname, randomId, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './sandbox.js';
 import type { Json, StoreTx } from './store/types.js';
 
@@ -26,6 +27,7 @@ export async function sandboxesIn(tx: StoreTx): Promise<SandboxRecord[]> {
 /** What a new endpoint asks for: `--ip`, `--mac-address`, `--alias`. */
 export interface EndpointWish {
   ip?: string;
+  ip6?: string;
   mac?: string;
   aliases: string[];
 }
@@ -38,6 +40,14 @@ export async function reserveEndpoint(tx: StoreTx, sb: SandboxRecord, network: s
   const pool = AddressPool.fromJSON(net.pool);
   const address = want.ip === undefined ? pool.allocate() : pool.allocateStatic(want.ip);
   net.pool = pool.toJSON();
+  let ip6: string | undefined;
+  if (net.pool6 !== undefined) {
+    const pool6 = AddressPool6.fromJSON(net.pool6);
+    ip6 = want.ip6 === undefined ? pool6.allocate() : pool6.allocateStatic(want.ip6);
+    net.pool6 = pool6.toJSON();
+  } else if (want.ip6 !== undefined) {
+    throw new ConflictError('network', network, `network ${network} has no IPv6: --ip6 needs a network made with --ipv6`);
+  }
   tx.put(`networks/${network}`, asJson(net));
   const ep: EndpointRecord = {
     network,
@@ -45,6 +55,7 @@ export async function reserveEndpoint(tx: StoreTx, sb: SandboxRecord, network: s
     ifname: nextIfname(sb.endpoints),
     hostIf: net.driver === 'bridge' ? hostIfName() : '',
     ip: address,
+    ...(ip6 === undefined ? {} : { ip6 }),
     mac: want.mac ?? macFor(address),
     ...(want.aliases.length === 0 ? {} : { aliases: want.aliases }),
   };
@@ -59,6 +70,11 @@ export async function releaseEndpoint(tx: StoreTx, ep: EndpointRecord): Promise<
     const pool = AddressPool.fromJSON(net.pool);
     pool.release(ep.ip);
     net.pool = pool.toJSON();
+    if (net.pool6 !== undefined && ep.ip6 !== undefined) {
+      const pool6 = AddressPool6.fromJSON(net.pool6);
+      pool6.release(ep.ip6);
+      net.pool6 = pool6.toJSON();
+    }
     tx.put(`networks/${ep.network}`, asJson(net));
   }
   for (const e of await sandboxesIn(tx)) {

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 
 import { ValidationError } from '../errors.js';
 import type { AddressPoolState } from './ipam.js';
+import type { AddressPool6State } from './ipam6.js';
 import type { PublishedPortRecord } from './publish.js';
 
 /** One sandbox's attachment to one network. */
@@ -16,6 +17,8 @@ export interface EndpointRecord {
   /** The host end of the veth pair; '' for macvlan/ipvlan, which have none. */
   hostIf: string;
   ip: string;
+  /** Its IPv6 address, on a network with IPv6. */
+  ip6?: string;
   mac: string;
   /** `docker run -p`: on the endpoint the sandbox was created with, with every host port known. */
   ports?: PublishedPortRecord[];
@@ -63,6 +66,10 @@ export interface NetworkRecord {
   labels: Record<string, string>;
   options: Record<string, string>;
   pool: AddressPoolState;
+  /** `--ipv6`: the IPv6 subnet, its gateway and address pool. */
+  subnet6?: string;
+  gateway6?: string;
+  pool6?: AddressPool6State;
 }
 
 export type Mode = { kind: 'none' } | { kind: 'host' } | { kind: 'container'; target: string } | { kind: 'network'; network: string };

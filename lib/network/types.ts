@@ -16,6 +16,12 @@ export interface CreateNetworkOptions {
   gateway?: string;
   ipRange?: string;
   internal?: boolean;
+  /** `--ipv6`: the network gets an IPv6 subnet too (`subnet6`, or a random ULA /64), bridge driver only. */
+  ipv6?: boolean;
+  /** `--subnet` of the IPv6 family (with `--ipv6`). */
+  subnet6?: string;
+  /** `--gateway` of the IPv6 family. */
+  gateway6?: string;
   labels?: Record<string, string>;
   /**
    * Docker's driver options: `com.docker.network.bridge.enable_ip_masquerade`, `…enable_icc`,
@@ -30,6 +36,8 @@ export interface CreateSandboxOptions {
   network?: string;
   /** A static address on that network (`docker run --ip`). */
   ip?: string;
+  /** A static IPv6 address on that network (`docker run --ip6`). */
+  ip6?: string;
   /**
    * `docker run -p SPEC`: `[ip:]hostPort[-end]:containerPort[-end][/tcp|udp]` or `containerPort`
    * (a host port from ip_local_port_range). Ignored in host mode and with 'none', as dockerd
@@ -52,6 +60,7 @@ export interface CreateSandboxOptions {
 /** `docker network connect [--ip IP] [--alias NAME]...` */
 export interface ConnectOptions {
   ip?: string;
+  ip6?: string;
   aliases?: string[];
 }
 
@@ -63,8 +72,8 @@ export interface PortMapping {
   hostPort: number;
 }
 
-/** A network as the engine hands it out: its record without the address pool. */
-export type Network = Omit<NetworkRecord, 'pool'>;
+/** A network as the engine hands it out: its record without the address pools. */
+export type Network = Omit<NetworkRecord, 'pool' | 'pool6'>;
 
 /** The steps of creating a sandbox or connecting one, in order. */
 export type AttachStep = 'allocate' | 'netns' | 'veth' | 'sandbox' | 'publish' | 'finish';

@@ -150,7 +150,7 @@ export function pings(ns: string, addr: string): boolean {
 // at 1 s and 3 s, so a lost first SYN is not taken for a drop).
 const SERVER = `
 const port = Number(process.argv[1]);
-require('net').createServer((s) => s.end(s.remoteAddress + '\\n')).listen(port, '0.0.0.0', () => console.log('ready'));
+require('net').createServer((s) => s.end(s.remoteAddress + '\\n')).listen(port, process.argv[2] ?? '0.0.0.0', () => console.log('ready'));
 `;
 const CLIENT = `
 const s = require('net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
@@ -174,10 +174,13 @@ export function useTcpServers(): void {
   });
 }
 
-/** Starts a TCP server in NS on PORT that tells each client its address, as the server sees it. */
-export async function startAddressServer(ns: string, port: number): Promise<void> {
+/**
+ * Starts a TCP server in NS on PORT (of every IPv4 address, or of `host`: '::' for IPv6 and IPv4)
+ * that tells each client its address, as the server sees it.
+ */
+export async function startAddressServer(ns: string, port: number, host = '0.0.0.0'): Promise<void> {
   // `ip netns exec` execs node in place, so this pid is the server's own.
-  const p = spawn('ip', ['netns', 'exec', ns, 'node', '-e', SERVER, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn('ip', ['netns', 'exec', ns, 'node', '-e', SERVER, String(port), host], { stdio: ['ignore', 'pipe', 'pipe'] });
   servers.add(p);
   await new Promise<void>((resolve, reject) => {
     let err = '';

@@ -9,15 +9,19 @@ export interface BridgeSpec {
   /** The gateway address, "172.17.0.1". */
   gateway: string;
   prefixlen: number;
+  /** The IPv6 gateway with its prefix, "fd00:1::1/64", on a network with IPv6. */
+  gateway6?: string;
   mtu?: number;
 }
 
-/** `ip link add BR type bridge; ip addr add GW/LEN dev BR; ip link set BR up` */
+/** `ip link add BR type bridge; ip addr add GW/LEN dev BR; [ip addr add GW6/LEN dev BR nodad;] ip link set BR up` */
 export async function createBridge(nl: Netlink, spec: BridgeSpec): Promise<void> {
   try {
     await nl.batch((b) => {
       const br = b.link.add({ kind: 'bridge', name: spec.bridge, ...(spec.mtu === undefined ? {} : { mtu: spec.mtu }) });
       b.addr.add({ dev: br, address: `${spec.gateway}/${spec.prefixlen}` });
+      // nodad: the gateway must answer at once, not after duplicate address detection.
+      if (spec.gateway6 !== undefined) b.addr.add({ dev: br, address: spec.gateway6, nodad: true });
       b.link.set(br, { up: true });
     });
   } catch (e) {
@@ -46,6 +50,8 @@ export interface EndpointSpec {
   netns: string;
   ip: string;
   prefixlen: number;
+  /** "fd00:1::2/64" on a network with IPv6. */
+  ip6?: string;
   mac: string;
   mtu: number;
   /** `enable_icc=false`: the host end is an isolated bridge port, so endpoints reach only the gateway. */
@@ -83,12 +89,15 @@ export async function createVeth(host: Netlink, e: EndpointSpec): Promise<void> 
  * for the sandbox's first network only (Docker's gateway endpoint), `ip route add default via GW`
  * (or `default dev IFNAME` when `defaultDev`: ipvlan l3 has no gateway). Every driver uses it.
  */
-export async function configureSandbox(sandbox: Netlink, e: Pick<EndpointSpec, 'ifname' | 'ip' | 'prefixlen'>, gateway: string | undefined, defaultDev = false): Promise<void> {
+export async function configureSandbox(sandbox: Netlink, e: Pick<EndpointSpec, 'ifname' | 'ip' | 'prefixlen' | 'ip6'>, gateway: string | undefined, defaultDev = false, gateway6?: string): Promise<void> {
   await sandbox.batch((b) => {
     b.link.set('lo', { up: true });
     b.addr.add({ dev: e.ifname, address: `${e.ip}/${e.prefixlen}` });
+    // Docker's IPv6 endpoints skip duplicate address detection: the address is usable at once.
+    if (e.ip6 !== undefined) b.addr.add({ dev: e.ifname, address: e.ip6, nodad: true });
     b.link.set(e.ifname, { up: true });
     if (gateway !== undefined) b.route.add({ dst: 'default', via: gateway, dev: e.ifname });
     else if (defaultDev) b.route.add({ dst: 'default', dev: e.ifname });
+    if (gateway6 !== undefined) b.route.add({ family: 'inet6', dst: 'default', via: gateway6, dev: e.ifname });
   });
 }
