@@ -12,6 +12,7 @@
         "native/socket.cc",
         "native/netns.cc",
         "native/netns_socket.cc",
+        "native/udp_endpoint.cc",
         "native/spawn.cc",
         "native/handle.cc",
         "native/events.cc",

@@ -52,7 +52,30 @@ export interface NativeBinding {
   sysctlWrite(nsfd: number, path: string, value: string): Promise<void>;
   openNetlink(nsfd: number, protocol: number, groups: number[], receiveBuffer?: number): Promise<number>;
   // -- sockets inside a namespace (native/netns_socket.cc) --
+  /** A TCP socket made in `nsfd` (-1: the process's own namespace), bound and listening: its fd. */
+  socketListenTcp(nsfd: number, address: string, port: number, backlog: number): Promise<number>;
+  /** A TCP socket made in `nsfd`, bound to `localAddress` unless '', connected to address:port: its fd. */
+  socketConnectTcp(nsfd: number, localAddress: string, address: string, port: number, timeoutMs: number): Promise<number>;
+  /** A UDP socket made in `nsfd` and bound: its fd, for a UdpEndpoint. */
+  socketOpenUdp(nsfd: number, address: string, port: number): Promise<number>;
+  /**
+   * Reads a UDP socket with uv_poll on the JS loop and owns its fd (closed by close()). `send` is
+   * a non-blocking sendto() returning the bytes sent; it throws a NativeError (EAGAIN when full).
+   */
+  UdpEndpoint: new (
+    fd: number,
+    onMessage: (data: Buffer, address: string, port: number) => void,
+  ) => { send(data: Buffer, address: string, port: number): number; address(): { address: string; port: number }; close(): void; ref(): void; unref(): void };
   // -- running a command inside a namespace (native/spawn.cc) --
+  /**
+   * Forks and execs `file` (PATH already resolved) inside `nsPath`'s network namespace, with each
+   * `binds` pair (source, target, …) bind-mounted in a mount namespace of its own. `exited`
+   * rejects with the failing step's errno/syscall/path, or resolves to the wait status.
+   */
+  spawn(options: { file: string; argv: string[]; env: string[]; cwd?: string; nsPath?: string; binds: string[] }): {
+    pid: number;
+    exited: Promise<{ status: number | null; signal: number | null }>;
+  };
 }
 
 /** The error shape native code rejects with (see native/errors.cc). */

@@ -2,6 +2,7 @@
 export { Netlink, type OpenOptions } from './netlink.js';
 export { Batch } from './batch.js';
 export { netns, Netns, type NetnsTarget } from './netns.js';
+export { netnsSocket, listenTcp, connectTcp, openUdp, UdpEndpoint, type SocketNetns, type UdpRemote, type ListenTcpOptions, type ConnectTcpOptions } from './netns-socket.js';
 export { NetlinkError, DumpInterruptedError, ValidationError, NotFoundError, ConflictError } from './errors.js';
 export type { IfRef, LinkRef, Family, Prefix } from './validate.js';
 export { isKind, type Link, type LinkAttrs, type LinkOf, type LinkSpec, type LinkChanges, type LinkCommon } from './link.js';

@@ -16,6 +16,10 @@ import { ensureParent, subOptions } from './drivers/macvlan.js';
 import { asJson, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './records.js';
 import { bridgeSpec, firewallPorts, firewallSpec, MTU, plumb, rollback, unplumb, withNetlink, type Undo } from './plumbing.js';
 import { inspectJson, type NetworkInspect } from './inspect.js';
+import { DnsService, type DnsServiceOptions } from './dns-service.js';
+import { sandboxResolvConf } from './dns/index.js';
+import { hostResolvConf, hostsFile, removeSandboxEtc, writeSandboxEtc } from './etc.js';
+import { hasEmbeddedDns } from './names.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { parsePortRange, portSpecs, resolvePorts } from './publish.js';
 import {
@@ -45,6 +49,8 @@ export class Engine {
   #creatingDefault: Promise<void> | undefined;
   /** Set once the default network is known to exist: nobody can remove it (see removeNetwork). */
   #defaultExists = false;
+  /** The DNS services serveDns started, closed with the engine. */
+  readonly #dns: DnsService[] = [];
 
   private constructor(
     /** The host namespace's name under /run/netns; '' for the caller's own. */
@@ -79,8 +85,20 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    for (const d of this.#dns.splice(0)) await d.close();
     await this.store.close();
     this.nl.close();
+  }
+
+  /**
+   * Serves the embedded DNS of user-defined networks (dockerd's resolver) from this process, on
+   * each network's gateway address in the host namespace, until closed (or the engine is). It
+   * follows networks made or removed by any process; answers come from the store at each query.
+   */
+  async serveDns(opts: DnsServiceOptions = {}): Promise<DnsService> {
+    const service = await DnsService.start(this.hostNetns, this.store, opts, () => this.#dns.splice(this.#dns.indexOf(service) >>> 0, 1));
+    this.#dns.push(service);
+    return service;
   }
 
   /** `docker network create [--subnet S] [--gateway G] [--ip-range R] [--internal] NAME` */
@@ -294,6 +312,12 @@ export class Engine {
           undo.push(() => firewall.unpublish(this.nl, ports));
         }
       }
+      if (sandbox.ownsNetns) {
+        // Its /etc/resolv.conf and /etc/hosts, where `ip netns exec` and `nlnet exec` bind them.
+        const nameserver = network !== undefined && hasEmbeddedDns(network) ? network.gateway : undefined;
+        writeSandboxEtc(sandbox.netns, { hosts: hostsFile(name, endpoint?.ip), resolvConf: sandboxResolvConf(hostResolvConf(), nameserver) });
+        undo.push(async () => removeSandboxEtc(sandbox.netns));
+      }
       await written;
       await this.#step('finish');
       return sandbox;
@@ -313,7 +337,10 @@ export class Engine {
     for (const ep of sb.endpoints) await this.#unpublish(ep);
     // A macvlan/ipvlan endpoint lives only in the sandbox: it goes with the namespace.
     for (const ep of sb.endpoints) if (ep.hostIf !== '') await deleteLink(this.nl, ep.hostIf);
-    if (sb.ownsNetns) await netns.delete(sb.netns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+    if (sb.ownsNetns) {
+      await netns.delete(sb.netns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+      removeSandboxEtc(sb.netns);
+    }
     await this.store.update(async (tx) => {
       const now = await sandboxIn(tx, name);
       for (const ep of now.endpoints) await releaseEndpoint(tx, ep);

@@ -4,7 +4,9 @@
 // namespaces the sandbox owns, published ports); what nlnet owns in the kernel and the store does
 // not know is removed (veths on nlnet bridges, `br-` bridges, published-port map elements, sandbox
 // namespaces of this host). The store is the truth: no address or pool changes here.
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 
 import type { Netlink } from '../netlink.js';
 import { netns } from '../netns.js';
@@ -15,6 +17,9 @@ import { SETS, SETS6 } from './firewall.js';
 import { configureSandbox, createBridge, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
 import { createSubInterface, ensureParent, subOptions } from './drivers/macvlan.js';
 import { processAlive } from './store/lock.js';
+import { sandboxResolvConf } from './dns/index.js';
+import { ETC_NETNS, hostResolvConf, hostsFile, removeSandboxEtc, sandboxEtcDirs, writeSandboxEtc } from './etc.js';
+import { hasEmbeddedDns } from './names.js';
 import { bridgeSpec, configureSub, firewallPorts, firewallSpec, veth, withNetlink } from './plumbing.js';
 import { sandboxNetnsName, type NetworkRecord, type SandboxRecord } from './sandbox.js';
 
@@ -79,6 +84,21 @@ export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport>
     report.recreated.push(`netns ${sb.netns} of sandbox ${sb.name}`);
   }
   present = new Set(await netns.list());
+
+  // 1b. Their /etc/netns files: strays go, missing ones are written again.
+  for (const dir of sandboxEtcDirs(prefix)) {
+    if (knownNs.has(dir)) continue;
+    removeSandboxEtc(dir);
+    report.removed.push(`/etc/netns/${dir}`);
+  }
+  for (const sb of sandboxes) {
+    if (!sb.ownsNetns || existsSync(join(ETC_NETNS, sb.netns, 'resolv.conf'))) continue;
+    const first = sb.endpoints[0];
+    const net = first === undefined ? undefined : byNetwork.get(first.network);
+    const nameserver = net !== undefined && hasEmbeddedDns(net) ? net.gateway : undefined;
+    writeSandboxEtc(sb.netns, { hosts: hostsFile(sb.name, first?.ip), resolvConf: sandboxResolvConf(hostResolvConf(), nameserver) });
+    report.recreated.push(`/etc/netns/${sb.netns} of sandbox ${sb.name}`);
+  }
 
   // 2. Bridges: stray `br-` bridges go (with any firewall rules of theirs); missing ones come back.
   let links = await nl.link.list();

@@ -1,7 +1,7 @@
 // Throwaway namespaces for integration tests. Names are unique per process and per call, so
 // test files running in parallel never collide; everything is removed after each test, also
 // when it fails.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { afterEach, beforeEach } from 'vitest';
 
 import { Netlink, netns } from '../../lib/index.js';
@@ -64,6 +64,18 @@ export function ipRun(ns: string, ...args: string[]): void {
 /** Runs a command inside a namespace (`ip netns exec`); returns its status and output. */
 export function nsExec(ns: string, cmd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
   return spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: 20_000 });
+}
+
+/**
+ * nsExec without blocking the event loop: needed when the command talks to a server running in
+ * this very process (the embedded DNS), which a blocked loop could not answer.
+ */
+export function nsExecAsync(ns: string, cmd: string, ...args: string[]): Promise<{ status: number; stdout: string }> {
+  return new Promise((resolve) =>
+    execFile('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: 20_000 }, (err, stdout) =>
+      resolve({ status: err ? Number((err as { code?: unknown }).code) || 1 : 0, stdout }),
+    ),
+  );
 }
 
 /**

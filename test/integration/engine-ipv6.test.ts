@@ -9,10 +9,11 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { ConflictError, ValidationError, netns } from '../../lib/index.js';
+import { ConflictError, ValidationError } from '../../lib/index.js';
 import { Engine } from '../../lib/network/engine.js';
-import type { NetworkRecord, SandboxRecord } from '../../lib/network/sandbox.js';
+import type { NetworkRecord } from '../../lib/network/sandbox.js';
 import { startAddressServer, tcpAsk, useTcpServers } from '../helpers/nft.js';
+import { removeEngineLeftovers } from '../helpers/engine.js';
 import { ipj, ipRun, isRoot, nsExec, ROOT_SKIP_REASON, useNetns } from '../helpers/ns.js';
 
 interface IpAddr {
@@ -46,10 +47,7 @@ describe.skipIf(!isRoot)(`engine: IPv6 (${isRoot ? 'root' : ROOT_SKIP_REASON})`,
   });
 
   afterEach(async () => {
-    for (const e of await engine.store.list('sandboxes/')) {
-      const sb = e.value as unknown as SandboxRecord;
-      if (sb.ownsNetns) await netns.delete(sb.netns).catch(() => undefined);
-    }
+    await removeEngineLeftovers(host);
     await engine.close();
     await rm(stateDir, { recursive: true, force: true });
   });

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { ConflictError, NetlinkError, NotFoundError, ValidationError, netns } from '../../lib/index.js';
+import { ConflictError, NetlinkError, NotFoundError, ValidationError } from '../../lib/index.js';
 import { Engine } from '../../lib/network/engine.js';
-import type { SandboxRecord } from '../../lib/network/sandbox.js';
+import { removeEngineLeftovers } from '../helpers/engine.js';
 import { ipj, ipRun, isRoot, kernelHasKind, nsExec, ROOT_SKIP_REASON, useNetns } from '../helpers/ns.js';
 
 interface IpLink {
@@ -50,10 +50,7 @@ describe.skipIf(!isRoot)(`engine: macvlan and ipvlan (${isRoot ? 'root' : ROOT_S
   });
 
   afterEach(async () => {
-    for (const e of await engine.store.list('sandboxes/')) {
-      const sb = e.value as unknown as SandboxRecord;
-      if (sb.ownsNetns) await netns.delete(sb.netns).catch(() => undefined);
-    }
+    await removeEngineLeftovers(host);
     await engine.close();
     await rm(stateDir, { recursive: true, force: true });
   });

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, ValidationError, netns } from '../../lib/index.js';
 import { Engine } from '../../lib/network/engine.js';
 import * as firewall from '../../lib/network/firewall.js';
-import type { SandboxRecord } from '../../lib/network/sandbox.js';
+import { removeEngineLeftovers } from '../helpers/engine.js';
 import { uplink, UPLINK } from '../helpers/hostnet.js';
 import { nftj, pings, startAddressServer, tcpAsk, useTcpServers } from '../helpers/nft.js';
 import { bridgej, ipj, isRoot, nsExec, ROOT_SKIP_REASON, useNetns } from '../helpers/ns.js';
@@ -41,10 +41,7 @@ describe.skipIf(!isRoot)(`engine ports, icc, prune (${isRoot ? 'root' : ROOT_SKI
 
   afterEach(async () => {
     engine.faults = undefined;
-    for (const e of await engine.store.list('sandboxes/')) {
-      const sb = e.value as unknown as SandboxRecord;
-      if (sb.ownsNetns) await netns.delete(sb.netns).catch(() => undefined);
-    }
+    await removeEngineLeftovers(host);
     await engine.close();
     await rm(stateDir, { recursive: true, force: true });
   });

@@ -13,8 +13,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { netns } from '../../lib/index.js';
 import { Engine } from '../../lib/network/engine.js';
-import { sandboxNetnsName, type SandboxRecord } from '../../lib/network/sandbox.js';
+import { sandboxNetnsName } from '../../lib/network/sandbox.js';
 import { nft, nftj } from '../helpers/nft.js';
+import { removeEngineLeftovers } from '../helpers/engine.js';
 import { ipj, ipRun, isRoot, nsExec, ROOT_SKIP_REASON, useNetns } from '../helpers/ns.js';
 
 interface IpLink {
@@ -50,12 +51,7 @@ describe.skipIf(!isRoot)(`engine reconcile (${isRoot ? 'root' : ROOT_SKIP_REASON
   });
 
   afterEach(async () => {
-    for (const e of await engine.store.list('sandboxes/')) {
-      const sb = e.value as unknown as SandboxRecord;
-      if (sb.ownsNetns) await netns.delete(sb.netns).catch(() => undefined);
-    }
-    // Namespaces a test left without a record (the killed child's, a stray).
-    for (const n of await netns.list()) if (n.startsWith(sandboxNetnsName(host, ''))) await netns.delete(n).catch(() => undefined);
+    await removeEngineLeftovers(host);
     await engine.close();
     await rm(stateDir, { recursive: true, force: true });
   });

@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { ConflictError, NotFoundError, netns } from '../../lib/index.js';
 import { Engine, type AttachStep } from '../../lib/network/engine.js';
-import type { NetworkRecord, SandboxRecord } from '../../lib/network/sandbox.js';
+import type { NetworkRecord } from '../../lib/network/sandbox.js';
+import { removeEngineLeftovers } from '../helpers/engine.js';
 import { ipj, ipRun, isRoot, nsExec, ROOT_SKIP_REASON, useNetns } from '../helpers/ns.js';
 
 interface IpLink {
@@ -44,11 +45,7 @@ describe.skipIf(!isRoot)(`engine (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () =>
   });
 
   afterEach(async () => {
-    // Sandbox namespaces are not inside the host namespace: remove whatever a test left.
-    for (const e of await engine.store.list('sandboxes/')) {
-      const sb = e.value as unknown as SandboxRecord;
-      if (sb.ownsNetns) await netns.delete(sb.netns).catch(() => undefined);
-    }
+    await removeEngineLeftovers(host);
     await engine.close();
     await rm(stateDir, { recursive: true, force: true });
   });

@@ -49,6 +49,11 @@ export class FileStore implements Store {
     this.#lockTimeoutMs = lockTimeoutMs;
   }
 
+  /** The state directory. */
+  get dir(): string {
+    return this.#dir;
+  }
+
   /** Opens (creating if needed) the store in `dir`, removing temp files that dead processes left. */
   static async open(options: FileStoreOptions): Promise<FileStore> {
     const { dir, lockTimeoutMs = 30_000 } = options;
