@@ -175,9 +175,17 @@ export class Engine {
     return strip(rec);
   }
 
-  /** The network's kernel side is made: its record loses `creating`. */
+  /**
+   * The network's kernel side is made: its record loses `creating`, and this process's DNS
+   * answers on it before the call returns (other processes' servers follow the store shortly).
+   */
   async #created(rec: NetworkRecord): Promise<void> {
     await this.store.update((tx) => tx.put(`networks/${rec.name}`, asJson(rec)));
+    await this.#syncDns();
+  }
+
+  async #syncDns(): Promise<void> {
+    for (const d of this.#dns) await d.sync();
   }
 
   /** `docker network rm NAME`: refused while a sandbox is connected, and for `bridge`. */
@@ -203,6 +211,7 @@ export class Engine {
       await this.store.update((tx) => tx.put(`networks/${name}`, asJson(rec)));
       throw e;
     }
+    await this.#syncDns();
   }
 
   /** `docker network ls` */
