@@ -8,6 +8,7 @@ import { netns } from '../netns.js';
 import type { Json } from './store/types.js';
 import { FileStore } from './store/file.js';
 import { processAlive, thisProcess } from './store/lock.js';
+import { register } from './store/presence.js';
 import * as firewall from './firewall.js';
 import { AddressPool, allocateSubnet, claimSubnet } from './ipam.js';
 import { AddressPool6, allocateSubnet6, claimSubnet6 } from './ipam6.js';
@@ -49,6 +50,8 @@ export class Engine {
   #creatingDefault: Promise<void> | undefined;
   /** Set once the default network is known to exist: nobody can remove it (see removeNetwork). */
   #defaultExists = false;
+  /** Removes this process from the state's list of open engines (store/presence.ts). */
+  #unregister: () => void = () => undefined;
   /** The DNS services serveDns started, closed with the engine. */
   readonly #dns: DnsService[] = [];
 
@@ -66,9 +69,11 @@ export class Engine {
     const nl = await Netlink.open(host === undefined ? {} : { netns: host });
     try {
       const engine = new Engine(host ?? '', nl, await FileStore.open({ dir: options.stateDir }));
+      engine.#unregister = register(engine.store.dir);
       try {
         await engine.reconcile();
       } catch (e) {
+        engine.#unregister();
         await engine.store.close();
         throw e;
       }
@@ -79,13 +84,17 @@ export class Engine {
     }
   }
 
-  /** Makes the kernel match the store (see reconcile.ts); Engine.open runs it. */
+  /**
+   * Makes the kernel match the store (see reconcile.ts); Engine.open runs it. Skipped, saying
+   * why, while another process has an engine open on the same state.
+   */
   async reconcile(): Promise<ReconcileReport> {
     return reconcile(this);
   }
 
   async close(): Promise<void> {
     for (const d of this.#dns.splice(0)) await d.close();
+    this.#unregister();
     await this.store.close();
     this.nl.close();
   }

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 
 import type { Netlink } from '../netlink.js';
 import { netns } from '../netns.js';
-import type { Json } from './store/types.js';
+import type { Json, StoreTx } from './store/types.js';
+import { others } from './store/presence.js';
 import type { FileStore } from './store/file.js';
 import * as firewall from './firewall.js';
 import { SETS, SETS6 } from './firewall.js';
@@ -26,6 +27,8 @@ import { sandboxNetnsName, type NetworkRecord, type SandboxRecord } from './sand
 export interface ReconcileReport {
   recreated: string[];
   removed: string[];
+  /** Why nothing was checked: other processes have an engine open on the same state. */
+  skipped?: string;
 }
 
 export interface ReconcileContext {
@@ -53,16 +56,26 @@ const showPort = (p: firewall.PublishedPort): string => {
 
 /**
  * One pass. Safe to run again: a second pass over a consistent state changes nothing and reports
- * nothing. Meant for start-up (Engine.open) when no other process changes the same state.
+ * nothing. It holds the store's lock throughout and does nothing while another process has an
+ * engine open on the same state (see store/presence.ts): that process may be half-way through an
+ * attach, which would look like damage.
  */
 export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport> {
-  const { nl, store } = ctx;
+  return ctx.store.update(async (tx) => {
+    const busy = others(ctx.store.dir);
+    if (busy.length > 0) return { recreated: [], removed: [], skipped: `processes ${busy.join(', ')} have an engine open on ${ctx.store.dir}` };
+    return pass(ctx, tx);
+  });
+}
+
+async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport> {
+  const { nl } = ctx;
   const report: ReconcileReport = { recreated: [], removed: [] };
-  const stored = (await store.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
+  const stored = (await tx.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
   // A network another live process is making is that process's to finish.
   const all = stored.filter((n) => n.creating === undefined || !processAlive(n.creating));
   const networks = all.filter((n) => n.driver === 'bridge');
-  const sandboxes = (await store.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
+  const sandboxes = (await tx.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
   const byNetwork = new Map(all.map((n) => [n.name, n]));
   const knownBridges = new Set(stored.map((n) => n.bridge));
   const knownVeths = new Set(sandboxes.flatMap((s) => s.endpoints.map((e) => e.hostIf)));
@@ -209,9 +222,7 @@ export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport>
   // 6. Networks whose maker died half-way are whole now.
   const repaired = all.filter((n) => n.creating !== undefined);
   if (repaired.length > 0) {
-    await store.update((tx) => {
-      for (const { creating: _dead, ...n } of repaired) tx.put(`networks/${n.name}`, n as unknown as Json);
-    });
+    for (const { creating: _dead, ...n } of repaired) tx.put(`networks/${n.name}`, n as unknown as Json);
     for (const n of repaired) report.recreated.push(`network ${n.name} left half-made`);
   }
   return report;

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, ValidationError, netns } from '../../lib/index.js';
 import { Engine } from '../../lib/network/engine.js';
 import * as firewall from '../../lib/network/firewall.js';
+import { sandboxNetnsName } from '../../lib/network/sandbox.js';
 import { removeEngineLeftovers } from '../helpers/engine.js';
 import { uplink, UPLINK } from '../helpers/hostnet.js';
 import { nftj, pings, startAddressServer, tcpAsk, useTcpServers } from '../helpers/nft.js';
@@ -53,7 +54,8 @@ describe.skipIf(!isRoot)(`engine ports, icc, prune (${isRoot ? 'root' : ROOT_SKI
     const sets = nftj(host, 'list', 'table', 'ip', 'nlnet').sets.filter((s) => s.name === 'ports_any' || s.name === 'ports_addr');
     return sets.flatMap((s) => (s.elem ?? []).map((e) => JSON.stringify(e)));
   };
-  const ours = async (): Promise<string[]> => (await netns.list()).filter((n) => n.startsWith('nlnet-'));
+  // This host's sandbox namespaces only: other test files (and benchmarks) make their own.
+  const ours = async (): Promise<string[]> => (await netns.list()).filter((n) => n.startsWith(sandboxNetnsName(host, '')));
 
   async function expectNothingLeft(name: string, veths: string[], namespaces: string[], elements: string[]): Promise<void> {
     expect(await engine.store.get(`sandboxes/${name}`)).toBeUndefined();

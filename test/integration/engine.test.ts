@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { ConflictError, NotFoundError, netns } from '../../lib/index.js';
 import { Engine, type AttachStep } from '../../lib/network/engine.js';
-import type { NetworkRecord } from '../../lib/network/sandbox.js';
+import { sandboxNetnsName, type NetworkRecord } from '../../lib/network/sandbox.js';
 import { removeEngineLeftovers } from '../helpers/engine.js';
 import { ipj, ipRun, isRoot, nsExec, ROOT_SKIP_REASON, useNetns } from '../helpers/ns.js';
 
@@ -112,6 +112,19 @@ describe.skipIf(!isRoot)(`engine (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () =>
     expect(ping(s1.netns, '172.17.0.3')).toBe(true);
     expect(ping(s2.netns, '172.17.0.2')).toBe(true);
     expect(ping(s1.netns, '172.17.0.1')).toBe(true);
+  });
+
+  it("keeps the bridge's MAC as veths join and leave, so containers' ARP entries for the gateway stay right", async () => {
+    const net = await engine.createNetwork({ name: 'm', subnet: '10.83.0.0/24' });
+    const mac = links(host).find((l) => l.ifname === net.bridge)!.address;
+    expect(mac).toMatch(/^02:42:/);
+    const a = await engine.createSandbox({ name: 'a', network: 'm' });
+    for (let i = 0; i < 5; i++) {
+      await engine.createSandbox({ name: `b${i}`, network: 'm' });
+      expect(links(host).find((l) => l.ifname === net.bridge)!.address).toBe(mac);
+      await engine.removeSandbox(`b${i}`);
+    }
+    expect(ping(a.netns, '10.83.0.1')).toBe(true);
   });
 
   it('user-defined network: --subnet, --gateway, --ip-range, static --ip; firewall rules exist', async () => {
@@ -240,7 +253,7 @@ describe.skipIf(!isRoot)(`engine (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () =>
       expect(hostVeths()).toEqual([]);
       expect(await engine.store.get(`sandboxes/${name}`)).toBeUndefined();
       expect((await storedNetwork('n')).pool.allocated).toEqual([]);
-      expect((await netns.list()).filter((n) => n.endsWith(`-${name}`) && n.startsWith('nlnet-'))).toEqual([]);
+      expect(await netns.list()).not.toContain(sandboxNetnsName(host, name));
     }
 
     for (const step of steps) {

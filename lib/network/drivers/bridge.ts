@@ -1,6 +1,8 @@
 // The bridge driver: one Linux bridge per network with the gateway address on it, and one veth
 // pair per endpoint, the host end enslaved to the bridge, the other end born inside the sandbox.
 // Each side of an attachment is one batch (one native call); the caller undoes what finished.
+import { randomBytes } from 'node:crypto';
+
 import { NotFoundError } from '../../errors.js';
 import type { Netlink } from '../../netlink.js';
 
@@ -14,11 +16,16 @@ export interface BridgeSpec {
   mtu?: number;
 }
 
-/** `ip link add BR type bridge; ip addr add GW/LEN dev BR; [ip addr add GW6/LEN dev BR nodad;] ip link set BR up` */
+/**
+ * `ip link add BR address 02:42:… type bridge; ip addr add GW/LEN dev BR; [ip addr add GW6/LEN dev
+ * BR nodad;] ip link set BR up`. The MAC is set, as dockerd sets it: a bridge without one takes
+ * the lowest MAC of its ports, so it would change as veths come and go, and every container's
+ * ARP entry for the gateway would go stale (its traffic to the gateway lost until it expires).
+ */
 export async function createBridge(nl: Netlink, spec: BridgeSpec): Promise<void> {
   try {
     await nl.batch((b) => {
-      const br = b.link.add({ kind: 'bridge', name: spec.bridge, ...(spec.mtu === undefined ? {} : { mtu: spec.mtu }) });
+      const br = b.link.add({ kind: 'bridge', name: spec.bridge, address: randomMac(), ...(spec.mtu === undefined ? {} : { mtu: spec.mtu }) });
       b.addr.add({ dev: br, address: `${spec.gateway}/${spec.prefixlen}` });
       // nodad: the gateway must answer at once, not after duplicate address detection.
       if (spec.gateway6 !== undefined) b.addr.add({ dev: br, address: spec.gateway6, nodad: true });
@@ -29,6 +36,11 @@ export async function createBridge(nl: Netlink, spec: BridgeSpec): Promise<void>
     if ((e as { step?: number }).step !== 0) await deleteLink(nl, spec.bridge);
     throw e;
   }
+}
+
+/** 02:42 and four random bytes: locally administered, unicast, like docker0's. */
+function randomMac(): string {
+  return ['02', '42', ...randomBytes(4).toString('hex').match(/../g)!].join(':');
 }
 
 /** `ip link del DEV`, where a link already gone is not an error. */

@@ -1,0 +1,76 @@
+// What a command is: its syntax (for the parser and the help) and what it runs. The commands
+// get the engine through the context, so the dispatcher opens and closes it in one place.
+import type { Engine } from '../network/engine.js';
+import type { FlagSpec, Parsed } from './args.js';
+
+/** Options every command takes, before or after its name (cobra's persistent flags). */
+export interface GlobalOptions {
+  /** The namespace playing the host (under /run/netns); undefined: this process's own. */
+  hostNetns?: string;
+  /** The store's directory; default /var/lib/nlnet. */
+  stateDir: string;
+}
+
+export const DEFAULT_STATE_DIR = '/var/lib/nlnet';
+
+export const GLOBAL_FLAGS: readonly FlagSpec[] = [
+  { name: 'host-netns', kind: 'string', value: 'NAME', help: "Namespace (under /run/netns) that plays the host (default: nlnet's own)" },
+  { name: 'state-dir', kind: 'string', value: 'DIR', help: `Directory of nlnet's state (default ${DEFAULT_STATE_DIR})` },
+  { name: 'help', short: 'h', kind: 'bool', help: 'Print usage' },
+];
+
+/** Only before the command: `nlnet --version`. */
+export const VERSION_FLAG: FlagSpec = { name: 'version', short: 'v', kind: 'bool', help: 'Print the version and exit' };
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+  /** Writes `question` to stderr and resolves to the line read from stdin ('' at its end). */
+  prompt(question: string): Promise<string>;
+}
+
+export interface Context extends Output {
+  global: GlobalOptions;
+  /** Opens the engine, runs `fn`, closes the engine (also when `fn` throws). */
+  withEngine<T>(fn: (engine: Engine) => Promise<T>): Promise<T>;
+  /** Opens the engine; the caller closes it (long-running commands: `run`, `daemon`). */
+  openEngine(): Promise<Engine>;
+}
+
+export interface Command {
+  name: string;
+  aliases?: string[];
+  /** The arguments part of the usage line: '[OPTIONS] NAME'. */
+  usage: string;
+  summary: string;
+  flags: readonly FlagSpec[];
+  args: readonly string[];
+  min: number;
+  max: number;
+  commandLine?: boolean;
+  /** Extra help text after the flags (examples, what is not like docker). */
+  notes?: string;
+  /** Runs the command; resolves to the exit code. */
+  run(ctx: Context, p: Parsed): Promise<number>;
+}
+
+export interface Group {
+  name: string;
+  summary: string;
+  commands: readonly Command[];
+}
+
+/** The exit codes, documented in the help and the README. */
+export const EXIT = {
+  ok: 0,
+  /** The operation failed: not found, conflict, invalid value, kernel error. */
+  failed: 1,
+  /** Bad command line: unknown command or flag, missing argument. */
+  usage: 2,
+  /** `exec`/`run`: nlnet failed before the command could start (docker run's 125). */
+  notStarted: 125,
+  /** `exec`/`run`: the command exists but could not be executed. */
+  cannotExecute: 126,
+  /** `exec`/`run`: the command was not found. */
+  notFound: 127,
+} as const;

@@ -1,0 +1,60 @@
+// One line per failure: `nlnet: <what went wrong>`, from the typed errors' own messages, with the
+// engine's option names (ipRange, mac) turned back into the flags the user typed.
+import { ConflictError, NetlinkError, NotFoundError, ValidationError } from '../errors.js';
+import { SpawnError } from '../spawn.js';
+import { UsageError } from './args.js';
+import { EXIT } from './command.js';
+import { FormatError } from './format.js';
+
+/** Engine option names and the flags that fill them. */
+const FLAG_OF: Record<string, string> = {
+  name: 'name',
+  driver: '--driver',
+  subnet: '--subnet',
+  gateway: '--gateway',
+  ipRange: '--ip-range',
+  'ip-range': '--ip-range',
+  internal: '--internal',
+  labels: '--label',
+  options: '--opt',
+  network: '--network',
+  ip: '--ip',
+  publish: '--publish',
+  publishAll: '--publish-all',
+  expose: '--expose',
+  mac: '--mac-address',
+  aliases: '--alias',
+  ipv6: '--ipv6',
+  subnet6: '--subnet',
+  gateway6: '--gateway',
+  ip6: '--ip6',
+  hostNetns: '--host-netns',
+  netns: '--host-netns',
+  dir: '--state-dir',
+};
+
+/** The message for the user, without the `nlnet: ` prefix, on one line. */
+export function describeError(e: unknown): string {
+  let text: string;
+  if (e instanceof ValidationError) {
+    const top = e.field.split('.')[0]!;
+    const flag = FLAG_OF[top];
+    text = flag !== undefined && e.message.startsWith(`${e.field}:`) ? `${e.field === top ? flag : `${flag} ${e.field.slice(top.length + 1)}`}:${e.message.slice(e.field.length + 1)}` : e.message;
+  } else if (e instanceof Error) {
+    text = e.message;
+  } else {
+    text = String(e);
+  }
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** The exit code for an error (see EXIT). */
+export function exitCodeOf(e: unknown): number {
+  if (e instanceof UsageError || e instanceof FormatError) return EXIT.usage;
+  return EXIT.failed;
+}
+
+/** Whether the error comes from nlnet's own checks or the kernel, rather than a bug in nlnet. */
+export function isExpected(e: unknown): boolean {
+  return e instanceof UsageError || e instanceof FormatError || e instanceof ValidationError || e instanceof NotFoundError || e instanceof ConflictError || e instanceof NetlinkError || e instanceof SpawnError;
+}
