@@ -7,15 +7,13 @@ import { Netlink } from '../netlink.js';
 import { netns } from '../netns.js';
 import type { Json } from './store/types.js';
 import { FileStore } from './store/file.js';
-import { processAlive, thisProcess } from './store/lock.js';
+import { processAlive } from './store/lock.js';
 import { register } from './store/presence.js';
 import * as firewall from './firewall.js';
-import { AddressPool, allocateSubnet, claimSubnet } from './ipam.js';
-import { AddressPool6, allocateSubnet6, claimSubnet6 } from './ipam6.js';
-import { createBridge, deleteLink } from './drivers/bridge.js';
-import { ensureParent, subOptions } from './drivers/macvlan.js';
-import { asJson, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './records.js';
-import { bridgeSpec, firewallPorts, firewallSpec, MTU, plumb, rollback, unplumb, withNetlink, type Undo } from './plumbing.js';
+import { deleteLink } from './drivers/bridge.js';
+import { dropNetwork, makeNetwork } from './networks.js';
+import { asJson, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './records.js';
+import { firewallPorts, plumb, rollback, unplumb, withNetlink, type Undo } from './plumbing.js';
 import { inspectJson, type NetworkInspect } from './inspect.js';
 import { DnsService, type DnsServiceOptions } from './dns-service.js';
 import { sandboxResolvConf } from './dns/index.js';
@@ -110,87 +108,12 @@ export class Engine {
     return service;
   }
 
-  /** `docker network create [--subnet S] [--gateway G] [--ip-range R] [--internal] NAME` */
+  /** `docker network create [-d DRIVER] [--subnet S] [--gateway G] [--ip-range R] [--ipv6] [--internal] NAME` */
   async createNetwork(opts: CreateNetworkOptions): Promise<Network> {
-    const name = checkName('name', opts.name);
-    const driver = opts.driver ?? 'bridge';
-    if (driver !== 'bridge' && driver !== 'macvlan' && driver !== 'ipvlan') throw new ValidationError('driver', opts.driver, "expected 'bridge', 'macvlan' or 'ipvlan'");
-    const options = { ...(opts.options ?? {}) };
-    const sub = driver === 'bridge' ? undefined : subOptions(driver, options);
-    if (sub !== undefined && opts.ipv6 === true) throw new ValidationError('ipv6', opts.ipv6, `IPv6 is supported on bridge networks, not on ${driver}`);
-    if (opts.ipv6 !== true && (opts.subnet6 !== undefined || opts.gateway6 !== undefined)) throw new ValidationError('subnet6', opts.subnet6 ?? opts.gateway6, 'an IPv6 subnet or gateway needs --ipv6');
-    if (sub !== undefined && opts.internal === true) throw new ValidationError('internal', opts.internal, `an internal ${driver} network is not supported: it has no parent to be internal to`);
-    const mtu = options[MTU] === undefined ? undefined : Number(options[MTU]);
-    if (mtu !== undefined && !(Number.isInteger(mtu) && mtu >= 68 && mtu <= 65535)) throw new ValidationError(`options.${MTU}`, options[MTU], 'expected an MTU from 68 to 65535');
-    const hostRoutes = (await this.nl.route.list({ table: 'all', family: 'inet' })).map((r) => r.dst);
-    const rec = await this.store.update(async (tx) => {
-      if ((await tx.get(`networks/${name}`)) !== undefined) throw new ConflictError('network', name, `network with name ${name} already exists`);
-      const others = (await tx.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
-      const sharing = sub === undefined ? undefined : others.find((o) => o.driver !== 'bridge' && o.options.parent === sub.parent);
-      if (sharing !== undefined) throw new ConflictError('network', name, `network ${sharing.name} is already using parent interface ${sub!.parent}`);
-      const subnet = opts.subnet === undefined ? allocateSubnet({ taken: others.map((o) => o.subnet), hostRoutes }) : claimSubnet(opts.subnet, others);
-      const pool = new AddressPool({ subnet, ...(opts.gateway === undefined ? {} : { gateway: opts.gateway }), ...(opts.ipRange === undefined ? {} : { ipRange: opts.ipRange }) });
-      let pool6: AddressPool6 | undefined;
-      if (opts.ipv6 === true) {
-        const subnet6 = opts.subnet6 === undefined ? allocateSubnet6(others.flatMap((o) => (o.subnet6 === undefined ? [] : [o.subnet6]))) : claimSubnet6(opts.subnet6, others);
-        pool6 = new AddressPool6({ subnet: subnet6, ...(opts.gateway6 === undefined ? {} : { gateway: opts.gateway6 }) });
-      }
-      const id = randomId();
-      const r: NetworkRecord = {
-        name,
-        id,
-        driver,
-        subnet: pool.subnet,
-        gateway: pool.gateway,
-        ...(pool.ipRange === undefined ? {} : { ipRange: pool.ipRange }),
-        internal: opts.internal === true,
-        // Docker's default network has its own device name (docker0); ours is nlnet0.
-        bridge: sub !== undefined ? '' : name === 'bridge' ? 'nlnet0' : `br-${id.slice(0, 12)}`,
-        created: new Date().toISOString(),
-        labels: { ...(opts.labels ?? {}) },
-        options,
-        pool: pool.toJSON(),
-        ...(pool6 === undefined ? {} : { subnet6: pool6.subnet, gateway6: pool6.gateway, pool6: pool6.toJSON() }),
-      };
-      tx.put(`networks/${name}`, asJson({ ...r, creating: thisProcess() }));
-      return r;
-    });
-    const undo: Undo = [() => this.store.update((tx) => tx.delete(`networks/${name}`))];
-    if (sub !== undefined) {
-      try {
-        if (await ensureParent(this.nl, sub.parent)) {
-          undo.push(() => deleteLink(this.nl, sub.parent));
-          rec.parentCreated = true;
-        }
-        await this.#created(rec);
-      } catch (e) {
-        await rollback(undo);
-        throw e;
-      }
-      return strip(rec);
-    }
-    try {
-      await createBridge(this.nl, bridgeSpec(rec));
-      undo.push(() => deleteLink(this.nl, rec.bridge));
-      undo.push(() => firewall.removeNetwork(this.nl, rec.bridge));
-      await firewall.addNetwork(this.nl, firewallSpec(rec));
-      await this.nl.sysctl.set('net.ipv4.ip_forward', 1);
-      if (rec.subnet6 !== undefined) await this.nl.sysctl.set('net.ipv6.conf.all.forwarding', 1);
-      await this.#created(rec);
-    } catch (e) {
-      await rollback(undo);
-      throw e;
-    }
-    return strip(rec);
-  }
-
-  /**
-   * The network's kernel side is made: its record loses `creating`, and this process's DNS
-   * answers on it before the call returns (other processes' servers follow the store shortly).
-   */
-  async #created(rec: NetworkRecord): Promise<void> {
-    await this.store.update((tx) => tx.put(`networks/${rec.name}`, asJson(rec)));
+    const rec = await makeNetwork(this.nl, this.store, opts);
+    // This process's DNS answers on it before the call returns (others follow the store shortly).
     await this.#syncDns();
+    return strip(rec);
   }
 
   async #syncDns(): Promise<void> {
@@ -200,26 +123,7 @@ export class Engine {
   /** `docker network rm NAME`: refused while a sandbox is connected, and for `bridge`. */
   async removeNetwork(name: string): Promise<void> {
     if (name === DEFAULT_NETWORK) throw new ConflictError('network', name, `${name} is a pre-defined network and cannot be removed`);
-    // The record goes first, in the same transaction as the check, so no connect can slip in
-    // between; it comes back if the kernel refuses the teardown.
-    const rec = await this.store.update(async (tx) => {
-      const r = await networkIn(tx, name);
-      const users = (await sandboxesIn(tx)).filter((s) => s.endpoints.some((e) => e.network === name));
-      if (users.length > 0) throw new ConflictError('network', name, `error while removing network: network ${name} has active endpoints (${users.map((u) => u.name).join(', ')})`);
-      tx.delete(`networks/${name}`);
-      return r;
-    });
-    try {
-      if (rec.driver === 'bridge') {
-        await firewall.removeNetwork(this.nl, rec.bridge);
-        await deleteLink(this.nl, rec.bridge);
-      } else if (rec.parentCreated === true) {
-        await deleteLink(this.nl, rec.options.parent!);
-      }
-    } catch (e) {
-      await this.store.update((tx) => tx.put(`networks/${name}`, asJson(rec)));
-      throw e;
-    }
+    await dropNetwork(this.nl, this.store, name);
     await this.#syncDns();
   }
 
