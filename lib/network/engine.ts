@@ -212,7 +212,7 @@ export class Engine {
       });
       undo.push(() =>
         this.store.update(async (tx) => {
-          if (endpoint !== undefined) await releaseEndpoint(tx, endpoint);
+          if (endpoint !== undefined) await releaseEndpoint(tx, endpoint, name);
           tx.delete(`sandboxes/${name}`);
         }),
       );
@@ -265,7 +265,7 @@ export class Engine {
     }
     await this.store.update(async (tx) => {
       const now = await sandboxIn(tx, name);
-      for (const ep of now.endpoints) await releaseEndpoint(tx, ep);
+      for (const ep of now.endpoints) await releaseEndpoint(tx, ep, name);
       tx.delete(`sandboxes/${name}`);
     });
   }
@@ -288,7 +288,7 @@ export class Engine {
         tx.put(`sandboxes/${sandbox}`, asJson(s));
         return { sb: s, endpoint: ep, net: n, first: wasEmpty };
       });
-      undo.push(() => this.store.update((tx) => releaseEndpoint(tx, endpoint)));
+      undo.push(() => this.store.update((tx) => releaseEndpoint(tx, endpoint, sandbox)));
       written.catch(() => undefined);
       await plumb(this.nl, sb.netns, endpoint, net, first, undo, (st) => this.#step(st));
       await written;
@@ -309,7 +309,7 @@ export class Engine {
     // finds them gone.
     await this.#unpublish(ep);
     await unplumb(this.nl, sb.netns, ep);
-    await this.store.update((tx) => releaseEndpoint(tx, ep));
+    await this.store.update((tx) => releaseEndpoint(tx, ep, sandbox));
   }
 
   /** `docker port SANDBOX`: the published ports of its endpoints (none in host mode). */

@@ -319,10 +319,11 @@ export async function listPublished(nl: Netlink): Promise<PublishedPort[]> {
 export async function unpublish(nl: Netlink, ports: readonly PublishedPort[]): Promise<void> {
   const list = checkPorts('ports', ports);
   await transact(nl, async () => {
-    const have = new Map<SetSpec, Element[]>();
-    for (const p of list) if (!have.has(p.set)) have.set(p.set, await nl.nft.listElements(p.set));
-    const same = (a: Element, b: Element) => String(a.key) === String(b.key) && String(a.value) === String(b.value);
-    const gone = list.filter((p, i) => have.get(p.set)!.some((e) => same(e, p.element)) && list.findIndex((q) => same(q.element, p.element)) === i);
+    // Elements as 'map|key|value' text: one lookup each, not a scan of the map per port.
+    const text = (set: SetSpec, e: Element): string => `${set.family} ${set.name}|${String(e.key)}|${String(e.value)}`;
+    const have = new Set<string>();
+    for (const set of new Set(list.map((p) => p.set))) for (const e of await nl.nft.listElements(set)) have.add(text(set, e));
+    const gone = list.filter((p) => have.delete(text(p.set, p.element)));
     if (gone.length === 0) return undefined;
     return (b) => {
       for (const p of gone) b.delElements(p.set, [{ key: p.element.key }]);

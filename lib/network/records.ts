@@ -20,8 +20,9 @@ export async function sandboxIn(tx: StoreTx, name: string): Promise<SandboxRecor
   return r as unknown as SandboxRecord;
 }
 
-export async function sandboxesIn(tx: StoreTx): Promise<SandboxRecord[]> {
-  return (await tx.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
+/** Every sandbox, to read only (not copied: changing one would change the transaction's snapshot). */
+export async function sandboxesIn(tx: StoreTx): Promise<readonly SandboxRecord[]> {
+  return (await tx.list<Json>('sandboxes/', { readonly: true })).map((e) => e.value as unknown as SandboxRecord);
 }
 
 /** What a new endpoint asks for: `--ip`, `--mac-address`, `--alias`. */
@@ -63,8 +64,8 @@ export async function reserveEndpoint(tx: StoreTx, sb: SandboxRecord, network: s
   return [ep, net];
 }
 
-/** Gives the endpoint's address back and drops it from its sandbox's record. */
-export async function releaseEndpoint(tx: StoreTx, ep: EndpointRecord): Promise<void> {
+/** Gives the endpoint's address back and drops it from the record of `sandbox` (if still there). */
+export async function releaseEndpoint(tx: StoreTx, ep: EndpointRecord, sandbox: string): Promise<void> {
   const net = (await tx.get<Json>(`networks/${ep.network}`)) as unknown as NetworkRecord | undefined;
   if (net !== undefined) {
     const pool = AddressPool.fromJSON(net.pool);
@@ -77,10 +78,9 @@ export async function releaseEndpoint(tx: StoreTx, ep: EndpointRecord): Promise<
     }
     tx.put(`networks/${ep.network}`, asJson(net));
   }
-  for (const e of await sandboxesIn(tx)) {
-    const i = e.endpoints.findIndex((x) => x.endpointId === ep.endpointId);
-    if (i < 0) continue;
-    e.endpoints.splice(i, 1);
-    tx.put(`sandboxes/${e.name}`, asJson(e));
-  }
+  const sb = (await tx.get<Json>(`sandboxes/${sandbox}`)) as unknown as SandboxRecord | undefined;
+  const i = sb?.endpoints.findIndex((x) => x.endpointId === ep.endpointId) ?? -1;
+  if (sb === undefined || i < 0) return;
+  sb.endpoints.splice(i, 1);
+  tx.put(`sandboxes/${sandbox}`, asJson(sb));
 }

@@ -19,8 +19,11 @@ export interface StoreEntry<T extends Json = Json> {
  */
 export interface StoreTx {
   get<T extends Json = Json>(key: string): Promise<T | undefined>;
-  /** Documents whose key starts with `prefix` (e.g. `networks/`), sorted by key. */
-  list<T extends Json = Json>(prefix: string): Promise<StoreEntry<T>[]>;
+  /**
+   * Documents whose key starts with `prefix` (e.g. `networks/`), sorted by key. With `readonly`,
+   * the values are not copied: faster over many documents, and the caller must not change them.
+   */
+  list<T extends Json = Json>(prefix: string, opts?: { readonly?: boolean }): Promise<StoreEntry<T>[]>;
   put(key: string, value: Json): void;
   delete(key: string): void;
 }
