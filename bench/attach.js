@@ -1,26 +1,32 @@
 // Attaching a bridge-mode sandbox with one published TCP port, the Docker way: nlnet's Engine
 // (createSandbox / removeSandbox) against the same kernel work done by one fork per step (`ip`,
-// `nft` through `nsenter --net`) and by `ip -batch` + `nft -f`, printed as markdown tables of
-// medians (run by run.js: `node bench/run.js --attach` alone, or as part of the default run).
+// `nft` through `nsenter --net`), by `ip -batch` + `nft -f`, and, when installed, by netavark
+// (netavark.js) and the CNI bridge + portmap plugins (cni.js); then the scale scenarios
+// (scale.js). One markdown table of medians (run by run.js: `node bench/run.js --attach` alone, or
+// as part of the default run).
 //
-// Everything lives under one throwaway host namespace (nlbench-PID-host) holding the engine's
-// default network (nlnet0, 172.17.0.0/16, table ip nlnet, map ports_any). The fork and batch
-// sandboxes are nlbench-PID-… namespaces (swept by sandbox.js); the engine's own sandbox
-// namespaces are nlnet-TAG-NAME, TAG derived from the host namespace's name, and are swept here,
-// in finally and on signals. The engine's state directory is a fresh mkdtemp, removed the same way.
+// Everything lives under throwaway namespaces: the engine's host namespace (nlbench-PID-host)
+// holding its default network (nlnet0, 172.17.0.0/16, table ip nlnet, map ports_any), and one host
+// namespace per other tool. The fork, batch and tool sandboxes are nlbench-PID-… namespaces
+// (swept by sandbox.js); the engine's own sandbox namespaces are nlnet-TAG-NAME, TAG derived from
+// the host namespace's name, and are swept here, in finally and on signals. The engine's state
+// directory is a fresh mkdtemp, removed the same way.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 import { Engine, netns } from '../dist/index.js';
 
-import { nsName, workDir } from './sandbox.js';
+import * as cni from './cni.js';
+import * as netavark from './netavark.js';
+import { nsName, PREFIX, workDir } from './sandbox.js';
+import * as scale from './scale.js';
+import { firewallToolsMissing, wrapperCost } from './tools.js';
 import { ip, ipBatch, median, ms, ratio, run, time, timeSync } from './util.js';
 
 const WARMUP = 2;
-const MANY = 100; // sandboxes in the 1st-vs-100th and concurrent-detach scenarios
 const SUBNET_PREFIX = 16;
 const GATEWAY = '172.17.0.1';
 const BRIDGE = 'nlnet0';
@@ -106,141 +112,178 @@ function checkDetached({ host, s, port }) {
   if (nftIn(host, 'list', 'map', 'ip', 'nlnet', 'ports_any').includes(`tcp . ${port} :`)) throw new Error(`element tcp . ${port} still in ports_any`);
 }
 
-// ---- scenarios ----------------------------------------------------------------------------------
+// ---- the one-sandbox scenario ----------------------------------------------------------------------
 
-/** 1. One sandbox attached and detached, nlnet / forks / batch interleaved, N times after warm-up. */
-async function single({ engine, host, n }) {
+/**
+ * Each way of doing the attach, as { label, attach(), detach(), checkAttached(), checkDetached() }:
+ * attach/detach resolve to their time in ms; the checks throw unless the work really happened.
+ */
+function methods({ engine, host, tools }) {
   const nl = { name: 'one', port: 8080 };
+  let sb;
+  const nlnet = {
+    label: 'nlnet',
+    attach: () => time(async () => (sb = await engine.createSandbox({ name: nl.name, publish: [`${nl.port}:80`] }))),
+    detach: () => time(() => engine.removeSandbox(nl.name)),
+    checkAttached() {
+      const addr = JSON.parse(ip('-j', '-n', sb.netns, 'addr', 'show', 'dev', 'eth0'))[0].addr_info.find((x) => x.family === 'inet').local;
+      checkAttached({ host, s: sb.netns, addr, port: nl.port });
+    },
+    checkDetached: () => checkDetached({ host, s: sb.netns, port: nl.port }),
+  };
   const fork = { host, s: nsName('fork'), veth: 'vbfork', addr: '172.17.200.2', port: 9080 };
   const batch = { host, s: nsName('batch'), veth: 'vbbatch', addr: '172.17.200.3', port: 9081 };
   batch.file = { add: join(workDir(), 'attach.nft'), del: join(workDir(), 'detach.nft') };
   writeFileSync(batch.file.add, `add element ip nlnet ports_any { ${element(batch.port, batch.addr)} }\n`);
   writeFileSync(batch.file.del, `delete element ip nlnet ports_any { tcp . ${batch.port} }\n`);
-
-  const s = { nlnet: { attach: [], detach: [] }, fork: { attach: [], detach: [] }, batch: { attach: [], detach: [] } };
-  for (let i = 0; i < WARMUP + n; i++) {
-    const keep = i >= WARMUP;
-    let sb;
-    const na = await time(async () => (sb = await engine.createSandbox({ name: nl.name, publish: [`${nl.port}:80`] })));
-    if (i === 0) {
-      const ipOf = JSON.parse(ip('-j', '-n', sb.netns, 'addr', 'show', 'dev', 'eth0'))[0].addr_info.find((x) => x.family === 'inet').local;
-      checkAttached({ host, s: sb.netns, addr: ipOf, port: nl.port });
-    }
-    const nd = await time(() => engine.removeSandbox(nl.name));
-    if (i === 0) checkDetached({ host, s: sb.netns, port: nl.port });
-
-    const fa = timeSync(() => forkAttach(fork));
-    if (i === 0) checkAttached(fork);
-    const fd = timeSync(() => forkDetach(fork));
-    if (i === 0) checkDetached(fork);
-
-    const ba = timeSync(() => batchAttach(batch));
-    if (i === 0) checkAttached(batch);
-    const bd = timeSync(() => batchDetach(batch));
-    if (i === 0) checkDetached(batch);
-
-    if (!keep) continue;
-    s.nlnet.attach.push(na);
-    s.nlnet.detach.push(nd);
-    s.fork.attach.push(fa);
-    s.fork.detach.push(fd);
-    s.batch.attach.push(ba);
-    s.batch.detach.push(bd);
-  }
-  const row = (op, k) => ({ op, nlnet: median(s.nlnet[k]), fork: median(s.fork[k]), batch: median(s.batch[k]) });
-  const both = (m) => m.attach.map((a, i) => a + m.detach[i]);
-  return [
-    row('attach', 'attach'),
-    row('detach', 'detach'),
-    { op: 'attach + detach', nlnet: median(both(s.nlnet)), fork: median(both(s.fork)), batch: median(both(s.batch)) },
-  ];
-}
-
-const names = Array.from({ length: MANY }, (_, i) => `s${i + 1}`);
-
-/** MANY attaches in sequence on the one bridge: each one's time. */
-async function attachMany(engine) {
-  const t = [];
-  for (const name of names) t.push(await time(() => engine.createSandbox({ name, publish: [`${20000 + t.length}:80`] })));
-  return t;
-}
-
-/** 2 and 3: MANY attaches in sequence, MANY detaches at once, MANY attaches again, MANY detaches in sequence. */
-async function many(engine) {
-  const first = await attachMany(engine);
-  const concurrent = await time(() => Promise.all(names.map((name) => engine.removeSandbox(name))));
-  if (engineLeftovers().length) throw new Error(`${engineLeftovers().length} sandbox namespaces left after the concurrent detach`);
-  const second = await attachMany(engine);
-  const sequential = await time(async () => {
-    for (const name of names) await engine.removeSandbox(name);
+  const sync = (label, ctx, attach, detach) => ({
+    label,
+    attach: async () => timeSync(() => attach(ctx)),
+    detach: async () => timeSync(() => detach(ctx)),
+    checkAttached: () => checkAttached(ctx),
+    checkDetached: () => checkDetached(ctx),
   });
-  if (engineLeftovers().length) throw new Error(`${engineLeftovers().length} sandbox namespaces left after the sequential detach`);
-  return { first, second, concurrent, sequential };
+  const others = tools.map((tool) => {
+    const one = tool.sandbox('one', 2, [{ host: 8080, container: 80 }]);
+    return {
+      label: tool.label,
+      attach: () => time(() => tool.attach(one)),
+      detach: () => time(() => tool.detach(one)),
+      checkAttached: () => tool.checkAttached(one),
+      checkDetached: () => tool.checkDetached(one),
+    };
+  });
+  return [nlnet, sync('fork per step (`ip`, `nft`)', fork, forkAttach, forkDetach), sync('`ip -batch` + `nft -f`', batch, batchAttach, batchDetach), ...others];
+}
+
+/** One sandbox attached and detached by every method in turn, N times after warm-up; each method's first round is checked. */
+async function single({ engine, host, tools, n }) {
+  const all = methods({ engine, host, tools });
+  const t = all.map(() => ({ attach: [], detach: [] }));
+  for (let i = 0; i < WARMUP + n; i++) {
+    for (const [k, m] of all.entries()) {
+      const a = await m.attach();
+      if (i === 0) m.checkAttached();
+      const d = await m.detach();
+      if (i === 0) m.checkDetached();
+      if (i < WARMUP) continue;
+      t[k].attach.push(a);
+      t[k].detach.push(d);
+    }
+  }
+  const both = (x) => x.attach.map((a, i) => a + x.detach[i]);
+  const rows = [];
+  for (const [op, pick] of [['attach', (x) => x.attach], ['detach', (x) => x.detach], ['attach + detach', both]]) {
+    for (let k = 1; k < all.length; k++) rows.push({ op, nlnet: median(pick(t[0])), vs: all[k].label, other: median(pick(t[k])) });
+  }
+  return rows;
 }
 
 // ---- entry --------------------------------------------------------------------------------------
 
+/** What must be identical before and after the run: the machine's own namespace, and no namespace of this run left. */
 function rootState() {
-  return [ip('-o', 'link', 'show').replace(/^\d+: /gm, ''), ip('-o', 'addr', 'show'), ip('route', 'show', 'table', 'all'), run('nft', ['list', 'ruleset'])].join('\n');
+  const parts = [ip('-o', 'link', 'show').replace(/^\d+: /gm, ''), ip('-o', 'addr', 'show'), ip('route', 'show', 'table', 'all'), run('nft', ['list', 'ruleset'])];
+  if (!firewallToolsMissing()) parts.push(run('iptables-save', []).replace(/^#.*\n/gm, ''));
+  parts.push(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8'));
+  parts.push(runNamespaces().join(' '), engineLeftovers().join(' '));
+  return parts.join('\n');
 }
 
-function others() {
-  const found = [];
-  for (const p of (process.env.PATH ?? '').split(':')) if (p && existsSync(join(p, 'netavark'))) found.push(join(p, 'netavark'));
-  for (const d of ['/usr/lib/cni/bridge', '/opt/cni/bin/bridge', '/usr/libexec/cni/bridge']) if (existsSync(d)) found.push(d);
-  return found.length ? `installed, not measured here: ${found.join(', ')}` : 'netavark and the CNI bridge plugin are not installed (looked in PATH, /usr/lib/cni, /opt/cni/bin, /usr/libexec/cni): no column for them';
+/** This run's namespaces (nlbench-PID-…), those of the other parts included. */
+function runNamespaces() {
+  return existsSync('/run/netns') ? readdirSync('/run/netns').filter((x) => x.startsWith(PREFIX)) : [];
+}
+
+/**
+ * Removes the namespaces this part made (the tools' host and sandbox namespaces: deleting a host
+ * namespace deletes its bridge and firewall) and the tools' directories, keeping what the other
+ * parts of run.js made before: its final cleanup sweeps those, and on failure or a signal, these too.
+ */
+function removeOwn(before) {
+  for (const name of runNamespaces()) if (!before.includes(name)) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+  for (const d of ['netavark', 'cni']) rmSync(join(workDir(), d), { recursive: true, force: true });
+}
+
+/** netavark and the CNI plugins, each opened in its own host namespace when installed. */
+async function openTools(notes) {
+  const tools = [];
+  for (const mod of [netavark, cni]) {
+    const found = mod.probe();
+    if (found.skipped) {
+      notes.push(`skipped: ${found.skipped}`);
+      continue;
+    }
+    tools.push(await mod.open(found));
+  }
+  return tools;
 }
 
 export async function bench({ quick }) {
   const n = quick ? 10 : 50;
   const before = rootState();
+  const ours = runNamespaces();
   const host = nsName('host');
-  await netns.create(host);
-  engineNsPrefix = `nlnet-${createHash('sha256').update(host).digest('hex').slice(0, 8)}-`;
-  stateDir = mkdtempSync(join(tmpdir(), 'nlbench-state-'));
+  const notes = [];
   let engine;
+  let tools = [];
   let singleRows;
-  let m;
+  let scaled;
+  let wrapper;
   try {
+    await netns.create(host);
+    engineNsPrefix = `nlnet-${createHash('sha256').update(host).digest('hex').slice(0, 8)}-`;
+    stateDir = mkdtempSync(join(tmpdir(), 'nlbench-state-'));
     engine = await Engine.open({ hostNetns: host, stateDir });
-    singleRows = await single({ engine, host, n });
-    m = await many(engine);
+    tools = await openTools(notes);
+    if (tools.length) wrapper = wrapperCost(tools[0].host, quick ? 10 : 50);
+    singleRows = await single({ engine, host, tools, n });
+    scaled = await scale.bench({ engine, tools, quick, leftovers: engineLeftovers });
   } finally {
+    for (const tool of tools) await tool.close().catch(() => undefined);
     await engine?.close().catch(() => undefined);
     cleanupEngine();
+    removeOwn(ours);
   }
   const after = rootState();
-  const notes = [
-    others(),
+  notes.push(
     'fork: `ip netns add`, `ip -n HOST link add … type veth peer name eth0 netns S`, `ip -n HOST link set … master nlnet0 up`, `ip -n S` addr add / link set eth0 up / link set lo up / route add default, ' +
       '`nsenter --net=/run/netns/HOST nft add element ip nlnet ports_any { tcp . P : A . 80 }` (9 processes; nsenter execs nft, one process each); detach: nft delete element, `ip -n HOST link del`, `ip netns del` (3).',
     'ip -batch: `ip netns add` (its own fork: in batch mode iproute2 stays in the namespace `netns add` made), `ip -n HOST -batch` (veth, master + up), `ip -n S -batch` (addr, eth0 up, lo up, route), `nsenter … nft -f` (4 processes); ' +
       'detach: `nsenter … nft -f`, `ip -n HOST -batch` (link del, netns del) (2).',
-    'same bridge, table and map as the engine (its default network, created by its first attach); the fork and batch sandboxes use 172.17.200.2/.3 and host ports 9080/9081, the engine 172.17.0.x and 8080. ' +
-      'The engine also sets the veth MAC and MTU, and writes its state directory (fsync’d file store) on attach and detach; the forks do neither. Each method’s first attach is checked (address, route, map element) and its detach (namespace and element gone).',
-    `${MANY} sandboxes: ${MANY} attaches in sequence (host ports 20000…), all detached with one Promise.all, ${MANY} attached again, detached one after another. ` +
-      `The second series of attaches (median ${ms(median(m.second))} ms, 100th ${ms(m.second.at(-1))} ms) is not in the table.`,
-    after === before ? 'root namespace: links, addresses, routes and nft ruleset identical before and after' : 'root namespace CHANGED during the run (links, addresses, routes or ruleset differ)',
-  ];
-  return { n, singleRows, m, notes };
+    'fork and batch use the engine’s bridge, table and map (its default network, created by its first attach), sandboxes 172.17.200.2/.3 and host ports 9080/9081; the engine 172.17.0.x and 8080. ' +
+      'The engine also sets the veth MAC and MTU, and writes its state directory (fsync’d file store) on attach and detach; the forks do neither.',
+  );
+  if (tools.length) {
+    notes.push(
+      'netavark and CNI: each in its own throwaway host namespace (nlbench-PID-nvhost, -cnihost), its state in the run’s temp directory; the sandbox namespace is made in-process (nlnet’s netns.create, as Podman does in Go) inside the timed attach and deleted inside the timed detach. ' +
+        'netavark: one `netavark setup` / `teardown` process with Podman’s JSON on stdin (static address 10.88.0.2, port 8080→80, DNS off), with one other sandbox attached for the whole run so its bridge is not deleted and re-created each round (nlnet’s stays). ' +
+        'CNI: `bridge` (isGateway, ipMasq, hairpinMode; it execs `host-local`) then `portmap` (snat) on ADD, the reverse on DEL, prevResult chained as libcni does: 2 processes per attach and per detach, plus host-local.',
+      `Every netavark and CNI process runs under \`ip netns exec HOST\`, which Podman or a CNI runtime would not add: ${ms(wrapper)} ms per process here (\`ip netns exec HOST true\` minus \`true\`, median). ` +
+        'The netavark and CNI figures include it (1 process per netavark attach or detach, 2 per CNI one).',
+    );
+  }
+  notes.push(
+    'Each method’s first attach is checked (address in the sandbox; the port’s map element for nlnet, fork and batch; the DNAT rule in the tool’s host namespace from `iptables-save` / `nft list ruleset` for netavark and CNI) and its first detach (namespace or rule gone).',
+    ...scaled.notes,
+    after === before
+      ? 'machine’s own namespace: links, addresses, routes, nft ruleset, iptables-save and ip_forward identical before and after; no namespace of this run left'
+      : 'machine’s own namespace CHANGED during the run (links, addresses, routes, ruleset, iptables or ip_forward differ, or a namespace of this run is left)',
+  );
+  return { n, rows: [...singleRows, ...scaled.rows], notes };
 }
 
-export function tables({ n, singleRows, m, notes }) {
+/** One table: every row is an operation, nlnet's time, what it is compared with, its time, and their ratio. */
+export function tables({ n, rows, notes }) {
   const out = [];
-  out.push(`### Attach / detach of one bridge-mode sandbox with one published TCP port\n\nMedians in ms, N = ${n} (after ${WARMUP} warm-up), nlnet / forks / batch interleaved.\n`);
-  const head = ['operation', 'nlnet', 'fork per step', 'ip -batch + nft -f', 'nlnet vs forks (×)', 'nlnet vs batch (×)'];
-  out.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
-  for (const r of singleRows) out.push(`| ${[r.op, ms(r.nlnet), ms(r.fork), ms(r.batch), ratio(r.fork, r.nlnet), ratio(r.batch, r.nlnet)].join(' | ')} |`);
-
-  const t = m.first;
-  out.push(`\n### 1st vs 100th attach on one bridge (nlnet)\n\n${MANY} createSandbox in sequence on nlnet0, each with one published port; ms.\n`);
-  out.push('| 1st | 10th | 50th | 100th | median | 100th / 1st |', '|---:|---:|---:|---:|---:|---:|');
-  out.push(`| ${[ms(t[0]), ms(t[9]), ms(t[49]), ms(t[99]), ms(median(t)), ratio(t[99], t[0])].join(' | ')} |`);
-
-  out.push(`\n### ${MANY} detaches at once vs in sequence (nlnet)\n\nTotal wall time in ms of ${MANY} removeSandbox calls.\n`);
-  out.push('| at once (Promise.all) | in sequence | per sandbox at once | per sandbox in sequence | sequence / at once |', '|---:|---:|---:|---:|---:|');
-  out.push(`| ${[ms(m.concurrent), ms(m.sequential), ms(m.concurrent / MANY), ms(m.sequential / MANY), ratio(m.sequential, m.concurrent)].join(' | ')} |`);
-
+  out.push(
+    `### Attach / detach of one bridge-mode sandbox with one published TCP port, and at scale\n\n` +
+      `Medians in ms. One sandbox: N = ${n} (after ${WARMUP} warm-up), every method in turn each round. ` +
+      `Ratio: the compared time / nlnet's time (above 1×: the nlnet row is faster).\n`,
+  );
+  const head = ['operation', 'nlnet', 'compared with', 'its time', 'ratio'];
+  out.push(`| ${head.join(' | ')} |`, '|---|---:|---|---:|---:|');
+  for (const r of rows) out.push(`| ${[r.op, ms(r.nlnet), r.vs, ms(r.other), ratio(r.other, r.nlnet)].join(' | ')} |`);
   out.push(`\n${notes.map((x) => `- ${x}`).join('\n')}`);
   return out.join('\n');
 }

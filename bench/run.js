@@ -4,8 +4,10 @@
 //   npm run build:ts && sudo node bench/run.js [--quick] [--nft] [--attach]
 //
 // --nft runs only the nf_tables part (nft.js: nlnet against `nft -f` and `nft` forks); --attach
-// only the sandbox attach/detach part (attach.js: the Engine against `ip`/`nft` forks and
-// `ip -batch` + `nft -f`); both flags run both. The default run does every part.
+// only the sandbox attach/detach part (attach.js: the Engine against `ip`/`nft` forks,
+// `ip -batch` + `nft -f`, netavark and the CNI bridge + portmap plugins when installed, then
+// 1,000 published ports, the 500th attach and 100 detaches at once: scale.js); both flags run
+// both. The default run does every part.
 //
 // Everything happens inside throwaway namespaces named nlbench-PID-…, removed at the end, on
 // failure and on Ctrl-C. The machine's own namespace is never touched.

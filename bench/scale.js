@@ -1,0 +1,97 @@
+// How nlnet's attach and detach hold up at scale, on the engine's default bridge in the attach
+// benchmark's host namespace (attach.js owns that namespace, the engine and their cleanup):
+//
+// - 1,000 published ports on one sandbox (`-p 10000-10999:10000-10999`): its attach and detach,
+//   against netavark (one range mapping) and the CNI portmap plugin (1,000 mappings); and a 1-port
+//   attach while those 1,000 mappings are in place, next to the same attach on an empty bridge
+//   (the firewall commit must not grow with what the map already holds);
+// - the 1st against the 500th attach on one bridge (510 in sequence, median of #490–#510);
+// - 100 detaches at once against 100 one after another (a veth delete waits ~19 ms for the
+//   kernel: at once, those waits overlap).
+import { median, ms, time } from './util.js';
+
+const SERIES = 510;
+const MANY = 100;
+const BIG = { publish: ['10000-10999:10000-10999'], ports: [{ host: 10000, container: 10000, range: 1000 }] };
+
+/** `reps` attaches (and untimed detaches) of a 1-port sandbox: the attach times. */
+async function probeAttaches(engine, reps) {
+  const t = [];
+  for (let i = 0; i < reps; i++) {
+    t.push(await time(() => engine.createSandbox({ name: 'probe', publish: ['30000:80'] })));
+    await engine.removeSandbox('probe');
+  }
+  return t;
+}
+
+/** The 1,000-port sandbox, `reps` times: attach and detach times for nlnet and each tool, interleaved. */
+async function bigSandbox(engine, tools, reps, quick) {
+  const t = { nlnet: { attach: [], detach: [] } };
+  for (const tool of tools) t[tool.label] = { attach: [], detach: [] };
+  for (let i = 0; i < reps; i++) {
+    t.nlnet.attach.push(await time(() => engine.createSandbox({ name: 'big', publish: BIG.publish })));
+    t.nlnet.detach.push(await time(() => engine.removeSandbox('big')));
+    for (const tool of tools) {
+      if (tool.slowWithManyPorts && (quick || i > 0)) continue;
+      const sb = tool.sandbox('big', 4, BIG.ports);
+      t[tool.label].attach.push(await time(() => tool.attach(sb)));
+      if (i === 0) tool.checkAttached(sb);
+      t[tool.label].detach.push(await time(() => tool.detach(sb)));
+      if (i === 0) tool.checkDetached(sb);
+    }
+  }
+  return t;
+}
+
+/**
+ * Runs the three scenarios; returns table rows ({ op, nlnet, vs, other }: `other` is what the
+ * row's nlnet figure is compared with) and notes. `leftovers()` lists the engine's sandbox
+ * namespaces still present, to check that every detach really removed its namespace.
+ */
+export async function bench({ engine, tools, quick, leftovers }) {
+  const reps = quick ? 5 : 20;
+  const bigReps = quick ? 1 : 3;
+  const rows = [];
+
+  // 1,000 ports, and a 1-port attach next to them.
+  const empty = await probeAttaches(engine, reps);
+  const big = await bigSandbox(engine, tools, bigReps, quick);
+  await engine.createSandbox({ name: 'big', publish: BIG.publish });
+  const crowded = await probeAttaches(engine, reps);
+  await engine.removeSandbox('big');
+  for (const [k, what] of [['attach', 'attach with 1,000 published ports'], ['detach', 'detach of it']]) {
+    if (tools.length === 0) rows.push({ op: what, nlnet: median(big.nlnet[k]), vs: 'no other tool installed' });
+    for (const tool of tools) {
+      const vs = tool.slowWithManyPorts && quick ? `${tool.label} (not run with --quick: ~30 s)` : tool.label;
+      rows.push({ op: what, nlnet: median(big.nlnet[k]), vs, other: median(big[tool.label][k]) });
+    }
+  }
+  rows.push({ op: '1-port attach, bridge already holding 1,000 mappings', nlnet: median(crowded), vs: '1-port attach, empty bridge (nlnet)', other: median(empty) });
+
+  // 510 attaches in sequence, then the detaches.
+  const names = Array.from({ length: SERIES }, (_, i) => `s${i + 1}`);
+  const series = [];
+  for (const name of names) series.push(await time(() => engine.createSandbox({ name, publish: [`${20000 + series.length}:80`] })));
+  const atOnceRest = await time(() => Promise.all(names.slice(MANY).map((n) => engine.removeSandbox(n))));
+  const atOnce = await time(() => Promise.all(names.slice(0, MANY).map((n) => engine.removeSandbox(n))));
+  if (leftovers().length) throw new Error(`${leftovers().length} sandbox namespaces left after the detaches at once`);
+  const again = [];
+  for (const name of names.slice(0, MANY)) again.push(await time(() => engine.createSandbox({ name, publish: [`${20000 + again.length}:80`] })));
+  const oneByOne = await time(async () => {
+    for (const name of names.slice(0, MANY)) await engine.removeSandbox(name);
+  });
+  if (leftovers().length) throw new Error(`${leftovers().length} sandbox namespaces left after the detaches in sequence`);
+
+  rows.push({ op: '500th attach on one bridge (median of #490–#510)', nlnet: median(series.slice(489, 510)), vs: '1st attach on it (nlnet)', other: series[0] });
+  rows.push({ op: `${MANY} detaches at once (Promise.all, total)`, nlnet: atOnce, vs: `the same ${MANY} one after another (nlnet)`, other: oneByOne });
+
+  const notes = [
+    `1,000 ports: \`publish: ['10000-10999:10000-10999']\` (1,000 map elements for nlnet, one range mapping for netavark, 1,000 portMappings for CNI portmap); ` +
+      `median of ${bigReps} attach/detach pair${bigReps > 1 ? 's' : ''} each (CNI: one pair, none with --quick: portmap writes iptables rules per mapping and takes tens of seconds). The 1-port attaches: median of ${reps}, each detached before the next, ` +
+      `on the otherwise empty bridge and then with the 1,000-port sandbox attached.`,
+    `${SERIES} attaches in sequence on nlnet0 (host ports 20000…): 1st ${ms(series[0])}, 10th ${ms(series[9])}, 100th ${ms(series[99])}, 500th ${ms(series[499])}, ` +
+      `median of all ${ms(median(series))} ms. Then the last ${SERIES - MANY} were detached at once (${ms(atOnceRest)} ms), then the first ${MANY} at once (the table's row), ` +
+      `${MANY} attached again (median ${ms(median(again))} ms) and detached one after another (per sandbox: ${ms(atOnce / MANY)} ms at once, ${ms(oneByOne / MANY)} ms in sequence).`,
+  ];
+  return { rows, notes };
+}
