@@ -50,14 +50,21 @@ export async function demo(_options?: GlobalOptions): Promise<number> {
     for (const d of safeReaddir('/etc/netns')) if (d.startsWith(prefix)) rmSync(join('/etc/netns', d), { recursive: true, force: true });
     rmSync(stateDir, { recursive: true, force: true });
   };
+  // A signal stops the demo at its next step; the finally below cleans up once, then it exits.
+  let interrupted: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
-    out(`\n${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
+    interrupted = sig;
+    out(`\n${sig}: stopping and cleaning up`);
+  };
+  const section = (title: string): void => {
+    if (interrupted !== undefined) throw new Error(interrupted);
+    out(`\n${title}`);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const timings: Timing[] = [];
   const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    if (interrupted !== undefined) throw new Error(interrupted);
     const t = performance.now();
     const r = await fn();
     timings.push({ what, ms: performance.now() - t });
@@ -70,7 +77,7 @@ export async function demo(_options?: GlobalOptions): Promise<number> {
     const e = engine;
     dns = await e.serveDns();
 
-    out('\n1. The default bridge network (nlnet0, like docker0): two containers reach each other');
+    section('1. The default bridge network (nlnet0, like docker0): two containers reach each other');
     const web1 = await timed('web1 on bridge (first use: makes the default network)', () => e.createSandbox({ name: 'web1' }));
     const web2 = await timed('web2 on bridge', () => e.createSandbox({ name: 'web2' }));
     const ip1 = web1.endpoints[0]!.ip;
@@ -78,7 +85,7 @@ export async function demo(_options?: GlobalOptions): Promise<number> {
     const hello = (await ask(web2.netns, ip1, 80)) ?? fail('web2 -> web1', 'no answer');
     ok(`web2 (${web2.endpoints[0]!.ip}) -> web1 (${ip1}):80`, hello);
 
-    out('\n2. A user-defined network: containers reach each other by name and alias (embedded DNS)');
+    section('2. A user-defined network: containers reach each other by name and alias (embedded DNS)');
     const net = await e.createNetwork({ name: 'demo-net' });
     const db = await timed('db on demo-net', () => e.createSandbox({ name: 'db', network: 'demo-net', aliases: ['database'] }));
     const app = await timed('app on demo-net', () => e.createSandbox({ name: 'app', network: 'demo-net' }));
@@ -90,13 +97,13 @@ export async function demo(_options?: GlobalOptions): Promise<number> {
       ok(`app resolves "${name}" at ${net.gateway}:53 -> ${addr}, connects`, reply);
     }
 
-    out('\n3. A published port (-p 8080:80), reached from the outside world');
+    section('3. A published port (-p 8080:80), reached from the outside world');
     const shop = await timed('shop on demo-net -p 8080:80', () => e.createSandbox({ name: 'shop', network: 'demo-net', publish: ['8080:80'] }));
     servers.push(await serveHello(shop.netns, '0.0.0.0', 80, 'shop'));
     const outside = (await ask(world.outside, UPLINK.host, 8080)) ?? fail('outside -> host:8080', 'no answer');
     ok(`outside (${UPLINK.outside}) -> host ${UPLINK.host}:8080 -> shop ${shop.endpoints[0]!.ip}:80`, `${outside} (the client's real address)`);
 
-    out('\n4. none, host and container:<name> modes');
+    section('4. none, host and container:<name> modes');
     const none = await timed('lonely --network none', () => e.createSandbox({ name: 'lonely', network: 'none' }));
     const noneLinks = await withNetlink(none.netns, async (nl) => (await nl.link.list()).map((l) => `${l.name} ${l.up ? 'up' : 'down'}`));
     ok('lonely (none)', `links: ${noneLinks.join(', ')}`);
@@ -106,21 +113,22 @@ export async function demo(_options?: GlobalOptions): Promise<number> {
     const local = (await ask(side.netns, '127.0.0.1', 80)) ?? fail('sidecar -> 127.0.0.1:80', 'no answer');
     ok('sidecar (container:web1)', `shares ${side.netns}; 127.0.0.1:80 answers: ${local}`);
 
-    out('\n5. Isolation between networks');
+    section('5. Isolation between networks');
     const blocked = await ask(app.netns, ip1, 80, 1000);
     if (blocked !== undefined) fail('app (demo-net) -> web1 (bridge)', `not isolated: ${blocked}`);
     ok(`app (demo-net) -> web1 (bridge) ${ip1}:80`, 'no answer: the networks are isolated');
     const viaPort = (await ask(web2.netns, UPLINK.host, 8080)) ?? fail('web2 -> published port', 'no answer');
     ok('web2 (bridge) -> host:8080 (published by shop on demo-net)', viaPort);
 
-    out('\n6. The topology (docker network inspect)');
+    section('6. The topology (docker network inspect)');
     out(JSON.stringify([await e.inspectNetwork('bridge'), await e.inspectNetwork('demo-net')], null, 2));
 
-    out('\n7. Time of each attach (namespace, links, addresses, routes, firewall, state on disk)');
+    section('7. Time of each attach (namespace, links, addresses, routes, firewall, state on disk)');
     for (const t of timings) out(`  ${t.ms.toFixed(2).padStart(7)} ms  ${t.what}`);
     out('\nAll good. Cleaning up.');
     return 0;
   } catch (err) {
+    if (interrupted !== undefined) return 128 + (interrupted === 'SIGINT' ? 2 : 15);
     process.stderr.write(`nlnet demo: failed: ${(err as Error).message}\n`);
     return 1;
   } finally {

@@ -2,7 +2,8 @@
 // against a throwaway host namespace and state directory, and removes everything after each
 // test: the sandboxes' namespaces (which live outside the host namespace), their /etc/netns
 // directories, the state directory, then the host namespace itself (useNetns).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,8 +48,12 @@ export function nlnetRaw(args: readonly string[], input?: string): CliResult {
 
 /** Starts a process and collects its output; resolves when it ends. */
 export function collect(argv: readonly string[]): Promise<CliResult> {
+  return collectChild(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Collects a started process's output (stdout and stderr piped); resolves when it ends. */
+export function collectChild(child: ChildProcessByStdio<null, Readable, Readable>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
