@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "fd_watch.h"
 #include "netns_socket.h"
 
 namespace nlnet {
@@ -37,45 +38,28 @@ class UdpEndpoint : public Napi::ObjectWrap<UdpEndpoint> {
     Napi::Env env = info.Env();
     if (!info[0].IsNumber() || !info[1].IsFunction())
       throw Napi::TypeError::New(env, "UdpEndpoint(fd, onMessage): expected a descriptor and a function");
-    fd_ = info[0].As<Napi::Number>().Int32Value();
+    int fd = info[0].As<Napi::Number>().Int32Value();
     callback_ = Napi::Persistent(info[1].As<Napi::Function>());
     async_ = std::make_unique<Napi::AsyncContext>(env, "nlnet.UdpEndpoint");
     buf_.resize(kMaxDatagram);
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    if (int err = uv_poll_init(loop, poll_, fd_); err != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      stop();
+    if (int err = watch_.start(env, fd, this, [](void* self) { static_cast<UdpEndpoint*>(self)->drain(); }); err != 0)
       throw to_js_error(env, Failure::sys(-err, "uv_poll_init"));
-    }
-    poll_->data = this;
-    uv_poll_start(poll_, UV_READABLE, on_readable);
     // Keep this object alive while the poll can still call into it.
     self_ = Napi::Persistent(info.This().As<Napi::Object>());
   }
 
-  ~UdpEndpoint() override { stop(); }
+  ~UdpEndpoint() override = default;
 
  private:
-  static void on_readable(uv_poll_t* p, int status, int) {
-    auto* self = static_cast<UdpEndpoint*>(p->data);
-    self->drain();
-    // A pending socket error (an ICMP error with IP_RECVERR, a failed send) shows as POLLERR and
-    // libuv stops the watcher; recvfrom() has read and cleared it, so watch again.
-    if (status < 0 && self->poll_) uv_poll_start(self->poll_, UV_READABLE, on_readable);
-  }
-
   void drain() {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     // The callback may close this endpoint and drop the last reference to it; hold it until done.
     Napi::Object keep = Value();
-    for (int i = 0; i < kBurst && fd_ >= 0; i++) {
+    for (int i = 0; i < kBurst && watch_.fd() >= 0; i++) {
       SockAddr from;
       socklen_t from_len = sizeof from.storage;
-      ssize_t n = recvfrom(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT | MSG_TRUNC, from.get(), &from_len);
+      ssize_t n = recvfrom(watch_.fd(), buf_.data(), buf_.size(), MSG_DONTWAIT | MSG_TRUNC, from.get(), &from_len);
       if (n < 0) {
         if (errno == EINTR) continue;
         // EAGAIN: drained. Anything else is an error report from the socket queue, not data.
@@ -99,7 +83,7 @@ class UdpEndpoint : public Napi::ObjectWrap<UdpEndpoint> {
   // send(data, address, port) → bytes sent; throws { errno, code, syscall } on failure.
   Napi::Value Send(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (fd_ < 0) throw to_js_error(env, Failure::sys(EBADF, "sendto"));
+    if (watch_.fd() < 0) throw to_js_error(env, Failure::sys(EBADF, "sendto"));
     if (!info[0].IsBuffer() || !info[1].IsString() || !info[2].IsNumber())
       throw Napi::TypeError::New(env, "send(data, address, port): expected a Buffer, an address and a port");
     auto data = info[0].As<Napi::Buffer<uint8_t>>();
@@ -109,7 +93,7 @@ class UdpEndpoint : public Napi::ObjectWrap<UdpEndpoint> {
       throw Napi::TypeError::New(env, "send: expected an IPv4 or IPv6 address and a port from 1 to 65535");
     ssize_t n;
     do {
-      n = sendto(fd_, data.Data(), data.Length(), MSG_DONTWAIT | MSG_NOSIGNAL, to.get(), to.len);
+      n = sendto(watch_.fd(), data.Data(), data.Length(), MSG_DONTWAIT | MSG_NOSIGNAL, to.get(), to.len);
     } while (n < 0 && errno == EINTR);
     if (n < 0) throw to_js_error(env, Failure::sys(errno, "sendto", to.ip()));
     return Napi::Number::New(env, static_cast<double>(n));
@@ -118,10 +102,10 @@ class UdpEndpoint : public Napi::ObjectWrap<UdpEndpoint> {
   // address() → { address, port } of the bound socket (getsockname).
   Napi::Value Address(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (fd_ < 0) throw to_js_error(env, Failure::sys(EBADF, "getsockname"));
+    if (watch_.fd() < 0) throw to_js_error(env, Failure::sys(EBADF, "getsockname"));
     SockAddr local;
     socklen_t len = sizeof local.storage;
-    if (getsockname(fd_, local.get(), &len) < 0) throw to_js_error(env, Failure::sys(errno, "getsockname"));
+    if (getsockname(watch_.fd(), local.get(), &len) < 0) throw to_js_error(env, Failure::sys(errno, "getsockname"));
     Napi::Object o = Napi::Object::New(env);
     o.Set("address", local.ip());
     o.Set("port", Napi::Number::New(env, local.port()));
@@ -129,35 +113,23 @@ class UdpEndpoint : public Napi::ObjectWrap<UdpEndpoint> {
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (poll_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    watch_.ref(true);
     return info.Env().Undefined();
   }
 
   Napi::Value Unref(const Napi::CallbackInfo& info) {
-    if (poll_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    watch_.ref(false);
     return info.Env().Undefined();
   }
 
-  void stop() {
-    if (poll_) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
-    }
-    // The watcher is stopped before the descriptor goes: libuv must never poll a closed fd.
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    stop();
+    watch_.stop();
     self_.Reset();
     callback_.Reset();
     return info.Env().Undefined();
   }
 
-  int fd_ = -1;
-  uv_poll_t* poll_ = nullptr;
+  FdWatch watch_;
   std::vector<uint8_t> buf_;
   std::unique_ptr<Napi::AsyncContext> async_;
   Napi::FunctionReference callback_;
