@@ -1,13 +1,14 @@
 // Attaching a bridge-mode sandbox with one published TCP port, the Docker way: nlnet's Engine
-// (createSandbox / removeSandbox) against the same kernel work done by one fork per step (`ip`,
-// `nft` through `nsenter --net`), by `ip -batch` + `nft -f`, and, when installed, by netavark
-// (netavark.js) and the CNI bridge + portmap plugins (cni.js); then the scale scenarios
-// (scale.js). One markdown table of medians (run by run.js: `node bench/run.js --attach` alone, or
-// as part of the default run).
+// (createSandbox / removeSandbox) against the same kernel work done from one C thread with raw
+// netlink (kernel-baseline.c: the kernel's own cost), by one fork per step (`ip`, `nft` through
+// `nsenter --net`), by `ip -batch` + `nft -f`, and, when installed, by netavark (netavark.js) and
+// the CNI bridge + portmap plugins (cni.js); then the scale scenarios (scale.js). One markdown
+// table of medians (run by run.js: `node bench/run.js --attach` alone, or as part of the default
+// run).
 //
 // Everything lives under throwaway namespaces: the engine's host namespace (nlbench-PID-host)
 // holding its default network (nlnet0, 172.17.0.0/16, table ip nlnet, map ports_any), and one host
-// namespace per other tool. The fork, batch and tool sandboxes are nlbench-PID-… namespaces
+// namespace per other tool. The C, fork, batch and tool sandboxes are nlbench-PID-… namespaces
 // (swept by sandbox.js); the engine's own sandbox namespaces are nlnet-TAG-NAME, TAG derived from
 // the host namespace's name, and are swept here, in finally and on signals. The engine's state
 // directory is a fresh mkdtemp, removed the same way.
@@ -20,6 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { Engine, netns } from '../dist/index.js';
 
 import * as cni from './cni.js';
+import * as kernel from './kernel.js';
 import * as netavark from './netavark.js';
 import { nsName, PREFIX, workDir } from './sandbox.js';
 import * as scale from './scale.js';
@@ -30,6 +32,8 @@ const WARMUP = 2;
 const SUBNET_PREFIX = 16;
 const GATEWAY = '172.17.0.1';
 const BRIDGE = 'nlnet0';
+/** The C baseline's sandbox: an address and a host port that nothing else in the run uses. */
+const KERNEL_SANDBOX = { veth: 'vbkernel', addr: '172.17.200.4', port: 9082 };
 
 // ---- cleanup of what the engine names itself -----------------------------------------------------
 
@@ -45,9 +49,13 @@ function engineLeftovers() {
   }
 }
 
-/** Synchronous, like sandbox.js's cleanup: the engine's sandbox namespaces and its state directory. */
+/** Synchronous, like sandbox.js's cleanup: the engine's sandbox namespaces, their /etc/netns files and its state directory. */
 export function cleanupEngine() {
   for (const name of engineLeftovers()) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+  // The engine's /etc/netns/<sandbox namespace> files (resolv.conf, hosts), same prefix.
+  if (engineNsPrefix) {
+    for (const d of existsSync('/etc/netns') ? readdirSync('/etc/netns') : []) if (d.startsWith(engineNsPrefix)) rmSync(join('/etc/netns', d), { recursive: true, force: true });
+  }
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   stateDir = undefined;
   const left = engineLeftovers();
@@ -107,18 +115,37 @@ function checkAttached({ host, s, addr, port }) {
   if (!map.includes(`tcp . ${port} : ${addr} . 80`)) throw new Error(`${host}: no element tcp . ${port} : ${addr} . 80 in ports_any`);
 }
 
-function checkDetached({ host, s, port }) {
+function checkDetached({ host, s, veth, port }) {
   if (existsSync(`/run/netns/${s}`)) throw new Error(`${s} still exists after detach`);
+  if (veth && spawnSync('ip', ['-n', host, 'link', 'show', 'dev', veth], { stdio: 'ignore' }).status === 0) throw new Error(`${host}: ${veth} still exists after detach`);
   if (nftIn(host, 'list', 'map', 'ip', 'nlnet', 'ports_any').includes(`tcp . ${port} :`)) throw new Error(`element tcp . ${port} still in ports_any`);
 }
 
 // ---- the one-sandbox scenario ----------------------------------------------------------------------
 
 /**
- * Each way of doing the attach, as { label, attach(), detach(), checkAttached(), checkDetached() }:
- * attach/detach resolve to their time in ms; the checks throw unless the work really happened.
+ * The kernel's own cost: one kernel-baseline process in HOST doing each attach and detach when
+ * asked (kernel.attachSteps), timing itself; ratios against it are nlnet / kernel.
  */
-function methods({ engine, host, tools }) {
+function kernelMethod(bin, ctx) {
+  const steps = kernel.attachSteps(bin, ctx);
+  return {
+    label: 'kernel (C, one thread)',
+    perKernel: true,
+    attach: () => steps.attach(),
+    detach: () => steps.detach(),
+    checkAttached: () => checkAttached(ctx),
+    checkDetached: () => checkDetached(ctx),
+    close: () => steps.close(),
+  };
+}
+
+/**
+ * Each way of doing the attach, as { label, attach(), detach(), checkAttached(), checkDetached(),
+ * close()? }: attach/detach resolve to their time in ms; the checks throw unless the work really
+ * happened.
+ */
+function methods({ engine, host, tools, bin }) {
   const nl = { name: 'one', port: 8080 };
   let sb;
   const nlnet = {
@@ -153,28 +180,34 @@ function methods({ engine, host, tools }) {
       checkDetached: () => tool.checkDetached(one),
     };
   });
-  return [nlnet, sync('fork per step (`ip`, `nft`)', fork, forkAttach, forkDetach), sync('`ip -batch` + `nft -f`', batch, batchAttach, batchDetach), ...others];
+  const c = bin ? [kernelMethod(bin, { host, s: nsName('kernel'), ...KERNEL_SANDBOX })] : [];
+  return [nlnet, ...c, sync('fork per step (`ip`, `nft`)', fork, forkAttach, forkDetach), sync('`ip -batch` + `nft -f`', batch, batchAttach, batchDetach), ...others];
 }
 
 /** One sandbox attached and detached by every method in turn, N times after warm-up; each method's first round is checked. */
-async function single({ engine, host, tools, n }) {
-  const all = methods({ engine, host, tools });
+async function single({ engine, host, tools, bin, n }) {
+  const all = methods({ engine, host, tools, bin });
   const t = all.map(() => ({ attach: [], detach: [] }));
-  for (let i = 0; i < WARMUP + n; i++) {
-    for (const [k, m] of all.entries()) {
-      const a = await m.attach();
-      if (i === 0) m.checkAttached();
-      const d = await m.detach();
-      if (i === 0) m.checkDetached();
-      if (i < WARMUP) continue;
-      t[k].attach.push(a);
-      t[k].detach.push(d);
+  try {
+    for (let i = 0; i < WARMUP + n; i++) {
+      for (const [k, m] of all.entries()) {
+        const a = await m.attach();
+        if (i === 0) m.checkAttached();
+        const d = await m.detach();
+        if (i === 0) m.checkDetached();
+        if (i < WARMUP) continue;
+        t[k].attach.push(a);
+        t[k].detach.push(d);
+      }
     }
+  } finally {
+    // A C process that failed made its step reject above, with its message; nothing is lost here.
+    for (const m of all) await m.close?.().catch(() => undefined);
   }
   const both = (x) => x.attach.map((a, i) => a + x.detach[i]);
   const rows = [];
   for (const [op, pick] of [['attach', (x) => x.attach], ['detach', (x) => x.detach], ['attach + detach', both]]) {
-    for (let k = 1; k < all.length; k++) rows.push({ op, nlnet: median(pick(t[0])), vs: all[k].label, other: median(pick(t[k])) });
+    for (let k = 1; k < all.length; k++) rows.push({ op, nlnet: median(pick(t[0])), vs: all[k].label, other: median(pick(t[k])), perKernel: all[k].perKernel === true });
   }
   return rows;
 }
@@ -237,7 +270,9 @@ export async function bench({ quick }) {
     engine = await Engine.open({ hostNetns: host, stateDir });
     tools = await openTools(notes);
     if (tools.length) wrapper = wrapperCost(tools[0].host, quick ? 10 : 50);
-    singleRows = await single({ engine, host, tools, n });
+    const { bin, skipped } = kernel.compile();
+    if (skipped) notes.push(`kernel (C, one thread) row skipped: ${skipped}`);
+    singleRows = await single({ engine, host, tools, bin, n });
     scaled = await scale.bench({ engine, tools, quick, leftovers: engineLeftovers });
   } finally {
     for (const tool of tools) await tool.close().catch(() => undefined);
@@ -247,11 +282,15 @@ export async function bench({ quick }) {
   }
   const after = rootState();
   notes.push(
+    'kernel (C, one thread): kernel-baseline.c in HOST, one process for the run, each attach and detach timed by itself (CLOCK_MONOTONIC around the kernel calls, nothing else), the messages nlnet sends, each waiting for its ACK: ' +
+      'unshare + bind mount under /run/netns (`ip netns add`), RTM_NEWLINK veth with master nlnet0, MTU 1500 and the peer eth0 born in the sandbox (IFLA_NET_NS_FD) with MAC 02:42 + its address, host end up; ' +
+      'in the sandbox through a socket opened there (setns in, socket, setns back): lo up, A/16 on eth0, eth0 up, default via 172.17.0.1; then one nf_tables batch creating `tcp . P : A . 80` in ports_any (NLM_F_EXCL), ACK read. ' +
+      'Detach: the element (one batch), RTM_DELLINK of the host end, umount + unlink. Ratio nlnet / kernel: the target is 1.3×.',
     'fork: `ip netns add`, `ip -n HOST link add … type veth peer name eth0 netns S`, `ip -n HOST link set … master nlnet0 up`, `ip -n S` addr add / link set eth0 up / link set lo up / route add default, ' +
       '`nsenter --net=/run/netns/HOST nft add element ip nlnet ports_any { tcp . P : A . 80 }` (9 processes; nsenter execs nft, one process each); detach: nft delete element, `ip -n HOST link del`, `ip netns del` (3).',
     'ip -batch: `ip netns add` (its own fork: in batch mode iproute2 stays in the namespace `netns add` made), `ip -n HOST -batch` (veth, master + up), `ip -n S -batch` (addr, eth0 up, lo up, route), `nsenter … nft -f` (4 processes); ' +
       'detach: `nsenter … nft -f`, `ip -n HOST -batch` (link del, netns del) (2).',
-    'fork and batch use the engine’s bridge, table and map (its default network, created by its first attach), sandboxes 172.17.200.2/.3 and host ports 9080/9081; the engine 172.17.0.x and 8080. ' +
+    'fork and batch use the engine’s bridge, table and map (its default network, created by its first attach), sandboxes 172.17.200.2/.3 and host ports 9080/9081 (the C baseline .4 and 9082); the engine 172.17.0.x and 8080. ' +
       'The engine also sets the veth MAC and MTU, and writes its state directory (fsync’d file store) on attach and detach; the forks do neither.',
   );
   if (tools.length) {
@@ -264,7 +303,7 @@ export async function bench({ quick }) {
     );
   }
   notes.push(
-    'Each method’s first attach is checked (address in the sandbox; the port’s map element for nlnet, fork and batch; the DNAT rule in the tool’s host namespace from `iptables-save` / `nft list ruleset` for netavark and CNI) and its first detach (namespace or rule gone).',
+    'Each method’s first attach is checked (address in the sandbox; the port’s map element for nlnet, the C baseline, fork and batch; the DNAT rule in the tool’s host namespace from `iptables-save` / `nft list ruleset` for netavark and CNI) and its first detach (namespace, host veth, element or rule gone).',
     ...scaled.notes,
     after === before
       ? 'machine’s own namespace: links, addresses, routes, nft ruleset, iptables-save and ip_forward identical before and after; no namespace of this run left'
@@ -279,11 +318,12 @@ export function tables({ n, rows, notes }) {
   out.push(
     `### Attach / detach of one bridge-mode sandbox with one published TCP port, and at scale\n\n` +
       `Medians in ms. One sandbox: N = ${n} (after ${WARMUP} warm-up), every method in turn each round. ` +
-      `Ratio: the compared time / nlnet's time (above 1×: the nlnet row is faster).\n`,
+      `Ratio: the compared time / nlnet's time (above 1×: the nlnet row is faster); for the kernel row, nlnet's time / the kernel's (how far nlnet is from the kernel's own cost).\n`,
   );
   const head = ['operation', 'nlnet', 'compared with', 'its time', 'ratio'];
   out.push(`| ${head.join(' | ')} |`, '|---|---:|---|---:|---:|');
-  for (const r of rows) out.push(`| ${[r.op, ms(r.nlnet), r.vs, ms(r.other), ratio(r.other, r.nlnet)].join(' | ')} |`);
+  const cell = (r) => (r.perKernel ? `${ratio(r.nlnet, r.other)} (nlnet / kernel)` : ratio(r.other, r.nlnet));
+  for (const r of rows) out.push(`| ${[r.op, ms(r.nlnet), r.vs, ms(r.other), cell(r)].join(' | ')} |`);
   out.push(`\n${notes.map((x) => `- ${x}`).join('\n')}`);
   return out.join('\n');
 }

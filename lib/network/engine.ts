@@ -225,14 +225,25 @@ export class Engine {
         if (endpoint === undefined) await withNetlink(sandbox.netns, (s) => s.link.set('lo', { up: true }));
       }
       if (endpoint !== undefined && network !== undefined) {
-        await plumb(this.nl, sandbox.netns, endpoint, network, true, undo, (st) => this.#step(st));
-        if (endpoint.ports !== undefined) {
-          await this.#step('publish');
-          const ports = firewallPorts(endpoint);
-          // The firewall refuses a port someone else published outside the store: ConflictError.
-          await firewall.publish(this.nl, ports);
-          undo.push(() => firewall.unpublish(this.nl, ports));
+        // The map elements do not depend on the links: they go in while the links are made
+        // (another socket), and both finish before anything is undone or returned.
+        const ports = endpoint.ports === undefined ? undefined : firewallPorts(endpoint);
+        const publishing =
+          ports === undefined
+            ? undefined
+            : (async () => {
+                await this.#step('publish');
+                // The firewall refuses a port someone else published outside the store: ConflictError.
+                await firewall.publish(this.nl, ports);
+                undo.push(() => firewall.unpublish(this.nl, ports));
+              })();
+        publishing?.catch(() => undefined);
+        try {
+          await plumb(this.nl, sandbox.netns, endpoint, network, true, undo, (st) => this.#step(st));
+        } finally {
+          await publishing?.catch(() => undefined);
         }
+        await publishing;
       }
       if (sandbox.ownsNetns) {
         // Its /etc/resolv.conf and /etc/hosts, where `ip netns exec` and `nlnet exec` bind them.

@@ -200,7 +200,11 @@ export class AddressPool {
 
   toJSON(): AddressPoolState {
     const allocated: string[] = [];
-    for (let o = 1; o < this.#size - 1; o++) if (o !== this.#gatewayOffset && this.#has(o)) allocated.push(this.#address(o));
+    // Byte by byte: a /16 is 8 KiB of bitmap, mostly zero bytes, skipped whole.
+    for (let i = 0; i < this.#used.length; i++) {
+      if (this.#used[i] === 0) continue;
+      for (let o = i * 8; o < i * 8 + 8; o++) if (o > 0 && o < this.#size - 1 && o !== this.#gatewayOffset && this.#has(o)) allocated.push(this.#address(o));
+    }
     return { subnet: this.subnet, gateway: this.gateway, ...(this.ipRange === undefined ? {} : { ipRange: this.ipRange }), allocated };
   }
 
