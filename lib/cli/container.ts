@@ -18,7 +18,7 @@ export const CREATE_FLAGS: readonly FlagSpec[] = [
   { name: 'expose', kind: 'list', value: 'PORT', help: 'Port or range to expose for -P, e.g. 80 or 8000-8010 (TCP; repeatable)' },
   { name: 'ip', kind: 'string', value: 'IP', help: 'IPv4 address on the network (default: the next free one)' },
   { name: 'ip6', kind: 'string', value: 'IP', help: 'IPv6 address on an --ipv6 network (default: the next free one)' },
-  { name: 'mac-address', kind: 'string', value: 'MAC', help: 'MAC address (default 02:42 + the IPv4 bytes)' },
+  { name: 'mac-address', kind: 'string', value: 'MAC', help: "MAC address (default 02:42 + the IPv4 bytes; 'random' for a random one)" },
   { name: 'alias', aliases: ['network-alias'], kind: 'list', value: 'NAME', help: 'Further name the embedded DNS answers for (repeatable)' },
 ];
 

@@ -1,6 +1,8 @@
 // Docker's IPAM: default address pools for new networks, user subnets (`--subnet`, `--gateway`,
 // `--ip-range`) and the per-network address pool that hands out container addresses. Pure: no
 // kernel access and no I/O; the engine passes in what it read (host routes, existing networks).
+import { randomBytes } from 'node:crypto';
+
 import { ConflictError, ValidationError } from '../errors.js';
 import { ip as validateIp, prefix as parsePrefix, type Family } from '../validate.js';
 
@@ -132,6 +134,13 @@ export function allocateSubnet(opts: { taken: readonly string[]; hostRoutes: rea
 export function macFor(address: string): string {
   validateIp('ip', address, 'inet');
   return ['02', '42', ...address.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+}
+
+/** A random MAC, locally administered and unicast (`--mac-address random`). */
+export function randomMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfc) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
 /** What the store keeps of an AddressPool (`JSON.stringify(pool)` gives exactly this). */

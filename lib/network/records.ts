@@ -1,7 +1,7 @@
 // Reading and changing the store's records inside a transaction: networks, sandboxes, and the
 // endpoints that join them (an address from the network's pool, an entry in the sandbox).
 import { ConflictError, NotFoundError } from '../errors.js';
-import { AddressPool, macFor } from './ipam.js';
+import { AddressPool, macFor, randomMac } from './ipam.js';
 import { AddressPool6 } from './ipam6.js';
 import { hostIfName, nextIfname, randomId, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './sandbox.js';
 import type { Json, StoreTx } from './store/types.js';
@@ -57,7 +57,7 @@ export async function reserveEndpoint(tx: StoreTx, sb: SandboxRecord, network: s
     hostIf: net.driver === 'bridge' ? hostIfName() : '',
     ip: address,
     ...(ip6 === undefined ? {} : { ip6 }),
-    mac: want.mac ?? macFor(address),
+    mac: want.mac === 'random' ? randomMac() : (want.mac ?? macFor(address)),
     ...(want.aliases.length === 0 ? {} : { aliases: want.aliases }),
   };
   sb.endpoints.push(ep);

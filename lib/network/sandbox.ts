@@ -117,8 +117,9 @@ export function checkAliases(field: string, aliases: unknown): string[] {
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
-/** `--mac-address`: six bytes, unicast (the low bit of the first byte clear). */
+/** `--mac-address`: six bytes, unicast (the low bit of the first byte clear), or 'random'. */
 export function checkMac(field: string, mac: unknown): string {
+  if (mac === 'random') return mac;
   if (typeof mac !== 'string' || !MAC.test(mac.toLowerCase())) throw new ValidationError(field, mac, 'expected a MAC address such as 02:42:ac:11:00:02');
   if ((parseInt(mac.slice(0, 2), 16) & 1) !== 0) throw new ValidationError(field, mac, 'expected a unicast MAC address (the first byte must be even)');
   return mac.toLowerCase();

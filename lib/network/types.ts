@@ -51,7 +51,7 @@ export interface CreateSandboxOptions {
   publishAll?: boolean;
   /** `docker run --expose PORT` (TCP): the ports `publishAll` publishes. */
   expose?: number[];
-  /** `docker run --mac-address`: instead of 02:42 + the IPv4 bytes. */
+  /** `docker run --mac-address`: instead of 02:42 + the IPv4 bytes; 'random' for a random one. */
   mac?: string;
   /** `docker run --network-alias`: further names on the network, for the embedded DNS. */
   aliases?: string[];

@@ -114,6 +114,18 @@ describe.skipIf(!isRoot)(`engine (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () =>
     expect(ping(s1.netns, '172.17.0.1')).toBe(true);
   });
 
+  it('--mac-address: a given MAC, or a random locally administered one', async () => {
+    await engine.createNetwork({ name: 'm', subnet: '10.84.0.0/24' });
+    const a = await engine.createSandbox({ name: 'a', network: 'm', mac: '02:aa:bb:cc:dd:ee' });
+    const r = await engine.createSandbox({ name: 'r', network: 'm', mac: 'random' });
+    expect(links(a.netns).find((l) => l.ifname === 'eth0')!.address).toBe('02:aa:bb:cc:dd:ee');
+    const mac = links(r.netns).find((l) => l.ifname === 'eth0')!.address;
+    expect(mac).toBe(r.endpoints[0]!.mac);
+    expect(mac).not.toBe('02:42:0a:54:00:03');
+    expect(parseInt(mac.slice(0, 2), 16) & 0x03).toBe(0x02);
+    expect(ping(a.netns, '10.84.0.3')).toBe(true);
+  });
+
   it("keeps the bridge's MAC as veths join and leave, so containers' ARP entries for the gateway stay right", async () => {
     const net = await engine.createNetwork({ name: 'm', subnet: '10.83.0.0/24' });
     const mac = links(host).find((l) => l.ifname === net.bridge)!.address;

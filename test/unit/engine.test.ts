@@ -37,6 +37,7 @@ describe('names', () => {
 
   it('takes unicast MAC addresses, lower-cased', () => {
     expect(checkMac('mac', '02:42:AC:11:00:09')).toBe('02:42:ac:11:00:09');
+    expect(checkMac('mac', 'random')).toBe('random');
     for (const bad of ['01:00:5e:00:00:01', '02:42:ac:11:00', '02-42-ac-11-00-09', 'zz:42:ac:11:00:09', 42]) expectValidationError(() => checkMac('mac', bad), 'mac');
   });
 

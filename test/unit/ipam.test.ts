@@ -14,6 +14,7 @@ import {
   ipToBigInt,
   macFor,
   overlaps,
+  randomMac,
   validateSubnet,
 } from '../../lib/network/ipam.js';
 
@@ -253,5 +254,16 @@ describe('macFor (docker run without --mac-address)', () => {
   it('refuses non-IPv4 input', () => {
     expect(() => macFor('::1')).toThrow(ValidationError);
     expect(() => macFor('1.2.3')).toThrow(ValidationError);
+  });
+});
+
+describe('randomMac (--mac-address random)', () => {
+  it('is locally administered and unicast, and differs each time', () => {
+    const macs = Array.from({ length: 200 }, () => randomMac());
+    for (const m of macs) {
+      expect(m).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+      expect(parseInt(m.slice(0, 2), 16) & 0x03).toBe(0x02);
+    }
+    expect(new Set(macs).size).toBe(200);
   });
 });
