@@ -69,13 +69,14 @@ export interface NativeBinding {
   // -- running a command inside a namespace (native/spawn.cc) --
   /**
    * Forks and execs `file` (PATH already resolved) inside `nsPath`'s network namespace, with each
-   * `binds` pair (source, target, …) bind-mounted in a mount namespace of its own. `exited`
-   * rejects with the failing step's errno/syscall/path, or resolves to the wait status.
+   * `binds` pair (source, target, …) bind-mounted in a mount namespace of its own. `started`
+   * rejects with the failing step's errno/syscall/path, or resolves once the command runs;
+   * `onExit` is then called once, when it ends (watched through a pidfd on the loop).
    */
-  spawn(options: { file: string; argv: string[]; env: string[]; cwd?: string; nsPath?: string; binds: string[] }): {
-    pid: number;
-    exited: Promise<{ status: number | null; signal: number | null }>;
-  };
+  spawn(
+    options: { file: string; argv: string[]; env: string[]; cwd?: string; nsPath?: string; binds: string[] },
+    onExit: (status: number | null, signal: number | null) => void,
+  ): { pid: number; started: Promise<void> };
 }
 
 /** The error shape native code rejects with (see native/errors.cc). */

@@ -71,6 +71,8 @@ export function spawnInNetns(options: SpawnOptions): SpawnedProcess {
   const etcDir = options.etcDir ?? (netns === undefined ? undefined : `/etc/netns/${netns}`);
   const file = resolveCommand(argv[0]!, env.PATH ?? DEFAULT_PATH);
   let spawned: ReturnType<typeof native.spawn>;
+  let onExit!: (status: number | null, signal: number | null) => void;
+  const ended = new Promise<{ status: number | null; signal: number | null }>((resolve) => (onExit = (status, signal) => resolve({ status, signal })));
   try {
     spawned = native.spawn({
       file,
@@ -79,12 +81,15 @@ export function spawnInNetns(options: SpawnOptions): SpawnedProcess {
       ...(cwd === undefined ? {} : { cwd }),
       ...(netns === undefined ? {} : { nsPath: `${NETNS_RUN_DIR}/${netns}` }),
       binds: etcDir === undefined ? [] : etcBinds(etcDir),
-    });
+    }, onExit);
   } catch (e) {
     throw typed(e);
   }
-  const exited = spawned.exited.then(
-    (s): ExitStatus => ({ code: s.status, signal: s.signal === null ? null : signalName(s.signal) }),
+  const exited = spawned.started.then(
+    async (): Promise<ExitStatus> => {
+      const s = await ended;
+      return { code: s.status, signal: s.signal === null ? null : signalName(s.signal) };
+    },
     (e: unknown) => Promise.reject(typed(e)),
   );
   return { pid: spawned.pid, exited };

@@ -48,6 +48,8 @@ class FdWatch {
 
   void stop() {
     if (poll_) {
+      // The handle lives until its close callback: on_readable tells by `data` that we stopped.
+      poll_->data = nullptr;
       uv_poll_stop(poll_);
       uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
       poll_ = nullptr;
@@ -59,11 +61,14 @@ class FdWatch {
  private:
   static void on_readable(uv_poll_t* p, int status, int) {
     auto* self = static_cast<FdWatch*>(p->data);
+    if (self == nullptr) return;
     self->drain_(self->owner_);
+    // The drain may have stopped the watch and even freed its owner (and so this FdWatch):
+    // only the handle, alive until its close callback, is looked at from here on.
     // A socket error (ENOBUFS on an overrun netlink socket, an ICMP error queued on a UDP one)
     // shows as POLLERR, and libuv then stops the watcher. The drain has read and cleared the
     // error, so watch again, unless the drain stopped us.
-    if (status < 0 && self->poll_) uv_poll_start(self->poll_, UV_READABLE, on_readable);
+    if (status < 0 && p->data != nullptr) uv_poll_start(p, UV_READABLE, on_readable);
   }
 
   int fd_ = -1;

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "fd_watch.h"
 #include "task.h"
 
 namespace nlnet {
@@ -130,6 +132,61 @@ Failure describe(const Plan& p, const ChildFailure& f) {
   }
 }
 
+// Waits for a started command's end on the JS loop: its pidfd turns readable when it exits, then
+// waitid() reaps it and onExit(status, signal) is called. Frees itself after that, or when the
+// command never started. Without a pidfd (kernels before 5.3) the start task waits instead.
+class ExitWaiter {
+ public:
+  ExitWaiter(Napi::Env env, Napi::Function on_exit, int pidfd) : env_(env), on_exit_(Napi::Persistent(on_exit)), pidfd_(pidfd) {}
+
+  // Set by the start task when it reaped the child itself (no pidfd), with its wait status.
+  bool reaped = false;
+  int status = 0;
+
+  // On the JS thread, once the command runs.
+  void watch(Napi::Env env) {
+    if (reaped) return report(status);
+    int fd = pidfd_;
+    pidfd_ = -1;  // the watch owns it now
+    if (int err = watch_.start(env, fd, this, [](void* self) { static_cast<ExitWaiter*>(self)->exited(); }); err != 0) {
+      napi_fatal_error("nlnet.spawn", NAPI_AUTO_LENGTH, "cannot watch a pidfd", NAPI_AUTO_LENGTH);
+    }
+  }
+
+  // The command never started (its start failed and the task reaped it).
+  void abandon() {
+    if (pidfd_ >= 0) close(pidfd_);
+    delete this;
+  }
+
+ private:
+  void exited() {
+    siginfo_t si{};
+    if (waitid(P_PIDFD, static_cast<id_t>(watch_.fd()), &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0) return;
+    watch_.stop();
+    report(si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status);
+  }
+
+  void report(int st) {
+    Napi::Env env = env_;
+    Napi::HandleScope scope(env);
+    Napi::Value code = WIFEXITED(st) ? Napi::Number::New(env, WEXITSTATUS(st)) : env.Null();
+    Napi::Value sig = WIFSIGNALED(st) ? Napi::Number::New(env, WTERMSIG(st)) : env.Null();
+    Napi::FunctionReference cb = std::move(on_exit_);
+    delete this;
+    try {
+      cb.MakeCallback(env.Global(), {code, sig});
+    } catch (const Napi::Error& e) {
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+
+  Napi::Env env_;
+  Napi::FunctionReference on_exit_;
+  int pidfd_;
+  FdWatch watch_;
+};
+
 std::vector<std::string> strings(const Napi::Env env, const Napi::Value v, const char* what) {
   if (!v.IsArray()) throw Napi::TypeError::New(env, std::string("spawn: expected an array of strings for ") + what);
   auto arr = v.As<Napi::Array>();
@@ -151,12 +208,13 @@ std::string optional_string(const Napi::Object o, const char* key) {
   return v.As<Napi::String>().Utf8Value();
 }
 
-// spawn({ file, argv, env, cwd?, nsPath?, binds: [source, target, …] })
-//   → { pid, exited: Promise<{ status, signal }> }
+// spawn({ file, argv, env, cwd?, nsPath?, binds: [source, target, …] }, onExit(status, signal))
+//   → { pid, started: Promise<void> }: `started` settles once the command runs (or rejects with
+//   the step that failed); onExit is called once, when a started command ends.
 // The lib/spawn.ts façade validates everything and resolves PATH; this only checks types.
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "spawn: expected an options object");
+  if (!info[0].IsObject() || !info[1].IsFunction()) throw Napi::TypeError::New(env, "spawn: expected an options object and an exit callback");
   Napi::Object o = info[0].As<Napi::Object>();
   auto p = std::make_shared<Plan>();
   p->file = optional_string(o, "file");
@@ -198,33 +256,39 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     throw to_js_error(env, Failure::sys(fork_errno, "fork"));
   }
 
-  auto status = std::make_shared<int>(0);
+  // The exit is watched on the loop through a pidfd (no thread held for the command's life);
+  // opened now, while the child cannot have been reaped by anyone.
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  auto* waiter = new ExitWaiter(env, info[1].As<Napi::Function>(), pidfd);
   int read_fd = fds[0];
-  Napi::Promise exited = Task::start(
+  Napi::Promise started = Task::start(
       env,
-      [p, pid, read_fd, status]() -> Failure {
+      // Short: the pipe closes at execve, or carries the step that failed.
+      [p, pid, read_fd, waiter, pidfd]() -> Failure {
         ChildFailure f{};
         ssize_t n;
         do n = read(read_fd, &f, sizeof f);
         while (n < 0 && errno == EINTR);
         close(read_fd);
+        bool failed = n == static_cast<ssize_t>(sizeof f);
+        if (!failed && pidfd >= 0) return {};
+        // It failed before running the command (and exits at once), or there is no pidfd:
+        // reap it here.
         int rc;
-        do rc = waitpid(pid, status.get(), 0);
+        do rc = waitpid(pid, &waiter->status, 0);
         while (rc < 0 && errno == EINTR);
-        if (n == static_cast<ssize_t>(sizeof f)) return describe(*p, f);
-        if (rc < 0) return Failure::sys(errno, "waitpid");
-        return {};
+        waiter->reaped = true;
+        return failed ? describe(*p, f) : Failure{};
       },
-      [status](Napi::Env e) {
-        Napi::Object r = Napi::Object::New(e);
-        int s = *status;
-        r.Set("status", WIFEXITED(s) ? Napi::Number::New(e, WEXITSTATUS(s)) : e.Null());
-        r.Set("signal", WIFSIGNALED(s) ? Napi::Number::New(e, WTERMSIG(s)) : e.Null());
-        return r;
+      [waiter](Napi::Env e) {
+        waiter->watch(e);
+        return e.Undefined();
       });
+  // A failed start reports through `started`; the waiter then has nothing to watch.
+  started.Get("catch").As<Napi::Function>().Call(started, {Napi::Function::New(env, [waiter](const Napi::CallbackInfo&) { waiter->abandon(); })});
   Napi::Object out = Napi::Object::New(env);
   out.Set("pid", Napi::Number::New(env, pid));
-  out.Set("exited", exited);
+  out.Set("started", started);
   return out;
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { ValidationError, netns } from '../../lib/index.js';
+import { Netlink, ValidationError, netns } from '../../lib/index.js';
 import { sandboxNetnsName } from '../../lib/network/sandbox.js';
 import { spawnInNetns, SpawnError, shellStatus } from '../../lib/spawn.js';
 import { useCli } from '../helpers/cli.js';
@@ -183,6 +183,21 @@ describe.skipIf(!isRoot)(`spawnInNetns (${isRoot ? 'root' : ROOT_SKIP_REASON})`,
     expect(shellStatus(killed)).toBe(138);
     await expect(spawnInNetns({ argv: ['/no/such/file'] }).exited).rejects.toMatchObject({ name: 'SpawnError', code: 'ENOENT', syscall: 'execve', path: '/no/such/file' });
     expect(() => spawnInNetns({ argv: ['no-such-command-here'] })).toThrow(SpawnError);
+  });
+
+  it('waits for running commands without holding a thread: with 8 running (libuv has 4), netlink still answers first', async () => {
+    const ended: number[] = [];
+    const kids = Array.from({ length: 8 }, (_, i) => spawnInNetns({ argv: ['sleep', '1'] }).exited.then(() => ended.push(i)));
+    const nl = await Netlink.open();
+    try {
+      // A batch runs on the libuv pool: had the waits taken its threads, it would come after them.
+      expect((await nl.link.list()).length).toBeGreaterThan(0);
+      expect(ended).toEqual([]);
+    } finally {
+      nl.close();
+    }
+    await Promise.all(kids);
+    expect(ended).toHaveLength(8);
   });
 
   it('gives the command exactly the environment asked for, and binds etcDir over /etc privately', async () => {
