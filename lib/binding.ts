@@ -46,6 +46,7 @@ export interface NativeBinding {
   encode(protocol: number, type: number, flags: number, body: object): Buffer;
   decode(protocol: number, bytes: Buffer): { type: number; flags: number; seq: number; pid: number; body?: Body }[];
   netnsCreate(name: string): Promise<void>;
+  netnsCreate(name: string, open: true): Promise<number>;
   netnsDelete(name: string): Promise<void>;
   netnsOpen(path: string): Promise<number>;
   sysctlRead(nsfd: number, path: string): Promise<string>;

@@ -103,4 +103,14 @@ export async function list(): Promise<string[]> {
   }
 }
 
-export const netns = { create, delete: remove, open, list };
+/** `ip netns add NAME`, and the new namespace open (one native call where create + open take two). */
+export async function createOpen(name: string): Promise<Netns> {
+  validName(name);
+  try {
+    return new Netns(await native.netnsCreate(name, true), `${NETNS_RUN_DIR}/${name}`, name);
+  } catch (e) {
+    fail('netns.create', e, name);
+  }
+}
+
+export const netns = { create, createOpen, delete: remove, open, list };

@@ -173,9 +173,19 @@ std::string str_arg(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::String>().Utf8Value();
 }
 
+// netnsCreate(name, open?): with `open`, resolves to a descriptor of the new namespace, opened in
+// the same worker job (one hop where create-then-open takes two).
 Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
   std::string name = str_arg(info, 0);
-  return Task::start(info.Env(), [name] { return create_named(name); }, nullptr);
+  bool want_fd = info.Length() > 1 && info[1].ToBoolean().Value();
+  auto fd = std::make_shared<int>(-1);
+  return Task::start(
+      info.Env(),
+      [name, want_fd, fd]() -> Failure {
+        if (Failure f = create_named(name)) return f;
+        return want_fd ? open_ns(std::string(kNetnsRun) + "/" + name, *fd) : Failure{};
+      },
+      [want_fd, fd](Napi::Env env) -> Napi::Value { return want_fd ? Napi::Number::New(env, *fd) : env.Undefined(); });
 }
 
 Napi::Value NetnsDelete(const Napi::CallbackInfo& info) {

@@ -4,7 +4,7 @@
 // step, in reverse, when a later one fails.
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { Netlink } from '../netlink.js';
-import { netns } from '../netns.js';
+import { netns, type Netns, type NetnsTarget } from '../netns.js';
 import type { Json } from './store/types.js';
 import { FileStore } from './store/file.js';
 import { processAlive } from './store/lock.js';
@@ -218,32 +218,19 @@ export class Engine {
       );
       // Awaited below; until then its failure is only held for that await.
       written.catch(() => undefined);
-      if (sandbox.ownsNetns) {
-        await this.#step('netns');
-        await netns.create(sandbox.netns);
-        undo.push(() => netns.delete(sandbox.netns));
-        if (endpoint === undefined) await withNetlink(sandbox.netns, (s) => s.link.set('lo', { up: true }));
-      }
-      if (endpoint !== undefined && network !== undefined) {
-        // The map elements do not depend on the links: they go in while the links are made
-        // (another socket), and both finish before anything is undone or returned.
-        const ports = endpoint.ports === undefined ? undefined : firewallPorts(endpoint);
-        const publishing =
-          ports === undefined
-            ? undefined
-            : (async () => {
-                await this.#step('publish');
-                // The firewall refuses a port someone else published outside the store: ConflictError.
-                await firewall.publish(this.nl, ports);
-                undo.push(() => firewall.unpublish(this.nl, ports));
-              })();
-        publishing?.catch(() => undefined);
-        try {
-          await plumb(this.nl, sandbox.netns, endpoint, network, true, undo, (st) => this.#step(st));
-        } finally {
-          await publishing?.catch(() => undefined);
+      // Kept open while the links are made: the veth's peer and the sandbox's socket need no
+      // opening of their own.
+      let opened: Netns | undefined;
+      try {
+        if (sandbox.ownsNetns) {
+          await this.#step('netns');
+          opened = await netns.createOpen(sandbox.netns);
+          undo.push(() => netns.delete(sandbox.netns));
+          if (endpoint === undefined) await withNetlink(opened, (s) => s.link.set('lo', { up: true }));
         }
-        await publishing;
+        await this.#attach(opened ?? sandbox.netns, endpoint, network, undo);
+      } finally {
+        opened?.close();
       }
       if (sandbox.ownsNetns) {
         // Its /etc/resolv.conf and /etc/hosts, where `ip netns exec` and `nlnet exec` bind them.
@@ -258,6 +245,30 @@ export class Engine {
       await rollback(undo);
       throw e;
     }
+  }
+
+  /** The links of a new sandbox's first endpoint, and its published ports, if it has an endpoint. */
+  async #attach(ns: NetnsTarget, endpoint: EndpointRecord | undefined, network: NetworkRecord | undefined, undo: Undo): Promise<void> {
+    if (endpoint === undefined || network === undefined) return;
+    // The map elements do not depend on the links: they go in while the links are made
+    // (another socket), and both finish before anything is undone or returned.
+    const ports = endpoint.ports === undefined ? undefined : firewallPorts(endpoint);
+    const publishing =
+      ports === undefined
+        ? undefined
+        : (async () => {
+            await this.#step('publish');
+            // The firewall refuses a port someone else published outside the store: ConflictError.
+            await firewall.publish(this.nl, ports);
+            undo.push(() => firewall.unpublish(this.nl, ports));
+          })();
+    publishing?.catch(() => undefined);
+    try {
+      await plumb(this.nl, ns, endpoint, network, true, undo, (st) => this.#step(st));
+    } finally {
+      await publishing?.catch(() => undefined);
+    }
+    await publishing;
   }
 
   /** `docker rm -f NAME`, network side: every endpoint, its addresses, and its own namespace. */

@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 
 import { NotFoundError } from '../errors.js';
 import { Netlink } from '../netlink.js';
+import { Netns, type NetnsTarget } from '../netns.js';
 import type * as firewall from './firewall.js';
 import { configureSandbox, createVeth, deleteLink, type BridgeSpec, type EndpointSpec } from './drivers/bridge.js';
 import { createSubInterface, subOptions } from './drivers/macvlan.js';
@@ -30,8 +31,8 @@ export function prefixlen(subnet: string): number {
   return Number(subnet.slice(subnet.indexOf('/') + 1));
 }
 
-/** A Netlink handle in namespace `ns` ('' is the caller's own) for the length of `fn`. */
-export async function withNetlink<T>(ns: string, fn: (nl: Netlink) => Promise<T>): Promise<T> {
+/** A Netlink handle in namespace `ns` ('' is the caller's own; an open Netns saves opening it) for the length of `fn`. */
+export async function withNetlink<T>(ns: NetnsTarget, fn: (nl: Netlink) => Promise<T>): Promise<T> {
   const nl = await Netlink.open(ns === '' ? {} : { netns: ns });
   try {
     return await fn(nl);
@@ -74,7 +75,7 @@ export function firewallSpec(n: NetworkRecord): firewall.NetworkFirewall {
 }
 
 /** The bridge driver's view of an endpoint. */
-export function veth(ns: string, ep: EndpointRecord, net: NetworkRecord): EndpointSpec {
+export function veth(ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord): EndpointSpec {
   return {
     bridge: net.bridge,
     hostIf: ep.hostIf,
@@ -96,7 +97,7 @@ export function veth(ns: string, ep: EndpointRecord, net: NetworkRecord): Endpoi
  * the default route (one sandbox batch). Pushes its undo as it goes; `step` is the engine's
  * fault-injection hook.
  */
-export async function plumb(host: Netlink, ns: string, ep: EndpointRecord, net: NetworkRecord, gateway: boolean, undo: Undo, step: (s: AttachStep) => Promise<void>): Promise<void> {
+export async function plumb(host: Netlink, ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord, gateway: boolean, undo: Undo, step: (s: AttachStep) => Promise<void>): Promise<void> {
   if (net.driver === 'bridge') {
     const spec = veth(ns, ep, net);
     await step('veth');
@@ -109,20 +110,22 @@ export async function plumb(host: Netlink, ns: string, ep: EndpointRecord, net: 
   await step('veth');
   const options = subOptions(net.driver, net.options);
   await createSubInterface(host, { driver: net.driver, options, ifname: ep.ifname, netns: ns, mac: ep.mac });
-  undo.push(() => unplumb(host, ns, ep));
+  // An open Netns may be closed by the time the undo runs: it reopens the namespace by path.
+  const later: NetnsTarget = ns instanceof Netns ? { path: ns.path } : ns;
+  undo.push(() => unplumb(host, later, ep));
   await step('sandbox');
   await configureSub(ns, ep, net, gateway);
 }
 
 /** The sandbox side of a macvlan/ipvlan endpoint; ipvlan l3 has no gateway: the default route is the device. */
-export async function configureSub(ns: string, ep: EndpointRecord, net: NetworkRecord, gateway: boolean): Promise<void> {
+export async function configureSub(ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord, gateway: boolean): Promise<void> {
   const l3 = net.driver === 'ipvlan' && subOptions(net.driver, net.options).ipvlanMode !== 'l2';
   const spec = { ifname: ep.ifname, ip: ep.ip, prefixlen: prefixlen(net.subnet) };
   await withNetlink(ns, (s) => configureSandbox(s, spec, gateway && !l3 ? net.gateway : undefined, gateway && l3));
 }
 
 /** Deletes an endpoint's link: the host end of its veth, or its macvlan/ipvlan link in the sandbox. */
-export async function unplumb(host: Netlink, ns: string, ep: EndpointRecord): Promise<void> {
+export async function unplumb(host: Netlink, ns: NetnsTarget, ep: EndpointRecord): Promise<void> {
   if (ep.hostIf !== '') return deleteLink(host, ep.hostIf);
   await withNetlink(ns, (s) => deleteLink(s, ep.ifname)).catch((e: unknown) => (e instanceof NotFoundError ? undefined : Promise.reject(e)));
 }

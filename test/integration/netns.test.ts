@@ -31,6 +31,24 @@ describe.skipIf(!isRoot)(`netns (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () => 
     expect(links[0]!.operstate).toBe('DOWN');
   });
 
+  it('createOpen makes the namespace and hands it back open, usable at once', async () => {
+    const n = unique('nsx');
+    const ns = await netns.createOpen(n);
+    made.push(n);
+    try {
+      expect(ns).toMatchObject({ name: n, path: `/run/netns/${n}` });
+      expect(ns.inode).toBe(statSync(`/run/netns/${n}`).ino);
+      const nl = await Netlink.open({ netns: ns });
+      await nl.link.set('lo', { up: true });
+      nl.close();
+      expect(ipj<{ operstate: string }[]>(n, 'link', 'show', 'lo')[0]!.operstate).toBe('UNKNOWN');
+    } finally {
+      ns.close();
+    }
+    await expect(netns.createOpen(n)).rejects.toBeInstanceOf(NetlinkError);
+    await expect(netns.createOpen('a/b')).rejects.toBeInstanceOf(ValidationError);
+  });
+
   it('is a namespace of its own, not the caller’s', async () => {
     const n = await fresh();
     const ns = await netns.open(n);

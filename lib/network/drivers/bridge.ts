@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 
 import { NotFoundError } from '../../errors.js';
 import type { Netlink } from '../../netlink.js';
+import type { NetnsTarget } from '../../netns.js';
 
 export interface BridgeSpec {
   bridge: string;
@@ -58,8 +59,8 @@ export interface EndpointSpec {
   hostIf: string;
   /** The sandbox end, eth0, eth1… */
   ifname: string;
-  /** The sandbox namespace's name. */
-  netns: string;
+  /** The sandbox's namespace: its name, or already open. */
+  netns: NetnsTarget;
   ip: string;
   prefixlen: number;
   /** "fd00:1::2/64" on a network with IPv6. */

@@ -5,6 +5,7 @@
 // PARENT (Docker's `-o parent=eth0.10`) and removed with the network.
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { Netlink } from '../../netlink.js';
+import type { NetnsTarget } from '../../netns.js';
 import type { MacvlanMode } from '../../link/macvlan.js';
 import type { IpvlanFlag, IpvlanMode } from '../../link/ipvlan.js';
 import { deleteLink } from './bridge.js';
@@ -66,7 +67,7 @@ export interface SubEndpointSpec {
   driver: SubDriver;
   options: SubOptions;
   ifname: string;
-  netns: string;
+  netns: NetnsTarget;
   mac: string;
 }
 
