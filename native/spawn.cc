@@ -137,7 +137,7 @@ Failure describe(const Plan& p, const ChildFailure& f) {
 // command never started. Without a pidfd (kernels before 5.3) the start task waits instead.
 class ExitWaiter {
  public:
-  ExitWaiter(Napi::Env env, Napi::Function on_exit, int pidfd) : env_(env), on_exit_(Napi::Persistent(on_exit)), pidfd_(pidfd) {}
+  ExitWaiter(Napi::Env env, Napi::Function on_exit, pid_t pid, int pidfd) : env_(env), on_exit_(Napi::Persistent(on_exit)), pid_(pid), pidfd_(pidfd) {}
 
   // Set by the start task when it reaped the child itself (no pidfd), with its wait status.
   bool reaped = false;
@@ -148,9 +148,21 @@ class ExitWaiter {
     if (reaped) return report(status);
     int fd = pidfd_;
     pidfd_ = -1;  // the watch owns it now
-    if (int err = watch_.start(env, fd, this, [](void* self) { static_cast<ExitWaiter*>(self)->exited(); }); err != 0) {
-      napi_fatal_error("nlnet.spawn", NAPI_AUTO_LENGTH, "cannot watch a pidfd", NAPI_AUTO_LENGTH);
-    }
+    if (watch_.start(env, fd, this, [](void* self) { static_cast<ExitWaiter*>(self)->exited(); }) == 0) return;
+    // Cannot poll it (start() closed it): wait on the pool instead, as kernels without pidfds do.
+    Napi::Promise done = Task::start(
+        env,
+        [this]() -> Failure {
+          int rc;
+          do rc = waitpid(pid_, &status, 0);
+          while (rc < 0 && errno == EINTR);
+          return {};
+        },
+        [this](Napi::Env e) {
+          report(status);  // frees this
+          return e.Undefined();
+        });
+    (void)done;
   }
 
   // The command never started (its start failed and the task reaped it).
@@ -183,6 +195,7 @@ class ExitWaiter {
 
   Napi::Env env_;
   Napi::FunctionReference on_exit_;
+  pid_t pid_;
   int pidfd_;
   FdWatch watch_;
 };
@@ -259,7 +272,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   // The exit is watched on the loop through a pidfd (no thread held for the command's life);
   // opened now, while the child cannot have been reaped by anyone.
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  auto* waiter = new ExitWaiter(env, info[1].As<Napi::Function>(), pidfd);
+  auto* waiter = new ExitWaiter(env, info[1].As<Napi::Function>(), pid, pidfd);
   int read_fd = fds[0];
   Napi::Promise started = Task::start(
       env,

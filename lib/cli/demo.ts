@@ -2,7 +2,7 @@
 // plays the host (with an uplink to a second one playing the outside world); the machine's own
 // network is never touched. It builds every single-host mode, proves each with real traffic made
 // by this library itself, prints the topology and the time of each attach, and removes it all.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 
 import { netns } from '../netns.js';
 import { Engine } from '../network/engine.js';
+import { removeSandboxEtc, sandboxEtcDirs } from '../network/etc.js';
 import { withNetlink } from '../network/plumbing.js';
 import { sandboxNetnsName } from '../network/sandbox.js';
 import type { GlobalOptions } from './command.js';
@@ -47,7 +48,7 @@ export async function demo(_options?: GlobalOptions): Promise<number> {
     // Whatever a failure left: the engine's sandbox namespaces of this host, then the two of the world.
     const prefix = sandboxNetnsName(world.host, '');
     for (const n of await netns.list().catch(() => [] as string[])) if (n.startsWith(prefix) || n === world.host || n === world.outside) await netns.delete(n).catch(() => undefined);
-    for (const d of safeReaddir('/etc/netns')) if (d.startsWith(prefix)) rmSync(join('/etc/netns', d), { recursive: true, force: true });
+    for (const d of sandboxEtcDirs(prefix)) removeSandboxEtc(d);
     rmSync(stateDir, { recursive: true, force: true });
   };
   // A signal stops the demo at its next step; the finally below cleans up once, then it exits.
@@ -157,12 +158,4 @@ async function makeWorld(world: { host: string; outside: string }): Promise<void
       b.link.set('lo', { up: true });
     }),
   );
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
 }

@@ -16,15 +16,14 @@ import { asJson, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from
 import { firewallPorts, plumb, rollback, unplumb, withNetlink, type Undo } from './plumbing.js';
 import { inspectJson, type NetworkInspect } from './inspect.js';
 import { DnsService, type DnsServiceOptions } from './dns-service.js';
-import { sandboxResolvConf } from './dns/index.js';
-import { hostResolvConf, hostsFile, removeSandboxEtc, writeSandboxEtc } from './etc.js';
-import { hasEmbeddedDns } from './names.js';
+import { removeSandboxEtc, writeSandboxFiles } from './etc.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { parsePortRange, portSpecs, resolvePorts } from './publish.js';
 import {
   checkAliases,
   checkMac,
   checkName,
+  DEFAULT_NETWORK,
   parseMode,
   randomId,
   sandboxNetnsName,
@@ -36,8 +35,6 @@ import {
 export type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './types.js';
 import type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './types.js';
 
-/** Docker's predefined network, created on first use; `prune` never removes it. */
-const DEFAULT_NETWORK = 'bridge';
 
 const strip = ({ pool: _pool, pool6: _pool6, ...network }: NetworkRecord): Network => network;
 
@@ -234,8 +231,7 @@ export class Engine {
       }
       if (sandbox.ownsNetns) {
         // Its /etc/resolv.conf and /etc/hosts, where `ip netns exec` and `nlnet exec` bind them.
-        const nameserver = network !== undefined && hasEmbeddedDns(network) ? network.gateway : undefined;
-        writeSandboxEtc(sandbox.netns, { hosts: hostsFile(name, endpoint?.ip), resolvConf: sandboxResolvConf(hostResolvConf(), nameserver) });
+        writeSandboxFiles(sandbox, network);
         undo.push(async () => removeSandboxEtc(sandbox.netns));
       }
       await written;
@@ -274,7 +270,7 @@ export class Engine {
   /** `docker rm -f NAME`, network side: every endpoint, its addresses, and its own namespace. */
   async removeSandbox(name: string): Promise<void> {
     const sb = await this.inspectSandbox(name);
-    const sharers = (await this.store.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord).filter((s) => s.mode === `container:${name}`);
+    const sharers = (await this.store.list<Json>('sandboxes/', { readonly: true })).map((e) => e.value as unknown as SandboxRecord).filter((s) => s.mode === `container:${name}`);
     if (sharers.length > 0) throw new ConflictError('sandbox', name, `its namespace is shared by ${sharers.map((s) => s.name).join(', ')}`);
     // The kernel first: a removal that fails half-way leaves the record, and running it again
     // finishes the job (links and namespaces already gone are not errors).

@@ -3,6 +3,9 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { sandboxResolvConf } from './dns/index.js';
+import { hasEmbeddedDns } from './names.js';
+import type { NetworkRecord, SandboxRecord } from './sandbox.js';
 import { tempName } from './store/lock.js';
 
 /** iproute2's directory of per-namespace /etc files. */
@@ -32,6 +35,15 @@ export function writeSandboxEtc(netnsName: string, files: { hosts: string; resol
     writeFileSync(temp, text, { mode: 0o644 });
     renameSync(temp, join(dir, file));
   }
+}
+
+/**
+ * A sandbox's files as Docker makes them: on a user-defined network (its first one) the name
+ * server is that network's gateway (the embedded DNS), elsewhere the host's resolvers.
+ */
+export function writeSandboxFiles(sb: Pick<SandboxRecord, 'name' | 'netns' | 'endpoints'>, first: NetworkRecord | undefined): void {
+  const nameserver = first !== undefined && hasEmbeddedDns(first) ? first.gateway : undefined;
+  writeSandboxEtc(sb.netns, { hosts: hostsFile(sb.name, sb.endpoints[0]?.ip), resolvConf: sandboxResolvConf(hostResolvConf(), nameserver) });
 }
 
 /** Removes /etc/netns/NS; gone already is fine. */

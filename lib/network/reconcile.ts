@@ -18,9 +18,7 @@ import { SETS, SETS6 } from './firewall.js';
 import { configureSandbox, createBridge, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
 import { createSubInterface, ensureParent, subOptions } from './drivers/macvlan.js';
 import { processAlive } from './store/lock.js';
-import { sandboxResolvConf } from './dns/index.js';
-import { ETC_NETNS, hostResolvConf, hostsFile, removeSandboxEtc, sandboxEtcDirs, writeSandboxEtc } from './etc.js';
-import { hasEmbeddedDns } from './names.js';
+import { ETC_NETNS, removeSandboxEtc, sandboxEtcDirs, writeSandboxFiles } from './etc.js';
 import { bridgeSpec, configureSub, firewallPorts, firewallSpec, veth, withNetlink } from './plumbing.js';
 import { sandboxNetnsName, type NetworkRecord, type SandboxRecord } from './sandbox.js';
 
@@ -107,9 +105,7 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
   for (const sb of sandboxes) {
     if (!sb.ownsNetns || existsSync(join(ETC_NETNS, sb.netns, 'resolv.conf'))) continue;
     const first = sb.endpoints[0];
-    const net = first === undefined ? undefined : byNetwork.get(first.network);
-    const nameserver = net !== undefined && hasEmbeddedDns(net) ? net.gateway : undefined;
-    writeSandboxEtc(sb.netns, { hosts: hostsFile(sb.name, first?.ip), resolvConf: sandboxResolvConf(hostResolvConf(), nameserver) });
+    writeSandboxFiles(sb, first === undefined ? undefined : byNetwork.get(first.network));
     report.recreated.push(`/etc/netns/${sb.netns} of sandbox ${sb.name}`);
   }
 

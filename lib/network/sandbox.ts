@@ -72,11 +72,14 @@ export interface NetworkRecord {
   pool6?: AddressPool6State;
 }
 
+/** Docker's predefined network (docker0's): made on first use, never removed, no embedded DNS. */
+export const DEFAULT_NETWORK = 'bridge';
+
 export type Mode = { kind: 'none' } | { kind: 'host' } | { kind: 'container'; target: string } | { kind: 'network'; network: string };
 
 /** `docker run --network VALUE`; the default is Docker's: the network named 'bridge'. */
 export function parseMode(network: string | undefined): Mode {
-  const v = network ?? 'bridge';
+  const v = network ?? DEFAULT_NETWORK;
   if (typeof v !== 'string' || v === '') throw new ValidationError('network', network, "expected a network name, 'none', 'host' or 'container:<name>'");
   if (v === 'none') return { kind: 'none' };
   if (v === 'host') return { kind: 'host' };

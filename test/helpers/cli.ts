@@ -4,14 +4,13 @@
 // directories, the state directory, then the host namespace itself (useNetns).
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterEach, beforeEach } from 'vitest';
 
-import { netns } from '../../lib/index.js';
-import { sandboxNetnsName } from '../../lib/network/sandbox.js';
+import { removeEngineLeftovers } from './engine.js';
 import { uplink } from './hostnet.js';
 import { useNetns } from './ns.js';
 
@@ -88,12 +87,7 @@ export function useCli(prefix = 'nlcli', options: { outside?: boolean } = {}): C
   // Registered after useNetns's hook, so it runs before that one (vitest runs after-hooks in
   // reverse): the sandboxes go before the host namespace.
   afterEach(async () => {
-    // The sandboxes' namespaces are named after the host's: nlnet-<tag>-<sandbox>.
-    const prefixOfHost = sandboxNetnsName(env.host, '');
-    for (const name of await netns.list()) if (name.startsWith(prefixOfHost)) await netns.delete(name).catch(() => undefined);
-    for (const dir of await readdir('/etc/netns').catch(() => [] as string[])) {
-      if (dir.startsWith(prefixOfHost)) await rm(join('/etc/netns', dir), { recursive: true, force: true });
-    }
+    await removeEngineLeftovers(env.host);
     await rm(env.stateDir, { recursive: true, force: true });
   });
   return env;

@@ -73,6 +73,16 @@ describe.skipIf(!isRoot)(`engine: names (${isRoot ? 'root' : ROOT_SKIP_REASON})`
     await dns.close();
   });
 
+  it('answers AAAA with the IPv6 address on a network with IPv6', async () => {
+    await engine.createNetwork({ name: 'v6', ipv6: true, subnet: '10.74.0.0/24', subnet6: 'fd00:74::/64' });
+    const dns = await engine.serveDns({ upstream: [] });
+    const a = await engine.createSandbox({ name: 'a', network: 'v6' });
+    await engine.createSandbox({ name: 'b', network: 'v6' });
+    expect((await nsExecAsync(a.netns, 'getent', 'ahostsv6', 'b')).stdout).toContain('fd00:74::3');
+    expect(await getent(a.netns, 'b')).toBe('fd00:74::3');
+    await dns.close();
+  });
+
   it('follows networks made and removed by another process, and closes with the engine', async () => {
     const dns = await engine.serveDns({ upstream: [] });
     expect(dns.listening()).toEqual([]);

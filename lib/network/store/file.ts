@@ -78,9 +78,9 @@ export class FileStore implements Store {
     return copy((await this.#read()).get(key)) as T | undefined;
   }
 
-  async list<T extends Json = Json>(prefix: string): Promise<StoreEntry<T>[]> {
+  async list<T extends Json = Json>(prefix: string, opts: { readonly?: boolean } = {}): Promise<StoreEntry<T>[]> {
     checkPrefix(prefix);
-    return listOf(await this.#read(), prefix) as StoreEntry<T>[];
+    return listOf(await this.#read(), prefix, opts.readonly !== true) as StoreEntry<T>[];
   }
 
   update<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<T> {

@@ -35,8 +35,8 @@ export interface StoreTx {
 export interface Store {
   /** The latest committed value, or undefined. */
   get<T extends Json = Json>(key: string): Promise<T | undefined>;
-  /** The latest committed documents under `prefix`, sorted by key. */
-  list<T extends Json = Json>(prefix: string): Promise<StoreEntry<T>[]>;
+  /** The latest committed documents under `prefix`, sorted by key; `readonly` as in StoreTx.list. */
+  list<T extends Json = Json>(prefix: string, opts?: { readonly?: boolean }): Promise<StoreEntry<T>[]>;
   /**
    * Runs `fn` in a transaction and commits all its writes at once, or none if it throws (the
    * error is rethrown). Transactions are serialized, across processes too, so a read-modify-write
