@@ -65,10 +65,11 @@ export function containerInspect(sb: SandboxRecord, networks: readonly Network[]
       MacAddress: ep.mac,
       NetworkID: net?.id ?? '',
       EndpointID: ep.endpointId,
-      Gateway: net?.gateway ?? '',
+      // Docker shows no gateway for an endpoint of an internal network: it gave it none.
+      Gateway: net === undefined || net.internal ? '' : net.gateway,
       IPAddress: ep.ip,
       IPPrefixLen: net === undefined ? 0 : Number(net.subnet.slice(net.subnet.indexOf('/') + 1)),
-      IPv6Gateway: net?.gateway6 ?? '',
+      IPv6Gateway: net === undefined || net.internal ? '' : (net.gateway6 ?? ''),
       GlobalIPv6Address: ep.ip6 ?? '',
       GlobalIPv6PrefixLen: net?.subnet6 === undefined || ep.ip6 === undefined ? 0 : Number(net.subnet6.slice(net.subnet6.indexOf('/') + 1)),
       DNSNames: [sb.name, ...(ep.aliases ?? []), sb.id.slice(0, 12)],

@@ -12,8 +12,8 @@ import { register } from './store/presence.js';
 import * as firewall from './firewall.js';
 import { deleteLink } from './drivers/bridge.js';
 import { dropNetwork, makeNetwork } from './networks.js';
-import { asJson, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './records.js';
-import { firewallPorts, plumb, rollback, unplumb, withNetlink, type Undo } from './plumbing.js';
+import { asJson, gatewayIn, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './records.js';
+import { firewallPorts, plumb, rollback, routeDefault, unplumb, withNetlink, type Undo } from './plumbing.js';
 import { inspectJson, type NetworkInspect } from './inspect.js';
 import { DnsService, type DnsServiceOptions } from './dns-service.js';
 import { removeSandboxEtc, writeSandboxFiles } from './etc.js';
@@ -260,7 +260,8 @@ export class Engine {
           })();
     publishing?.catch(() => undefined);
     try {
-      await plumb(this.nl, ns, endpoint, network, true, undo, (st) => this.#step(st));
+      // An internal network gives no default route (Docker: no gateway on its endpoints).
+      await plumb(this.nl, ns, endpoint, network, !network.internal, undo, (st) => this.#step(st));
     } finally {
       await publishing?.catch(() => undefined);
     }
@@ -301,10 +302,10 @@ export class Engine {
       } = await this.store.decide(async (tx) => {
         const s = await sandboxIn(tx, sandbox);
         if (!s.ownsNetns || s.mode === 'none') throw new ConflictError('sandbox', sandbox, `a sandbox in network mode ${s.mode} cannot be connected to networks`);
-        const wasEmpty = s.endpoints.length === 0;
         const [ep, n] = await reserveEndpoint(tx, s, network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(opts.ip6 === undefined ? {} : { ip6: opts.ip6 }), aliases });
         tx.put(`sandboxes/${sandbox}`, asJson(s));
-        return { sb: s, endpoint: ep, net: n, first: wasEmpty };
+        // The default route comes from this endpoint if none before it is on a non-internal network.
+        return { sb: s, endpoint: ep, net: n, first: (await gatewayIn(tx, s)) === ep };
       });
       undo.push(() => this.store.update((tx) => releaseEndpoint(tx, endpoint, sandbox)));
       written.catch(() => undefined);
@@ -327,7 +328,17 @@ export class Engine {
     // finds them gone.
     await this.#unpublish(ep);
     await unplumb(this.nl, sb.netns, ep);
-    await this.store.update((tx) => releaseEndpoint(tx, ep, sandbox));
+    const next = await this.store.update(async (tx) => {
+      const was = await tx.get(`sandboxes/${sandbox}`);
+      const before = was === undefined ? undefined : await gatewayIn(tx, await sandboxIn(tx, sandbox));
+      await releaseEndpoint(tx, ep, sandbox);
+      // The default route went with the gateway endpoint's link: the next candidate takes it
+      // over, as Docker's sandbox moves its gateway when that endpoint leaves (updateGateway).
+      if (before === undefined || before.endpointId !== ep.endpointId) return undefined;
+      const after = await gatewayIn(tx, await sandboxIn(tx, sandbox));
+      return after === undefined ? undefined : { ep: after, net: await networkIn(tx, after.network) };
+    });
+    if (next !== undefined) await routeDefault(sb.netns, next.ep, next.net);
   }
 
   /** `docker port SANDBOX`: the published ports of its endpoints (none in host mode). */

@@ -124,6 +124,20 @@ export async function configureSub(ns: NetnsTarget, ep: EndpointRecord, net: Net
   await withNetlink(ns, (s) => configureSandbox(s, spec, gateway && !l3 ? net.gateway : undefined, gateway && l3));
 }
 
+/**
+ * `ip route replace default via GW dev IFNAME` (and its IPv6 twin) for an endpoint already in
+ * place: the sandbox's new gateway endpoint after the old one left. ipvlan l3: `default dev IFNAME`.
+ */
+export async function routeDefault(ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord): Promise<void> {
+  const l3 = net.driver === 'ipvlan' && subOptions(net.driver, net.options).ipvlanMode !== 'l2';
+  await withNetlink(ns, (s) =>
+    s.batch((b) => {
+      b.route.replace(l3 ? { dst: 'default', dev: ep.ifname } : { dst: 'default', via: net.gateway, dev: ep.ifname });
+      if (!l3 && ep.ip6 !== undefined && net.gateway6 !== undefined) b.route.replace({ family: 'inet6', dst: 'default', via: net.gateway6, dev: ep.ifname });
+    }),
+  );
+}
+
 /** Deletes an endpoint's link: the host end of its veth, or its macvlan/ipvlan link in the sandbox. */
 export async function unplumb(host: Netlink, ns: NetnsTarget, ep: EndpointRecord): Promise<void> {
   if (ep.hostIf !== '') return deleteLink(host, ep.hostIf);

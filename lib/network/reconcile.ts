@@ -20,7 +20,7 @@ import { createSubInterface, ensureParent, subOptions } from './drivers/macvlan.
 import { processAlive } from './store/lock.js';
 import { ETC_NETNS, removeSandboxEtc, sandboxEtcDirs, writeSandboxFiles } from './etc.js';
 import { bridgeSpec, configureSub, firewallPorts, firewallSpec, veth, withNetlink } from './plumbing.js';
-import { sandboxNetnsName, type NetworkRecord, type SandboxRecord } from './sandbox.js';
+import { gatewayEndpoint, sandboxNetnsName, type NetworkRecord, type SandboxRecord } from './sandbox.js';
 
 export interface ReconcileReport {
   recreated: string[];
@@ -156,16 +156,18 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
       report.removed.push(`veth ${l.name}`);
     }
   }
+  const internal = (network: string): boolean => byNetwork.get(network)?.internal ?? true;
   for (const sb of sandboxes) {
     if (sb.endpoints.length === 0 || !present.has(sb.netns)) continue;
-    for (const [i, ep] of sb.endpoints.entries()) {
+    const gatewayEp = gatewayEndpoint(sb.endpoints, internal);
+    for (const ep of sb.endpoints) {
       const net = byNetwork.get(ep.network);
       if (net === undefined || net.driver !== 'bridge') continue;
       const host = links.find((l) => l.name === ep.hostIf);
       const br = links.find((l) => l.name === net.bridge);
       const spec = veth(sb.netns, ep, net);
-      // Docker's gateway endpoint is the one the sandbox was created (or first connected) with.
-      const gateway = i === 0 ? net.gateway : undefined;
+      const isGateway = ep === gatewayEp;
+      const gateway = isGateway ? net.gateway : undefined;
       if (host !== undefined && br !== undefined && host.master === br.index) {
         // The pair is there; the sandbox side may not be configured (a start killed half-way).
         // No peer: the host end is the leftover of a namespace being torn down, made anew below.
@@ -179,7 +181,7 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
         if ((await s.link.list()).some((l) => l.name === ep.ifname)) await s.link.del(ep.ifname);
       });
       await createVeth(nl, spec);
-      await withNetlink(sb.netns, (s) => configureSandbox(s, spec, gateway, false, i === 0 ? net.gateway6 : undefined));
+      await withNetlink(sb.netns, (s) => configureSandbox(s, spec, gateway, false, isGateway ? net.gateway6 : undefined));
       report.recreated.push(`endpoint ${sb.name} on ${net.name} (${ep.hostIf})`);
     }
   }
@@ -188,12 +190,13 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
   for (const n of all) if (n.driver !== 'bridge' && n.parentCreated === true && (await ensureParent(nl, n.options.parent!))) report.recreated.push(`parent ${n.options.parent} of network ${n.name}`);
   for (const sb of sandboxes) {
     if (!present.has(sb.netns)) continue;
-    for (const [i, ep] of sb.endpoints.entries()) {
+    const gatewayEp = gatewayEndpoint(sb.endpoints, internal);
+    for (const ep of sb.endpoints) {
       const net = byNetwork.get(ep.network);
       if (net === undefined || net.driver === 'bridge') continue;
       if (await withNetlink(sb.netns, async (s) => (await s.link.list()).some((l) => l.name === ep.ifname))) continue;
       await createSubInterface(nl, { driver: net.driver, options: subOptions(net.driver, net.options), ifname: ep.ifname, netns: sb.netns, mac: ep.mac });
-      await configureSub(sb.netns, ep, net, i === 0);
+      await configureSub(sb.netns, ep, net, ep === gatewayEp);
       report.recreated.push(`endpoint ${sb.name} on ${net.name} (${net.driver})`);
     }
   }

@@ -3,7 +3,7 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import { AddressPool, macFor, randomMac } from './ipam.js';
 import { AddressPool6 } from './ipam6.js';
-import { hostIfName, nextIfname, randomId, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './sandbox.js';
+import { gatewayEndpoint, hostIfName, nextIfname, randomId, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './sandbox.js';
 import type { Json, StoreTx } from './store/types.js';
 
 export const asJson = (v: object): Json => v as unknown as Json;
@@ -23,6 +23,13 @@ export async function sandboxIn(tx: StoreTx, name: string): Promise<SandboxRecor
 /** Every sandbox, to read only (not copied: changing one would change the transaction's snapshot). */
 export async function sandboxesIn(tx: StoreTx): Promise<readonly SandboxRecord[]> {
   return (await tx.list<Json>('sandboxes/', { readonly: true })).map((e) => e.value as unknown as SandboxRecord);
+}
+
+/** The sandbox's gateway endpoint (sandbox.ts `gatewayEndpoint`), its networks read in `tx`. */
+export async function gatewayIn(tx: StoreTx, sb: SandboxRecord): Promise<EndpointRecord | undefined> {
+  const internal = new Map<string, boolean>();
+  for (const e of sb.endpoints) internal.set(e.network, ((await tx.get<Json>(`networks/${e.network}`)) as unknown as NetworkRecord | undefined)?.internal ?? true);
+  return gatewayEndpoint(sb.endpoints, (n) => internal.get(n) ?? true);
 }
 
 /** What a new endpoint asks for: `--ip`, `--mac-address`, `--alias`. */

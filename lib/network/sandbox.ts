@@ -72,6 +72,18 @@ export interface NetworkRecord {
   pool6?: AddressPool6State;
 }
 
+/**
+ * The endpoint that gives a sandbox its default route (Docker's gateway endpoint): the first, in
+ * the order they were joined, whose network is not internal. Docker's bridge driver sets no
+ * gateway for an endpoint of an internal network (libnetwork drivers/bridge `Join` skips
+ * `SetGateway` when the network is Internal), and the sandbox's endpoint ordering puts internal
+ * networks last when it picks the gateway endpoint (libnetwork sandbox.go `getGatewayEndpoint`).
+ * `internal` answers for a network name; an unknown network counts as internal (no route to give).
+ */
+export function gatewayEndpoint(endpoints: readonly EndpointRecord[], internal: (network: string) => boolean): EndpointRecord | undefined {
+  return endpoints.find((e) => !internal(e.network));
+}
+
 /** Docker's predefined network (docker0's): made on first use, never removed, no embedded DNS. */
 export const DEFAULT_NETWORK = 'bridge';
 
