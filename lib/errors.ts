@@ -48,8 +48,9 @@ export class ValidationError extends TypeError {
 /** Something named does not exist (a namespace, a network). */
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
-  constructor(readonly kind: string, readonly id: string) {
-    super(`${kind} '${id}' not found`);
+  /** `reason` replaces the default message ("KIND 'ID' not found") where that would say less. */
+  constructor(readonly kind: string, readonly id: string, reason?: string) {
+    super(reason ?? `${kind} '${id}' not found`);
   }
 }
 

@@ -37,8 +37,17 @@ export interface Context extends Output {
   openEngine(): Promise<Engine>;
 }
 
+/**
+ * How a command uses the state: `read` only reads it (no reconcile, no kernel change, works for
+ * any user who can read the state directory); `change` changes what exists (the state must
+ * exist); `create` may make the first thing, so a missing state directory is made.
+ */
+export type StateUse = 'read' | 'change' | 'create';
+
 export interface Command {
   name: string;
+  /** Default 'change'. */
+  state?: StateUse;
   aliases?: string[];
   /** The arguments part of the usage line: '[OPTIONS] NAME'. */
   usage: string;

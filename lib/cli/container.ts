@@ -51,6 +51,7 @@ export function createSandboxOptions(p: Parsed, name: string): CreateSandboxOpti
 
 const create: Command = {
   name: 'create',
+  state: 'create',
   usage: '--name NAME [OPTIONS]',
   summary: "Create a container's network sandbox; prints its id",
   args: [],
@@ -69,6 +70,7 @@ const create: Command = {
 
 const ls: Command = {
   name: 'ls',
+  state: 'read',
   aliases: ['list', 'ps'],
   usage: '[OPTIONS]',
   summary: 'List containers',
@@ -94,6 +96,7 @@ const ls: Command = {
 
 const inspect: Command = {
   name: 'inspect',
+  state: 'read',
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   summary: "Display containers' network settings as JSON (docker inspect's shape)",
   args: ['CONTAINER...'],
@@ -134,6 +137,7 @@ const rm: Command = {
 /** `docker port CONTAINER [PORT[/PROTO]]` */
 export const port: Command = {
   name: 'port',
+  state: 'read',
   usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]',
   summary: "List a container's published ports",
   args: ['CONTAINER', 'PRIVATE_PORT[/PROTO]'],

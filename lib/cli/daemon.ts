@@ -21,6 +21,7 @@ export function untilStopped(): Promise<string> {
 
 export const daemonCommand: Command = {
   name: 'daemon',
+  state: 'create',
   usage: '',
   summary: "Serve the user-defined networks' DNS in the foreground until SIGTERM or SIGINT",
   args: [],

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { netns } from '../netns.js';
 import { Engine } from '../network/engine.js';
 import { removeSandboxEtc, sandboxEtcDirs } from '../network/etc.js';
+import { unmarkPrefixed } from '../network/owner.js';
 import { withNetlink } from '../network/plumbing.js';
 import { sandboxNetnsName } from '../network/sandbox.js';
 import type { GlobalOptions } from './command.js';
@@ -49,6 +50,7 @@ export async function demo(_options?: GlobalOptions): Promise<number> {
     const prefix = sandboxNetnsName(world.host, '');
     for (const n of await netns.list().catch(() => [] as string[])) if (n.startsWith(prefix) || n === world.host || n === world.outside) await netns.delete(n).catch(() => undefined);
     for (const d of sandboxEtcDirs(prefix)) removeSandboxEtc(d);
+    unmarkPrefixed(prefix);
     rmSync(stateDir, { recursive: true, force: true });
   };
   // A signal stops the demo at its next step; the finally below cleans up once, then it exits.

@@ -4,7 +4,8 @@ import { ConflictError, NetlinkError, NotFoundError, ValidationError } from '../
 import { SpawnError } from '../spawn.js';
 import { UsageError } from './args.js';
 import { EXIT } from './command.js';
-import { FormatError } from './format.js';
+import { FormatError, TemplateError } from './format.js';
+import { PrivilegeError } from './privileges.js';
 
 /** Engine option names and the flags that fill them. */
 const FLAG_OF: Record<string, string> = {
@@ -56,5 +57,5 @@ export function exitCodeOf(e: unknown): number {
 
 /** Whether the error comes from nlnet's own checks or the kernel, rather than a bug in nlnet. */
 export function isExpected(e: unknown): boolean {
-  return e instanceof UsageError || e instanceof FormatError || e instanceof ValidationError || e instanceof NotFoundError || e instanceof ConflictError || e instanceof NetlinkError || e instanceof SpawnError;
+  return e instanceof UsageError || e instanceof FormatError || e instanceof ValidationError || e instanceof NotFoundError || e instanceof ConflictError || e instanceof NetlinkError || e instanceof SpawnError || e instanceof PrivilegeError || e instanceof TemplateError;
 }

@@ -102,6 +102,7 @@ function signalStatus(sig: Forwarded): number {
 
 export const execCommand: Command = {
   name: 'exec',
+  state: 'read',
   usage: '[OPTIONS] CONTAINER [--] COMMAND [ARG...]',
   summary: "Run a command in a container's network namespace, with its resolv.conf and hosts",
   args: ['CONTAINER'],
@@ -125,6 +126,7 @@ export const execCommand: Command = {
 
 export const runCommand: Command = {
   name: 'run',
+  state: 'create',
   usage: '[OPTIONS] [--] COMMAND [ARG...]',
   summary: 'Create a sandbox, run a command in it while serving its DNS, then remove it',
   args: [],

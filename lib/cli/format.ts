@@ -45,6 +45,14 @@ export class FormatError extends Error {
   override readonly name = 'FormatError';
 }
 
+/** A template that parsed but cannot be filled (a field the object does not have): Go's execution error. */
+export class TemplateError extends Error {
+  override readonly name = 'TemplateError';
+}
+
+/** Fields that are maps in docker's objects: a missing key there is Go's "<no value>", not an error. */
+const MAP_FIELDS = new Set(['Labels', 'Options', 'Containers', 'Networks', 'Ports', 'PortBindings', 'ConfigOptions', 'Peers']);
+
 export function parseFormat(value: string | undefined): OutputFormat {
   if (value === undefined || value === '' || value === 'table') return { kind: 'table' };
   if (value === 'json') return { kind: 'json' };
@@ -63,15 +71,20 @@ function checkTemplate(template: string): void {
 
 /**
  * Fills a template from one object: `\t` and `\n` as written become tabs and newlines, as the
- * docker CLI's templates do; strings print bare, anything else as JSON, missing fields as
- * "<no value>" (Go's words).
+ * docker CLI's templates do; strings print bare, anything else as JSON. A missing key of a map
+ * field (Labels, Options…) prints "<no value>" (Go's words); a field the object does not have is
+ * a TemplateError, as Go's "can't evaluate field" is for docker's structs.
  */
 export function renderTemplate(template: string, data: unknown): string {
   const text = template.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
-  return text.replace(ACTION, (_all, json: string | undefined, path: string) => {
+  return text.replace(ACTION, (all, json: string | undefined, path: string) => {
     let v: unknown = data;
+    let parent = '';
     for (const key of path.split('.').filter((k) => k !== '')) {
-      v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+      const inMap = MAP_FIELDS.has(parent);
+      if (typeof v !== 'object' || v === null || (!(key in v) && !inMap)) throw new TemplateError(`template: executing ${JSON.stringify(template)} at <${all.replace(/^\{\{\s*|\s*\}\}$/g, '')}>: can't evaluate field ${key}`);
+      v = (v as Record<string, unknown>)[key];
+      parent = key;
     }
     if (json !== undefined) return JSON.stringify(v ?? null);
     if (v === undefined) return '<no value>';

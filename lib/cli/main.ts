@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 
 import { Engine } from '../network/engine.js';
 import { parseArgs, UsageError, type Parsed } from './args.js';
-import { DEFAULT_STATE_DIR, EXIT, GLOBAL_FLAGS, VERSION_FLAG, type Command, type Context, type GlobalOptions, type Group, type Output } from './command.js';
+import { DEFAULT_STATE_DIR, EXIT, GLOBAL_FLAGS, VERSION_FLAG, type Command, type Context, type GlobalOptions, type Group, type Output, type StateUse } from './command.js';
+import { needPrivileges, permissionHint } from './privileges.js';
 import { containerGroup, port } from './container.js';
 import { daemonCommand } from './daemon.js';
 import { describeError, exitCodeOf, isExpected } from './errors.js';
@@ -116,7 +117,9 @@ export async function main(argv: readonly string[], io: Output = processOutput):
       io.out(commandHelp(path, cmd));
       return EXIT.ok;
     }
-    return await cmd.run(context(io, globalOptions([...globals, p])), p);
+    const state = cmd.state ?? 'change';
+    if (state !== 'read') needPrivileges();
+    return await cmd.run(context(io, globalOptions([...globals, p]), state), p);
   } catch (e) {
     io.err(`nlnet: ${describeError(e)}\n`);
     if (!isExpected(e) && process.env.NLNET_DEBUG) io.err(`${(e as Error).stack ?? ''}\n`);
@@ -131,8 +134,14 @@ function globalOptions(parsed: readonly Parsed[]): GlobalOptions {
   return { stateDir: last('state-dir') ?? DEFAULT_STATE_DIR, ...(hostNetns === undefined ? {} : { hostNetns }) };
 }
 
-function context(io: Output, global: GlobalOptions): Context {
-  const openEngine = (): Promise<Engine> => Engine.open({ stateDir: global.stateDir, ...(global.hostNetns === undefined ? {} : { hostNetns: global.hostNetns }) });
+function context(io: Output, global: GlobalOptions, state: StateUse): Context {
+  const openEngine = async (): Promise<Engine> => {
+    try {
+      return await Engine.open({ stateDir: global.stateDir, ...(global.hostNetns === undefined ? {} : { hostNetns: global.hostNetns }), readonly: state === 'read', create: state === 'create' });
+    } catch (e) {
+      throw permissionHint(e, global.stateDir);
+    }
+  };
   return {
     ...io,
     global,

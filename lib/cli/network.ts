@@ -1,6 +1,7 @@
 // `nlnet network …`: docker network create|ls|inspect|rm|connect|disconnect|prune, with docker's
 // flags and output.
 import type { CreateNetworkOptions, Network } from '../network/engine.js';
+import { DRIVER_OPTIONS } from '../network/networks.js';
 import { UsageError, type Parsed } from './args.js';
 import { EXIT, type Command, type Context, type Group } from './command.js';
 import { describeError } from './errors.js';
@@ -90,6 +91,7 @@ export async function eachName(ctx: Context, refs: readonly string[], fn: (ref: 
 
 const create: Command = {
   name: 'create',
+  state: 'create',
   usage: '[OPTIONS] NETWORK',
   summary: 'Create a network; prints its id',
   args: ['NETWORK'],
@@ -108,7 +110,10 @@ const create: Command = {
   ],
   async run(ctx, p) {
     const opts = createNetworkOptions(p);
+    const known = DRIVER_OPTIONS[opts.driver ?? 'bridge'] ?? [];
     const net = await ctx.withEngine((e) => e.createNetwork(opts));
+    // Docker's drivers ignore options they do not read; a typo deserves to be seen.
+    for (const k of Object.keys(opts.options ?? {})) if (!known.includes(k)) ctx.err(`nlnet: warning: -o ${k} is not an option of the ${net.driver} driver: ignored\n`);
     ctx.out(`${net.id}\n`);
     return EXIT.ok;
   },
@@ -116,6 +121,7 @@ const create: Command = {
 
 const ls: Command = {
   name: 'ls',
+  state: 'read',
   aliases: ['list'],
   usage: '[OPTIONS]',
   summary: 'List networks',
@@ -139,6 +145,7 @@ const ls: Command = {
 
 const inspect: Command = {
   name: 'inspect',
+  state: 'read',
   usage: '[OPTIONS] NETWORK [NETWORK...]',
   summary: "Display networks as JSON (docker's shape)",
   args: ['NETWORK...'],

@@ -1,6 +1,6 @@
 // Names or ids, as docker takes them: a network or container can be named by its name, its full
 // id, or a prefix of its id that only it has (what `ls -q` prints is enough).
-import { ConflictError } from '../errors.js';
+import { ConflictError, ValidationError } from '../errors.js';
 import type { Engine } from '../network/engine.js';
 
 interface Named {
@@ -13,6 +13,7 @@ interface Named {
  * else goes to the engine as it is, to be created on first use ("bridge") or refused there.
  */
 export function pick(kind: string, items: readonly Named[], ref: string): string {
+  if (ref === '') throw new ValidationError(kind, ref, `expected a ${kind === 'sandbox' ? 'container' : kind} name or id`);
   if (items.some((i) => i.name === ref)) return ref;
   const byId = /^[0-9a-f]+$/.test(ref) ? items.filter((i) => i.id.startsWith(ref)) : [];
   if (byId.length > 1) throw new ConflictError(kind, ref, `the id prefix matches ${byId.length} ${kind}s (${byId.map((i) => i.name).join(', ')}): give more of it or the name`);

@@ -2,6 +2,9 @@
 // namespace and one store. Every operation that changes several things records its reservation in
 // the store first (so concurrent callers see it), then changes the kernel, and undoes each finished
 // step, in reverse, when a later one fails.
+import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
+
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { Netlink } from '../netlink.js';
 import { netns, type Netns, type NetnsTarget } from '../netns.js';
@@ -12,12 +15,13 @@ import { register } from './store/presence.js';
 import * as firewall from './firewall.js';
 import { deleteLink } from './drivers/bridge.js';
 import { dropNetwork, makeNetwork } from './networks.js';
-import { asJson, gatewayIn, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './records.js';
+import { asJson, checkMacFree, gatewayIn, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './records.js';
 import { firewallPorts, plumb, rollback, routeDefault, unplumb, withNetlink, type Undo } from './plumbing.js';
 import { inspectJson, type NetworkInspect } from './inspect.js';
 import { DnsService, type DnsServiceOptions } from './dns-service.js';
 import { removeSandboxEtc, writeSandboxFiles } from './etc.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
+import { markNetns, ownerIn, unmarkNetns } from './owner.js';
 import { parsePortRange, portSpecs, resolvePorts } from './publish.js';
 import {
   checkAliases,
@@ -38,6 +42,12 @@ import type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOpt
 
 const strip = ({ pool: _pool, pool6: _pool6, ...network }: NetworkRecord): Network => network;
 
+/** What Docker refuses on its predefined `bridge` network, in Docker's words. */
+function defaultBridgeOnly(o: { ip?: string | undefined; ip6?: string | undefined; aliases: readonly string[] }): void {
+  if (o.ip !== undefined || o.ip6 !== undefined) throw new ValidationError(o.ip === undefined ? 'ip6' : 'ip', o.ip ?? o.ip6, 'user specified IP address is supported on user defined networks only');
+  if (o.aliases.length > 0) throw new ValidationError('aliases', o.aliases, 'network-scoped alias is supported only for containers in user defined networks');
+}
+
 export class Engine {
   /** Test-only fault injection; leave undefined. */
   faults: EngineFaults | undefined;
@@ -50,22 +60,42 @@ export class Engine {
   /** The DNS services serveDns started, closed with the engine. */
   readonly #dns: DnsService[] = [];
 
+  /** This store's owner id, written into what it makes (owner.ts); '' for a read-only engine. */
+  #owner = '';
+
   private constructor(
     /** The host namespace's name under /run/netns; '' for the caller's own. */
     readonly hostNetns: string,
     readonly nl: Netlink,
     readonly store: FileStore,
+    /** Opened with `readonly`: every change is refused. */
+    readonly readonly: boolean,
   ) {}
 
-  /** Opens a Netlink handle in `hostNetns` (default: the caller's namespace) and the file store in `stateDir`. */
+  /**
+   * Opens a Netlink handle in `hostNetns` (default: the caller's namespace) and the file store in
+   * `stateDir`, then reconciles, unless `readonly`.
+   */
   static async open(options: EngineOptions): Promise<Engine> {
     const host = options?.hostNetns;
     if (host !== undefined && (typeof host !== 'string' || host === '')) throw new ValidationError('hostNetns', host, 'expected a namespace name');
-    const nl = await Netlink.open(host === undefined ? {} : { netns: host });
+    const readonly = options.readonly === true;
+    const create = options.create ?? !readonly;
+    // A mistyped --state-dir must not become a new, empty state: its reconcile would see every
+    // object the real state made as unknown.
+    if (!create && typeof options.stateDir === 'string' && options.stateDir !== '' && !existsSync(options.stateDir)) {
+      throw new NotFoundError('state', options.stateDir, `no state at ${options.stateDir} (nothing was made with this --state-dir)`);
+    }
+    // A read-only engine reads only the store: its handle stays in the caller's namespace, so
+    // a user who may read the state but not enter the host namespace can still list it.
+    if (readonly && host !== undefined && !existsSync(`/run/netns/${host}`)) throw new NotFoundError('network namespace', host);
+    const nl = await Netlink.open(host === undefined || readonly ? {} : { netns: host });
     try {
-      const engine = new Engine(host ?? '', nl, await FileStore.open({ dir: options.stateDir }));
+      const engine = new Engine(host ?? '', nl, await FileStore.open({ dir: options.stateDir }), readonly);
+      if (readonly) return engine;
       engine.#unregister = register(engine.store.dir);
       try {
+        engine.#owner = (await engine.store.update((tx) => ownerIn(tx, true)))!;
         await engine.reconcile();
       } catch (e) {
         engine.#unregister();
@@ -79,11 +109,22 @@ export class Engine {
     }
   }
 
+  /** This store's owner id (owner.ts), as it is written into the links and namespaces it makes. */
+  get owner(): string {
+    this.#writable();
+    return this.#owner;
+  }
+
+  #writable(): void {
+    if (this.readonly) throw new ConflictError('engine', this.store.dir, 'opened read-only: it cannot change anything');
+  }
+
   /**
    * Makes the kernel match the store (see reconcile.ts); Engine.open runs it. Skipped, saying
    * why, while another process has an engine open on the same state.
    */
   async reconcile(): Promise<ReconcileReport> {
+    this.#writable();
     return reconcile(this);
   }
 
@@ -100,6 +141,7 @@ export class Engine {
    * follows networks made or removed by any process; answers come from the store at each query.
    */
   async serveDns(opts: DnsServiceOptions = {}): Promise<DnsService> {
+    this.#writable();
     const service = await DnsService.start(this.hostNetns, this.store, opts, () => this.#dns.splice(this.#dns.indexOf(service) >>> 0, 1));
     this.#dns.push(service);
     return service;
@@ -107,7 +149,8 @@ export class Engine {
 
   /** `docker network create [-d DRIVER] [--subnet S] [--gateway G] [--ip-range R] [--ipv6] [--internal] NAME` */
   async createNetwork(opts: CreateNetworkOptions): Promise<Network> {
-    const rec = await makeNetwork(this.nl, this.store, opts);
+    this.#writable();
+    const rec = await makeNetwork(this.nl, this.store, opts, this.#owner);
     // This process's DNS answers on it before the call returns (others follow the store shortly).
     await this.#syncDns();
     return strip(rec);
@@ -119,6 +162,8 @@ export class Engine {
 
   /** `docker network rm NAME`: refused while a sandbox is connected, and for `bridge`. */
   async removeNetwork(name: string): Promise<void> {
+    this.#writable();
+    checkName('name', name);
     if (name === DEFAULT_NETWORK) throw new ConflictError('network', name, `${name} is a pre-defined network and cannot be removed`);
     await dropNetwork(this.nl, this.store, name);
     await this.#syncDns();
@@ -131,6 +176,7 @@ export class Engine {
 
   /** `docker network inspect NAME` */
   async inspectNetwork(name: string): Promise<NetworkInspect> {
+    checkName('name', name);
     const rec = await this.store.get<Json>(`networks/${name}`);
     if (rec === undefined) throw new NotFoundError('network', name);
     const sandboxes = (await this.store.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
@@ -144,6 +190,7 @@ export class Engine {
 
   /** The stored record of a sandbox. */
   async inspectSandbox(name: string): Promise<SandboxRecord> {
+    checkName('name', name);
     const rec = await this.store.get<Json>(`sandboxes/${name}`);
     if (rec === undefined) throw new NotFoundError('sandbox', name);
     return rec as unknown as SandboxRecord;
@@ -151,6 +198,7 @@ export class Engine {
 
   /** `docker run --network none|host|container:X|NETWORK [--ip IP]`, without the process. */
   async createSandbox(opts: CreateSandboxOptions): Promise<SandboxRecord> {
+    this.#writable();
     const name = checkName('name', opts.name);
     const mode = parseMode(opts.network);
     if (opts.ip !== undefined && mode.kind !== 'network') throw new ValidationError('ip', opts.ip, 'a static address needs a network');
@@ -161,11 +209,22 @@ export class Engine {
     if (specs.length > 0 && mode.kind === 'container') throw new ValidationError('publish', opts.publish, 'conflicting options: port publishing and the container type network mode');
     // Host and none: dockerd discards published ports ("Published ports are discarded when using host network mode").
     const wanted = mode.kind === 'network' ? specs : [];
-    if (mode.kind === 'network' && mode.network === DEFAULT_NETWORK) await this.#ensureDefaultNetwork();
+    if (mode.kind === 'network' && mode.network === DEFAULT_NETWORK) defaultBridgeOnly({ ...opts, aliases });
     // Read outside the transaction: the kernel's range and what the firewall already holds.
     const range = wanted.some((s) => s.hostPort === undefined && s.hostPortRange === undefined) ? parsePortRange(await this.nl.sysctl.get('net.ipv4.ip_local_port_range')) : undefined;
     const firewallTaken = wanted.some((s) => s.hostPort === undefined) ? await firewall.publishedKeys(this.nl) : undefined;
+    // A taken port or MAC is refused before the default network is made for this sandbox: a
+    // refused create changes nothing. (The transaction below checks again: this is no lock.)
+    if (wanted.length > 0 || mac !== undefined) {
+      await this.store.update(async (tx) => {
+        const existing = (await sandboxesIn(tx)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
+        if (wanted.length > 0) resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
+        if (mac !== undefined && mode.kind === 'network') await checkMacFree(tx, mode.network, mac);
+      });
+    }
+    const madeDefault = mode.kind === 'network' && mode.network === DEFAULT_NETWORK ? await this.#ensureDefaultNetwork() : false;
     const undo: Undo = [];
+    if (madeDefault) undo.push(() => this.#dropDefaultIfUnused());
     try {
       await this.#step('allocate');
       // The kernel work overlaps the store's write of this decision; `written` is awaited before
@@ -197,6 +256,8 @@ export class Engine {
             if (wanted.length > 0 && reserved[1].driver === 'bridge') {
               const existing = (await sandboxesIn(tx)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
               reserved[0].ports = resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
+              const v6 = reserved[0].ports.find((p) => p.hostIp !== undefined && isIP(p.hostIp) === 6);
+              if (v6 !== undefined && reserved[1].subnet6 === undefined) throw new ValidationError('publish', `[${v6.hostIp}]:${v6.hostPort}:${v6.containerPort}`, `an IPv6 host address needs a network with IPv6; ${mode.network} has none (create it with --ipv6)`);
             }
             break;
           default: {
@@ -221,6 +282,10 @@ export class Engine {
       try {
         if (sandbox.ownsNetns) {
           await this.#step('netns');
+          // The marker first: a crash right after it leaves a marker without a namespace, never
+          // a namespace that reconcile cannot prove is ours.
+          markNetns(sandbox.netns, this.#owner);
+          undo.push(async () => unmarkNetns(sandbox.netns));
           opened = await netns.createOpen(sandbox.netns);
           undo.push(() => netns.delete(sandbox.netns));
           if (endpoint === undefined) await withNetlink(opened, (s) => s.link.set('lo', { up: true }));
@@ -261,7 +326,7 @@ export class Engine {
     publishing?.catch(() => undefined);
     try {
       // An internal network gives no default route (Docker: no gateway on its endpoints).
-      await plumb(this.nl, ns, endpoint, network, !network.internal, undo, (st) => this.#step(st));
+      await plumb(this.nl, ns, endpoint, network, this.#owner, !network.internal, undo, (st) => this.#step(st));
     } finally {
       await publishing?.catch(() => undefined);
     }
@@ -270,6 +335,7 @@ export class Engine {
 
   /** `docker rm -f NAME`, network side: every endpoint, its addresses, and its own namespace. */
   async removeSandbox(name: string): Promise<void> {
+    this.#writable();
     const sb = await this.inspectSandbox(name);
     const sharers = (await this.store.list<Json>('sandboxes/', { readonly: true })).map((e) => e.value as unknown as SandboxRecord).filter((s) => s.mode === `container:${name}`);
     if (sharers.length > 0) throw new ConflictError('sandbox', name, `its namespace is shared by ${sharers.map((s) => s.name).join(', ')}`);
@@ -281,6 +347,7 @@ export class Engine {
     if (sb.ownsNetns) {
       await netns.delete(sb.netns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
       removeSandboxEtc(sb.netns);
+      unmarkNetns(sb.netns);
     }
     await this.store.update(async (tx) => {
       const now = await sandboxIn(tx, name);
@@ -291,8 +358,14 @@ export class Engine {
 
   /** `docker network connect [--ip IP] [--alias NAME]... NETWORK SANDBOX` */
   async connect(network: string, sandbox: string, opts: ConnectOptions = {}): Promise<EndpointRecord> {
+    this.#writable();
+    checkName('network', network);
+    checkName('sandbox', sandbox);
     const aliases = checkAliases('aliases', opts.aliases);
-    if (network === DEFAULT_NETWORK) await this.#ensureDefaultNetwork();
+    if (network === DEFAULT_NETWORK) {
+      defaultBridgeOnly({ ...opts, aliases });
+      await this.#ensureDefaultNetwork();
+    }
     const undo: Undo = [];
     try {
       await this.#step('allocate');
@@ -309,7 +382,7 @@ export class Engine {
       });
       undo.push(() => this.store.update((tx) => releaseEndpoint(tx, endpoint, sandbox)));
       written.catch(() => undefined);
-      await plumb(this.nl, sb.netns, endpoint, net, first, undo, (st) => this.#step(st));
+      await plumb(this.nl, sb.netns, endpoint, net, this.#owner, first, undo, (st) => this.#step(st));
       await written;
       await this.#step('finish');
       return endpoint;
@@ -321,6 +394,8 @@ export class Engine {
 
   /** `docker network disconnect NETWORK SANDBOX` */
   async disconnect(network: string, sandbox: string): Promise<void> {
+    this.#writable();
+    checkName('network', network);
     const sb = await this.inspectSandbox(sandbox);
     const ep = sb.endpoints.find((e) => e.network === network);
     if (ep === undefined) throw new NotFoundError('endpoint', `${sandbox} on ${network}`);
@@ -352,6 +427,7 @@ export class Engine {
    * `bridge`, and returns their names. A network someone connects to meanwhile is kept.
    */
   async prune(): Promise<string[]> {
+    this.#writable();
     const used = new Set((await this.store.list<Json>('sandboxes/')).flatMap((e) => (e.value as unknown as SandboxRecord).endpoints.map((ep) => ep.network)));
     const removed: string[] = [];
     for (const n of await this.listNetworks()) {
@@ -372,15 +448,18 @@ export class Engine {
    * exist. Callers in this process share one creation; another process creating it at the same
    * time makes ours fail with ConflictError, which is fine: it exists.
    */
-  async #ensureDefaultNetwork(): Promise<void> {
-    if (this.#defaultExists) return;
+  async #ensureDefaultNetwork(): Promise<boolean> {
+    if (this.#defaultExists) return false;
+    let made = false;
     for (let waited = 0; ; waited += 10) {
       const rec = (await this.store.get(`networks/${DEFAULT_NETWORK}`)) as unknown as NetworkRecord | undefined;
       if (rec === undefined) {
+        const first = this.#creatingDefault === undefined;
         this.#creatingDefault ??= this.createNetwork({ name: DEFAULT_NETWORK })
           .then(() => undefined, (e: unknown) => (e instanceof ConflictError && e.kind === 'network' && e.id === DEFAULT_NETWORK ? undefined : Promise.reject(e)))
           .finally(() => (this.#creatingDefault = undefined));
         await this.#creatingDefault;
+        made ||= first;
         continue;
       }
       if (rec.creating === undefined) break;
@@ -389,6 +468,20 @@ export class Engine {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     this.#defaultExists = true;
+    return made;
+  }
+
+  /**
+   * Undoes the default network a failed create made for itself, as if the create never ran;
+   * kept when any sandbox uses it by then (dropNetwork checks that in its own transaction).
+   */
+  async #dropDefaultIfUnused(): Promise<void> {
+    try {
+      await dropNetwork(this.nl, this.store, DEFAULT_NETWORK);
+      this.#defaultExists = false;
+    } catch (e) {
+      if (!(e instanceof ConflictError)) throw e;
+    }
   }
 
   /** Withdraws an endpoint's published ports (only those still pointing at it). */

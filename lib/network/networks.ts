@@ -8,7 +8,7 @@ import { createBridge, deleteLink } from './drivers/bridge.js';
 import { ensureParent, subOptions } from './drivers/macvlan.js';
 import { AddressPool, allocateSubnet, claimSubnet } from './ipam.js';
 import { AddressPool6, allocateSubnet6, claimSubnet6 } from './ipam6.js';
-import { bridgeSpec, firewallSpec, MTU, rollback, type Undo } from './plumbing.js';
+import { bridgeSpec, firewallSpec, ICC, MASQUERADE, MTU, rollback, type Undo } from './plumbing.js';
 import { asJson, networkIn, sandboxesIn } from './records.js';
 import { checkName, randomId, type NetworkRecord } from './sandbox.js';
 import type { FileStore } from './store/file.js';
@@ -17,11 +17,28 @@ import type { Json } from './store/types.js';
 import type { CreateNetworkOptions } from './types.js';
 
 /**
+ * The driver options each driver reads. Others are kept in the record (inspect shows them, as
+ * Docker's does) but change nothing: the CLI warns about them.
+ */
+export const DRIVER_OPTIONS: Readonly<Record<NetworkRecord['driver'], readonly string[]>> = {
+  bridge: [MASQUERADE, ICC, MTU],
+  macvlan: ['parent', 'macvlan_mode'],
+  ipvlan: ['parent', 'ipvlan_mode', 'ipvlan_flag'],
+};
+
+/** Docker's bridge driver parses its switches with Go's strconv.ParseBool. */
+function checkBool(options: Record<string, string>, key: string): void {
+  const v = options[key];
+  if (v !== undefined && !['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) throw new ValidationError(`options.${key}`, v, 'expected true or false');
+}
+
+/**
  * `docker network create`: the record first (marked `creating` with this process's pid, so
  * others wait for it or leave it alone), then the bridge and its firewall (or the macvlan/ipvlan
- * parent), then the record without the mark. Undone in reverse when a step fails.
+ * parent), then the record without the mark. Undone in reverse when a step fails. The bridge
+ * carries `owner` (owner.ts) as its alias.
  */
-export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNetworkOptions): Promise<NetworkRecord> {
+export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNetworkOptions, owner: string): Promise<NetworkRecord> {
   const name = checkName('name', opts.name);
   const driver = opts.driver ?? 'bridge';
   if (driver !== 'bridge' && driver !== 'macvlan' && driver !== 'ipvlan') throw new ValidationError('driver', opts.driver, "expected 'bridge', 'macvlan' or 'ipvlan'");
@@ -30,6 +47,7 @@ export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNet
   if (sub !== undefined && opts.ipv6 === true) throw new ValidationError('ipv6', opts.ipv6, `IPv6 is supported on bridge networks, not on ${driver}`);
   if (opts.ipv6 !== true && (opts.subnet6 !== undefined || opts.gateway6 !== undefined)) throw new ValidationError('subnet6', opts.subnet6 ?? opts.gateway6, 'an IPv6 subnet or gateway needs --ipv6');
   if (sub !== undefined && opts.internal === true) throw new ValidationError('internal', opts.internal, `an internal ${driver} network is not supported: it has no parent to be internal to`);
+  if (driver === 'bridge') for (const k of [MASQUERADE, ICC]) checkBool(options, k);
   const mtu = options[MTU] === undefined ? undefined : Number(options[MTU]);
   if (mtu !== undefined && !(Number.isInteger(mtu) && mtu >= 68 && mtu <= 65535)) throw new ValidationError(`options.${MTU}`, options[MTU], 'expected an MTU from 68 to 65535');
   const hostRoutes = (await nl.route.list({ table: 'all', family: 'inet' })).map((r) => r.dst);
@@ -80,7 +98,7 @@ export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNet
     return rec;
   }
   try {
-    await createBridge(nl, bridgeSpec(rec));
+    await createBridge(nl, bridgeSpec(rec, owner));
     undo.push(() => deleteLink(nl, rec.bridge));
     undo.push(() => firewall.removeNetwork(nl, rec.bridge));
     await firewall.addNetwork(nl, firewallSpec(rec));

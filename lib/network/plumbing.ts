@@ -16,6 +16,9 @@ export const MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
 export const MTU = 'com.docker.network.driver.mtu';
 export const ICC = 'com.docker.network.bridge.enable_icc';
 
+/** A bridge switch turned off, in any spelling Go's strconv.ParseBool reads as false (networks.ts checks the value). */
+export const switchedOff = (v: string | undefined): boolean => v !== undefined && ['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v);
+
 /** Steps that undo what finished, run in reverse by rollback(). */
 export type Undo = (() => Promise<unknown>)[];
 
@@ -57,11 +60,12 @@ export function firewallPorts(ep: EndpointRecord): firewall.PublishedPort[] {
   });
 }
 
-/** The bridge of a network record, as createBridge takes it. */
-export function bridgeSpec(n: NetworkRecord): BridgeSpec {
+/** The bridge of a network record, as createBridge takes it, marked as made by `owner`. */
+export function bridgeSpec(n: NetworkRecord, owner: string): BridgeSpec {
   const mtu = n.options[MTU] === undefined ? undefined : Number(n.options[MTU]);
   return {
     bridge: n.bridge,
+    owner,
     gateway: n.gateway,
     prefixlen: prefixlen(n.subnet),
     ...(n.gateway6 === undefined || n.subnet6 === undefined ? {} : { gateway6: `${n.gateway6}/${prefixlen(n.subnet6)}` }),
@@ -71,14 +75,15 @@ export function bridgeSpec(n: NetworkRecord): BridgeSpec {
 
 /** The firewall's view of a bridge network record. */
 export function firewallSpec(n: NetworkRecord): firewall.NetworkFirewall {
-  return { bridge: n.bridge, subnet: n.subnet, ...(n.subnet6 === undefined ? {} : { subnet6: n.subnet6 }), internal: n.internal, masquerade: n.options[MASQUERADE] !== 'false' };
+  return { bridge: n.bridge, subnet: n.subnet, ...(n.subnet6 === undefined ? {} : { subnet6: n.subnet6 }), internal: n.internal, masquerade: !switchedOff(n.options[MASQUERADE]) };
 }
 
-/** The bridge driver's view of an endpoint. */
-export function veth(ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord): EndpointSpec {
+/** The bridge driver's view of an endpoint, its host end marked as made by `owner`. */
+export function veth(ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord, owner: string): EndpointSpec {
   return {
     bridge: net.bridge,
     hostIf: ep.hostIf,
+    owner,
     ifname: ep.ifname,
     netns: ns,
     ip: ep.ip,
@@ -87,7 +92,7 @@ export function veth(ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord): E
     mac: ep.mac,
     // The bridge was made with this MTU (Docker's default 1500): no need to ask the kernel.
     mtu: Number(net.options[MTU] ?? 1500),
-    isolated: net.options[ICC] === 'false',
+    isolated: switchedOff(net.options[ICC]),
   };
 }
 
@@ -95,11 +100,11 @@ export function veth(ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord): E
  * Makes an endpoint's links and configures the sandbox side: the veth pair (one host batch) or
  * the macvlan/ipvlan link, then address, up and, for the sandbox's first network (`gateway`),
  * the default route (one sandbox batch). Pushes its undo as it goes; `step` is the engine's
- * fault-injection hook.
+ * fault-injection hook; `owner` (owner.ts) goes into the alias of the veth's host end.
  */
-export async function plumb(host: Netlink, ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord, gateway: boolean, undo: Undo, step: (s: AttachStep) => Promise<void>): Promise<void> {
+export async function plumb(host: Netlink, ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord, owner: string, gateway: boolean, undo: Undo, step: (s: AttachStep) => Promise<void>): Promise<void> {
   if (net.driver === 'bridge') {
-    const spec = veth(ns, ep, net);
+    const spec = veth(ns, ep, net, owner);
     await step('veth');
     await createVeth(host, spec);
     undo.push(() => deleteLink(host, ep.hostIf));

@@ -1,9 +1,12 @@
 // Reconciliation on start: makes the kernel match the store, in the host namespace and in the
 // sandboxes' namespaces. What the store knows and the kernel lacks is recreated (bridges with their
 // gateway address and firewall rules, endpoints with the same names, MAC, address and routes,
-// namespaces the sandbox owns, published ports); what nlnet owns in the kernel and the store does
-// not know is removed (veths on nlnet bridges, `br-` bridges, published-port map elements, sandbox
-// namespaces of this host). The store is the truth: no address or pool changes here.
+// namespaces the sandbox owns, published ports); what this store made and does not know any more
+// is removed: veths and `br-` bridges whose alias names this store's owner id, sandbox
+// namespaces whose marker does (owner.ts), published-port map elements pointing into this
+// store's networks. Nothing is removed for matching a name pattern alone: a store that did not
+// make an object (another state directory, a mistyped one) leaves it alone. The store is the
+// truth: no address or pool changes here.
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -18,9 +21,11 @@ import { SETS, SETS6 } from './firewall.js';
 import { configureSandbox, createBridge, createVeth, deleteLink, type EndpointSpec } from './drivers/bridge.js';
 import { createSubInterface, ensureParent, subOptions } from './drivers/macvlan.js';
 import { processAlive } from './store/lock.js';
-import { ETC_NETNS, removeSandboxEtc, sandboxEtcDirs, writeSandboxFiles } from './etc.js';
+import { ETC_NETNS, removeSandboxEtc, writeSandboxFiles } from './etc.js';
+import { contains, validateSubnet } from './ipam.js';
+import { markedNetns, markNetns, unmarkNetns } from './owner.js';
 import { bridgeSpec, configureSub, firewallPorts, firewallSpec, veth, withNetlink } from './plumbing.js';
-import { gatewayEndpoint, sandboxNetnsName, type NetworkRecord, type SandboxRecord } from './sandbox.js';
+import { gatewayEndpoint, type NetworkRecord, type SandboxRecord } from './sandbox.js';
 
 export interface ReconcileReport {
   recreated: string[];
@@ -33,6 +38,8 @@ export interface ReconcileContext {
   hostNetns: string;
   nl: Netlink;
   store: FileStore;
+  /** The store's owner id (owner.ts): only objects carrying it are removed. */
+  owner: string;
 }
 
 const anyAddress = (ip: string | undefined): boolean => ip === undefined || ip === '0.0.0.0' || ip === '::';
@@ -78,30 +85,33 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
   const knownBridges = new Set(stored.map((n) => n.bridge));
   const knownVeths = new Set(sandboxes.flatMap((s) => s.endpoints.map((e) => e.hostIf)));
 
-  // 1. Namespaces: this host's sandbox namespaces without a record go; owned ones missing come back.
-  const prefix = sandboxNetnsName(ctx.hostNetns, '');
+  // 1. Namespaces this store marked and no longer knows go, with their /etc/netns files and
+  // then the marker (a crash in between leaves the marker, so the next pass finishes); owned
+  // ones missing come back.
   const knownNs = new Set(sandboxes.map((s) => s.netns));
   let present = new Set(await netns.list());
-  for (const ns of present) {
-    if (ns.startsWith(prefix) && !knownNs.has(ns)) {
+  for (const ns of markedNetns(ctx.owner)) {
+    if (knownNs.has(ns)) continue;
+    if (present.has(ns)) {
       await netns.delete(ns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
       report.removed.push(`netns ${ns}`);
     }
+    if (existsSync(join(ETC_NETNS, ns))) {
+      removeSandboxEtc(ns);
+      report.removed.push(`/etc/netns/${ns}`);
+    }
+    unmarkNetns(ns);
   }
   for (const sb of sandboxes) {
     if (!sb.ownsNetns || present.has(sb.netns)) continue;
+    markNetns(sb.netns, ctx.owner);
     await netns.create(sb.netns);
     await withNetlink(sb.netns, (s) => s.link.set('lo', { up: true }));
     report.recreated.push(`netns ${sb.netns} of sandbox ${sb.name}`);
   }
   present = new Set(await netns.list());
 
-  // 1b. Their /etc/netns files: strays go, missing ones are written again.
-  for (const dir of sandboxEtcDirs(prefix)) {
-    if (knownNs.has(dir)) continue;
-    removeSandboxEtc(dir);
-    report.removed.push(`/etc/netns/${dir}`);
-  }
+  // 1b. Their /etc/netns files: missing ones are written again.
   for (const sb of sandboxes) {
     if (!sb.ownsNetns || existsSync(join(ETC_NETNS, sb.netns, 'resolv.conf'))) continue;
     const first = sb.endpoints[0];
@@ -109,10 +119,10 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
     report.recreated.push(`/etc/netns/${sb.netns} of sandbox ${sb.name}`);
   }
 
-  // 2. Bridges: stray `br-` bridges go (with any firewall rules of theirs); missing ones come back.
+  // 2. Bridges: stray `br-` bridges of this store go (with any firewall rules of theirs); missing ones come back.
   let links = await nl.link.list();
   for (const l of links) {
-    if (l.kind === 'bridge' && BRIDGE_RE.test(l.name) && !knownBridges.has(l.name)) {
+    if (l.kind === 'bridge' && BRIDGE_RE.test(l.name) && !knownBridges.has(l.name) && l.alias === ctx.owner) {
       await firewall.removeNetwork(nl, l.name);
       await deleteLink(nl, l.name);
       report.removed.push(`bridge ${l.name}`);
@@ -121,7 +131,7 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
   const recreatedBridges = new Set<string>();
   for (const n of networks) {
     if (links.some((l) => l.name === n.bridge)) continue;
-    await createBridge(nl, bridgeSpec(n));
+    await createBridge(nl, bridgeSpec(n, ctx.owner));
     recreatedBridges.add(n.bridge);
     report.recreated.push(`bridge ${n.bridge} of network ${n.name}`);
   }
@@ -151,7 +161,7 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
   const index = new Map(links.map((l) => [l.index, l.name]));
   const nlnetBridge = (name: string | undefined): boolean => name !== undefined && (name === 'nlnet0' || BRIDGE_RE.test(name));
   for (const l of links) {
-    if (VETH_RE.test(l.name) && l.master !== undefined && nlnetBridge(index.get(l.master)) && !knownVeths.has(l.name)) {
+    if (VETH_RE.test(l.name) && l.master !== undefined && nlnetBridge(index.get(l.master)) && !knownVeths.has(l.name) && l.alias === ctx.owner) {
       await deleteLink(nl, l.name);
       report.removed.push(`veth ${l.name}`);
     }
@@ -165,7 +175,7 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
       if (net === undefined || net.driver !== 'bridge') continue;
       const host = links.find((l) => l.name === ep.hostIf);
       const br = links.find((l) => l.name === net.bridge);
-      const spec = veth(sb.netns, ep, net);
+      const spec = veth(sb.netns, ep, net, ctx.owner);
       const isGateway = ep === gatewayEp;
       const gateway = isGateway ? net.gateway : undefined;
       if (host !== undefined && br !== undefined && host.master === br.index) {
@@ -201,11 +211,13 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
     }
   }
 
-  // 5. Published ports: elements without an endpoint go, missing ones come back.
+  // 5. Published ports: elements into this store's networks without an endpoint go, missing ones come back.
   const wanted = sandboxes.flatMap((s) => s.endpoints.flatMap((e) => firewallPorts(e)));
   const have = await firewall.listPublished(nl);
   const wantedText = new Set(wanted.map(elementText));
-  const stray = have.filter((p) => !wantedText.has(elementText(p)));
+  const ours = networks.flatMap((n) => [n.subnet, ...(n.subnet6 === undefined ? [] : [n.subnet6])].map((s) => validateSubnet(s)));
+  const intoOurs = (ip: string): boolean => ours.some((s) => contains(s, validateSubnet(`${ip}/${isIP(ip) === 6 ? 128 : 32}`)));
+  const stray = have.filter((p) => !wantedText.has(elementText(p)) && intoOurs(p.containerIp));
   if (stray.length > 0) {
     await firewall.unpublish(nl, stray);
     for (const p of stray) report.removed.push(`published port ${showPort(p)}`);

@@ -32,6 +32,17 @@ export async function gatewayIn(tx: StoreTx, sb: SandboxRecord): Promise<Endpoin
   return gatewayEndpoint(sb.endpoints, (n) => internal.get(n) ?? true);
 }
 
+/**
+ * Refuses a `--mac-address` another endpoint of `network` has: two equal MACs on one segment
+ * make both unreachable. Scans only when a MAC is given (derived ones follow the unique address).
+ */
+export async function checkMacFree(tx: StoreTx, network: string, mac: string): Promise<void> {
+  if (mac === 'random') return;
+  for (const s of await sandboxesIn(tx)) {
+    if (s.endpoints.some((e) => e.network === network && e.mac === mac)) throw new ConflictError('endpoint', mac, `MAC address ${mac} is already in use on network ${network} (by ${s.name})`);
+  }
+}
+
 /** What a new endpoint asks for: `--ip`, `--mac-address`, `--alias`. */
 export interface EndpointWish {
   ip?: string;
@@ -44,6 +55,7 @@ export interface EndpointWish {
 export async function reserveEndpoint(tx: StoreTx, sb: SandboxRecord, network: string, want: EndpointWish): Promise<[EndpointRecord, NetworkRecord]> {
   const net = await networkIn(tx, network);
   if (net.creating !== undefined) throw new ConflictError('network', network, `network ${network} is still being created`);
+  if (want.mac !== undefined) await checkMacFree(tx, network, want.mac);
   if (sb.endpoints.some((e) => e.network === network)) throw new ConflictError('endpoint', `${sb.name} on ${network}`, `endpoint with name ${sb.name} already exists in network ${network}`);
   const pool = AddressPool.fromJSON(net.pool);
   const address = want.ip === undefined ? pool.allocate() : pool.allocateStatic(want.ip);

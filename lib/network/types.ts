@@ -6,6 +6,13 @@ export interface EngineOptions {
   hostNetns?: string;
   /** Where the file store keeps its state. */
   stateDir: string;
+  /**
+   * Only reads (`ls`, `inspect`, `port`): no reconcile, nothing written to the state or the
+   * kernel, and a missing state directory is a NotFoundError (`no state at DIR`), not a new state.
+   */
+  readonly?: boolean;
+  /** Whether a missing state directory is made (default: unless `readonly`). Only commands that create something should. */
+  create?: boolean;
 }
 
 export interface CreateNetworkOptions {

@@ -5,11 +5,13 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { netns } from '../../lib/index.js';
+import { unmarkPrefixed } from '../../lib/network/owner.js';
 import { sandboxNetnsName } from '../../lib/network/sandbox.js';
 
 export async function removeEngineLeftovers(host: string): Promise<void> {
   const prefix = sandboxNetnsName(host, '');
   for (const n of await netns.list()) if (n.startsWith(prefix)) await netns.delete(n).catch(() => undefined);
+  unmarkPrefixed(prefix);
   let dirs: string[] = [];
   try {
     dirs = readdirSync('/etc/netns');

@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { netns } from '../../lib/index.js';
 import { Engine } from '../../lib/network/engine.js';
+import { markNetns, netnsOwner } from '../../lib/network/owner.js';
 import { sandboxNetnsName } from '../../lib/network/sandbox.js';
 import { nft, nftj } from '../helpers/nft.js';
 import { removeEngineLeftovers } from '../helpers/engine.js';
@@ -126,17 +127,22 @@ describe.skipIf(!isRoot)(`engine reconcile (${isRoot ? 'root' : ROOT_SKIP_REASON
     expect(await engine.reconcile()).toEqual({ recreated: [], removed: [] });
   });
 
-  it("removes what it owns and the store does not know: a veth on nlnet0, a br- bridge, a map element, a namespace", async () => {
+  it('removes what this store made and no longer knows: a veth on nlnet0, a br- bridge, a map element, a namespace', async () => {
     const sb = await engine.createSandbox({ name: 'd1', network: 'bridge' });
+    // What a crash between the kernel's work and the store's write leaves: objects carrying this
+    // store's owner id (alias, namespace marker) or pointing into its network, with no record.
     const stray = `veth${Math.floor(Math.random() * 0x10000000).toString(16).padStart(7, '0')}`;
     ipRun(host, 'link', 'add', stray, 'master', 'nlnet0', 'type', 'veth', 'peer', 'name', 'strayp');
+    ipRun(host, 'link', 'set', stray, 'alias', engine.owner);
     // Not nlnet's: a veth named like ours on no bridge, and a bridge not named br-<12 hex>.
     ipRun(host, 'link', 'add', 'vethabcdef0', 'type', 'veth', 'peer', 'name', 'otherp');
     ipRun(host, 'link', 'add', 'br-mine', 'type', 'bridge');
     const strayBridge = 'br-0123456789ab';
     ipRun(host, 'link', 'add', strayBridge, 'type', 'bridge');
-    nft(host, 'add', 'element', 'ip', 'nlnet', 'ports_any', '{ tcp . 15555 : 10.250.0.9 . 80 }');
+    ipRun(host, 'link', 'set', strayBridge, 'alias', engine.owner);
+    nft(host, 'add', 'element', 'ip', 'nlnet', 'ports_any', '{ tcp . 15555 : 172.17.0.250 . 80 }');
     const strayNs = sandboxNetnsName(host, 'ghost');
+    markNetns(strayNs, engine.owner);
     await netns.create(strayNs);
 
     const report = await engine.reconcile();
@@ -150,7 +156,37 @@ describe.skipIf(!isRoot)(`engine reconcile (${isRoot ? 'root' : ROOT_SKIP_REASON
     expect(names).toEqual(expect.arrayContaining(['vethabcdef0', 'br-mine', sb.endpoints[0]!.hostIf]));
     expect(published()).toEqual([]);
     expect(await netns.list()).not.toContain(strayNs);
+    expect(netnsOwner(strayNs)).toBeUndefined();
     expect(await engine.reconcile()).toEqual({ recreated: [], removed: [] });
+  });
+
+  it('leaves what it cannot prove it made: look-alike names, objects of another store, elements outside its networks', async () => {
+    const sb = await engine.createSandbox({ name: 'k1', network: 'bridge', publish: ['18181:80'] });
+    const other = 'nlnet:00112233445566ff';
+    // Named as nlnet names them, on nlnet0, but without this store's owner id.
+    const noAlias = 'veth0a0b0c1';
+    ipRun(host, 'link', 'add', noAlias, 'master', 'nlnet0', 'type', 'veth', 'peer', 'name', 'keepp1');
+    const otherVeth = 'veth0a0b0c2';
+    ipRun(host, 'link', 'add', otherVeth, 'master', 'nlnet0', 'type', 'veth', 'peer', 'name', 'keepp2');
+    ipRun(host, 'link', 'set', otherVeth, 'alias', other);
+    ipRun(host, 'link', 'add', 'br-00000000000a', 'type', 'bridge');
+    ipRun(host, 'link', 'add', 'br-00000000000b', 'type', 'bridge');
+    ipRun(host, 'link', 'set', 'br-00000000000b', 'alias', other);
+    // A namespace of this host's pattern without a marker, and one marked by another store.
+    const bare = sandboxNetnsName(host, 'bare');
+    const theirs = sandboxNetnsName(host, 'theirs');
+    await netns.create(bare);
+    markNetns(theirs, other);
+    await netns.create(theirs);
+    // A map element into an address none of this store's networks has.
+    nft(host, 'add', 'element', 'ip', 'nlnet', 'ports_any', '{ tcp . 15556 : 10.250.0.9 . 80 }');
+    const before = { links: links(host).map((l) => l.ifname).sort(), published: published().sort() };
+
+    expect(await engine.reconcile()).toEqual({ recreated: [], removed: [] });
+    expect({ links: links(host).map((l) => l.ifname).sort(), published: published().sort() }).toEqual(before);
+    expect(await netns.list()).toEqual(expect.arrayContaining([bare, theirs, sb.netns]));
+    expect(netnsOwner(theirs)).toBe(other);
+    for (const l of [noAlias, otherVeth, 'br-00000000000a', 'br-00000000000b']) ipRun(host, 'link', 'del', l);
   });
 
   it.skipIf(!existsSync(DIST_ENGINE))('three processes attaching to the not-yet-made default network at once: one nlnet0, all attached', async () => {

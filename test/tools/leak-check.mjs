@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the test suite and fails it if the machine's own network namespace changed: the named
 // namespaces, the links and the nf_tables tables must be the same after as before, and so must
-// /etc/netns (sandboxes' resolv.conf and hosts). (A vitest
+// /etc/netns (sandboxes' resolv.conf and hosts) and /run/nlnet/netns (namespace owner markers). (A vitest
 // global teardown can only log, not fail the run, so the check wraps vitest instead.)
 // Usage: node test/tools/leak-check.mjs [vitest args…]. NLNET_LEAK_CHECK=0 skips the check,
 // for developers running several test processes at once.
@@ -24,13 +24,17 @@ function snapshot() {
     .sort();
   const ns = run('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0]).filter(Boolean).sort();
   const tables = run('nft', ['list', 'tables']).trim();
-  let etc = [];
-  try {
-    etc = readdirSync('/etc/netns').sort();
-  } catch {
-    // no /etc/netns: nothing there to leak
-  }
-  return JSON.stringify({ links, ns, tables, etc });
+  const entries = (dir) => {
+    try {
+      return readdirSync(dir).sort();
+    } catch {
+      return []; // not there: nothing to leak
+    }
+  };
+  // Sandboxes' resolv.conf and hosts, and the namespace owner markers (lib/network/owner.ts).
+  const etc = entries('/etc/netns');
+  const marks = entries('/run/nlnet/netns');
+  return JSON.stringify({ links, ns, tables, etc, marks });
 }
 
 const before = snapshot();

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { containerInspect, containerLine, portsCell } from '../../lib/cli/container-view.js';
 import { describeError, exitCodeOf } from '../../lib/cli/errors.js';
-import { dockerTime, formatInspect, formatList, FormatError, humanDuration, parseFormat, renderTemplate, table } from '../../lib/cli/format.js';
+import { dockerTime, formatInspect, formatList, FormatError, humanDuration, parseFormat, renderTemplate, table, TemplateError } from '../../lib/cli/format.js';
 import { UsageError } from '../../lib/cli/args.js';
 import { networkLine } from '../../lib/cli/network.js';
 import { ConflictError, NetlinkError, NotFoundError, ValidationError } from '../../lib/errors.js';
@@ -91,11 +91,15 @@ describe('--format', () => {
     expect(exitCodeOf(new FormatError('x'))).toBe(2);
   });
 
-  it('templates: fields, nested fields, json, \\t, and "<no value>" for a missing field', () => {
+  it('templates: fields, nested fields, json, \\t, "<no value>" for a missing map key, an error for a missing field', () => {
     const data = { Name: 'n', IPAM: { Config: [{ Subnet: '10.0.0.0/8' }] }, Labels: { a: '1' } };
     expect(renderTemplate('{{.Name}}\\t{{ .IPAM.Config }}', data)).toBe('n\t[{"Subnet":"10.0.0.0/8"}]');
     expect(renderTemplate('{{json .Labels}} {{json .}}', { Labels: { a: '1' } })).toBe('{"a":"1"} {"Labels":{"a":"1"}}');
-    expect(renderTemplate('{{.Nope}}', data)).toBe('<no value>');
+    expect(renderTemplate('{{.Labels.nope}}', data)).toBe('<no value>');
+    // docker: `template: … can't evaluate field Nope in type …`, exit status 1.
+    expect(() => renderTemplate('{{.Nope}}', data)).toThrow(TemplateError);
+    expect(() => renderTemplate('{{ .IPAM.Nope }}', data)).toThrow("can't evaluate field Nope");
+    expect(exitCodeOf(new TemplateError('x'))).toBe(1);
   });
 
   it('lists: one JSON object per line; inspect: an indented JSON array', () => {

@@ -15,11 +15,13 @@ export interface BridgeSpec {
   /** The IPv6 gateway with its prefix, "fd00:1::1/64", on a network with IPv6. */
   gateway6?: string;
   mtu?: number;
+  /** Written as the bridge's alias: which store made it (network/owner.ts). */
+  owner?: string;
 }
 
 /**
  * `ip link add BR address 02:42:… type bridge; ip addr add GW/LEN dev BR; [ip addr add GW6/LEN dev
- * BR nodad;] ip link set BR up`. The MAC is set, as dockerd sets it: a bridge without one takes
+ * BR nodad;] ip link set BR up alias OWNER`. The MAC is set, as dockerd sets it: a bridge without one takes
  * the lowest MAC of its ports, so it would change as veths come and go, and every container's
  * ARP entry for the gateway would go stale (its traffic to the gateway lost until it expires).
  */
@@ -30,7 +32,8 @@ export async function createBridge(nl: Netlink, spec: BridgeSpec): Promise<void>
       b.addr.add({ dev: br, address: `${spec.gateway}/${spec.prefixlen}` });
       // nodad: the gateway must answer at once, not after duplicate address detection.
       if (spec.gateway6 !== undefined) b.addr.add({ dev: br, address: spec.gateway6, nodad: true });
-      b.link.set(br, { up: true });
+      // The kernel ignores an alias on a new link: it is set with the link up.
+      b.link.set(br, { up: true, ...(spec.owner === undefined ? {} : { alias: spec.owner }) });
     });
   } catch (e) {
     // The bridge is the first step: if a later step failed, it exists and is ours to remove.
@@ -69,11 +72,13 @@ export interface EndpointSpec {
   mtu: number;
   /** `enable_icc=false`: the host end is an isolated bridge port, so endpoints reach only the gateway. */
   isolated?: boolean;
+  /** Written as the host end's alias: which store made it (network/owner.ts). */
+  owner?: string;
 }
 
 /**
  * Host side of `docker network connect`: `ip link add HOSTIF mtu M master BR type veth peer name
- * IFNAME netns NS address MAC mtu M; [bridge link set dev HOSTIF isolated on;] ip link set HOSTIF up`.
+ * IFNAME netns NS address MAC mtu M; [bridge link set dev HOSTIF isolated on;] ip link set HOSTIF up alias OWNER`.
  * The port is isolated before it comes up, so no frame passes between endpoints. A pair made by a batch that then
  * failed is deleted before the error is rethrown.
  */
@@ -88,7 +93,7 @@ export async function createVeth(host: Netlink, e: EndpointSpec): Promise<void> 
         peer: { name: e.ifname, netns: e.netns, address: e.mac, mtu: e.mtu },
       });
       if (e.isolated === true) b.bridge.setPort(v, { isolated: true });
-      b.link.set(v, { up: true });
+      b.link.set(v, { up: true, ...(e.owner === undefined ? {} : { alias: e.owner }) });
     });
   } catch (err) {
     // Step 0 failing means no pair was made (and the name may be someone else's link).
