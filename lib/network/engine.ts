@@ -36,8 +36,8 @@ import {
   type SandboxRecord,
 } from './sandbox.js';
 
-export type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './types.js';
-import type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './types.js';
+export type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, DetachStep, EngineFaults, EngineOptions, Network, NetworkStep, PortMapping, Step } from './types.js';
+import type { Step, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './types.js';
 
 
 const strip = ({ pool: _pool, pool6: _pool6, ...network }: NetworkRecord): Network => network;
@@ -150,7 +150,7 @@ export class Engine {
   /** `docker network create [-d DRIVER] [--subnet S] [--gateway G] [--ip-range R] [--ipv6] [--internal] NAME` */
   async createNetwork(opts: CreateNetworkOptions): Promise<Network> {
     this.#writable();
-    const rec = await makeNetwork(this.nl, this.store, opts, this.#owner);
+    const rec = await makeNetwork(this.nl, this.store, opts, this.#owner, (st) => this.#step(st));
     // This process's DNS answers on it before the call returns (others follow the store shortly).
     await this.#syncDns();
     return strip(rec);
@@ -165,7 +165,7 @@ export class Engine {
     this.#writable();
     checkName('name', name);
     if (name === DEFAULT_NETWORK) throw new ConflictError('network', name, `${name} is a pre-defined network and cannot be removed`);
-    await dropNetwork(this.nl, this.store, name);
+    await dropNetwork(this.nl, this.store, name, (st) => this.#step(st));
     await this.#syncDns();
   }
 
@@ -341,14 +341,18 @@ export class Engine {
     if (sharers.length > 0) throw new ConflictError('sandbox', name, `its namespace is shared by ${sharers.map((s) => s.name).join(', ')}`);
     // The kernel first: a removal that fails half-way leaves the record, and running it again
     // finishes the job (links and namespaces already gone are not errors).
+    await this.#step('unpublish');
     for (const ep of sb.endpoints) await this.#unpublish(ep);
+    await this.#step('unlink');
     // A macvlan/ipvlan endpoint lives only in the sandbox: it goes with the namespace.
     for (const ep of sb.endpoints) if (ep.hostIf !== '') await deleteLink(this.nl, ep.hostIf);
     if (sb.ownsNetns) {
+      await this.#step('unnetns');
       await netns.delete(sb.netns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
       removeSandboxEtc(sb.netns);
       unmarkNetns(sb.netns);
     }
+    await this.#step('release');
     await this.store.update(async (tx) => {
       const now = await sandboxIn(tx, name);
       for (const ep of now.endpoints) await releaseEndpoint(tx, ep, name);
@@ -401,8 +405,11 @@ export class Engine {
     if (ep === undefined) throw new NotFoundError('endpoint', `${sandbox} on ${network}`);
     // The ports and the veth go first (its peer with it); a retry after a failed store update
     // finds them gone.
+    await this.#step('unpublish');
     await this.#unpublish(ep);
+    await this.#step('unlink');
     await unplumb(this.nl, sb.netns, ep);
+    await this.#step('release');
     const next = await this.store.update(async (tx) => {
       const was = await tx.get(`sandboxes/${sandbox}`);
       const before = was === undefined ? undefined : await gatewayIn(tx, await sandboxIn(tx, sandbox));
@@ -489,7 +496,7 @@ export class Engine {
     if (ep.ports !== undefined && ep.ports.length > 0) await firewall.unpublish(this.nl, firewallPorts(ep));
   }
 
-  async #step(step: AttachStep): Promise<void> {
+  async #step(step: Step): Promise<void> {
     await this.faults?.beforeStep?.(step);
   }
 }

@@ -14,7 +14,7 @@ import { checkName, randomId, type NetworkRecord } from './sandbox.js';
 import type { FileStore } from './store/file.js';
 import { thisProcess } from './store/lock.js';
 import type { Json } from './store/types.js';
-import type { CreateNetworkOptions } from './types.js';
+import type { CreateNetworkOptions, NetworkStep } from './types.js';
 
 /**
  * The driver options each driver reads. Others are kept in the record (inspect shows them, as
@@ -38,7 +38,7 @@ function checkBool(options: Record<string, string>, key: string): void {
  * parent), then the record without the mark. Undone in reverse when a step fails. The bridge
  * carries `owner` (owner.ts) as its alias.
  */
-export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNetworkOptions, owner: string): Promise<NetworkRecord> {
+export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNetworkOptions, owner: string, step: (s: NetworkStep) => Promise<void> = async () => undefined): Promise<NetworkRecord> {
   const name = checkName('name', opts.name);
   const driver = opts.driver ?? 'bridge';
   if (driver !== 'bridge' && driver !== 'macvlan' && driver !== 'ipvlan') throw new ValidationError('driver', opts.driver, "expected 'bridge', 'macvlan' or 'ipvlan'");
@@ -51,6 +51,7 @@ export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNet
   const mtu = options[MTU] === undefined ? undefined : Number(options[MTU]);
   if (mtu !== undefined && !(Number.isInteger(mtu) && mtu >= 68 && mtu <= 65535)) throw new ValidationError(`options.${MTU}`, options[MTU], 'expected an MTU from 68 to 65535');
   const hostRoutes = (await nl.route.list({ table: 'all', family: 'inet' })).map((r) => r.dst);
+  await step('net-record');
   const rec = await store.update(async (tx) => {
     if ((await tx.get(`networks/${name}`)) !== undefined) throw new ConflictError('network', name, `network with name ${name} already exists`);
     const others = (await tx.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
@@ -98,12 +99,15 @@ export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNet
     return rec;
   }
   try {
+    await step('net-bridge');
     await createBridge(nl, bridgeSpec(rec, owner));
     undo.push(() => deleteLink(nl, rec.bridge));
     undo.push(() => firewall.removeNetwork(nl, rec.bridge));
+    await step('net-firewall');
     await firewall.addNetwork(nl, firewallSpec(rec));
     await nl.sysctl.set('net.ipv4.ip_forward', 1);
     if (rec.subnet6 !== undefined) await nl.sysctl.set('net.ipv6.conf.all.forwarding', 1);
+    await step('net-finish');
     await store.update((tx) => tx.put(`networks/${rec.name}`, asJson(rec)));
   } catch (e) {
     await rollback(undo);
@@ -113,9 +117,10 @@ export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNet
 }
 
 /** `docker network rm NAME`, refused while a sandbox is connected. */
-export async function dropNetwork(nl: Netlink, store: FileStore, name: string): Promise<void> {
+export async function dropNetwork(nl: Netlink, store: FileStore, name: string, step: (s: NetworkStep) => Promise<void> = async () => undefined): Promise<void> {
   // The record goes first, in the same transaction as the check, so no connect can slip in
   // between; it comes back if the kernel refuses the teardown.
+  await step('net-unrecord');
   const rec = await store.update(async (tx) => {
     const r = await networkIn(tx, name);
     const users = (await sandboxesIn(tx)).filter((s) => s.endpoints.some((e) => e.network === name));
@@ -125,7 +130,9 @@ export async function dropNetwork(nl: Netlink, store: FileStore, name: string): 
   });
   try {
     if (rec.driver === 'bridge') {
+      await step('net-unfirewall');
       await firewall.removeNetwork(nl, rec.bridge);
+      await step('net-unbridge');
       await deleteLink(nl, rec.bridge);
     } else if (rec.parentCreated === true) {
       await deleteLink(nl, rec.options.parent!);

@@ -130,7 +130,11 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
   }
   const recreatedBridges = new Set<string>();
   for (const n of networks) {
-    if (links.some((l) => l.name === n.bridge)) continue;
+    const have = links.find((l) => l.name === n.bridge);
+    // A bridge without a mark (made by an older nlnet, or its maker killed inside the batch
+    // that makes it, before the alias) gets this store's, which later passes rely on.
+    if (have !== undefined && (have.alias ?? '') === '') await nl.link.set(n.bridge, { alias: ctx.owner });
+    if (have !== undefined) continue;
     await createBridge(nl, bridgeSpec(n, ctx.owner));
     recreatedBridges.add(n.bridge);
     report.recreated.push(`bridge ${n.bridge} of network ${n.name}`);
@@ -156,12 +160,20 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
     if (networks.some((n) => n.subnet6 !== undefined)) await nl.sysctl.set('net.ipv6.conf.all.forwarding', 1);
   }
 
-  // 4. Veths: strays on an nlnet bridge go; endpoints whose veth is missing or off its bridge come back.
+  // 4. Veths: strays of this store go: marked with its owner id, or (killed inside the batch
+  // that makes them, before the alias) ports of a bridge this store made, since a veth is born
+  // on its bridge; endpoints whose veth is missing or off its bridge come back.
   links = await nl.link.list();
-  const index = new Map(links.map((l) => [l.index, l.name]));
-  const nlnetBridge = (name: string | undefined): boolean => name !== undefined && (name === 'nlnet0' || BRIDGE_RE.test(name));
+  const byIndex = new Map(links.map((l) => [l.index, l]));
+  const ourBridge = (index: number | undefined): boolean => {
+    const br = index === undefined ? undefined : byIndex.get(index);
+    return br !== undefined && knownBridges.has(br.name) && br.alias === ctx.owner;
+  };
   for (const l of links) {
-    if (VETH_RE.test(l.name) && l.master !== undefined && nlnetBridge(index.get(l.master)) && !knownVeths.has(l.name) && l.alias === ctx.owner) {
+    if (!VETH_RE.test(l.name) || l.master === undefined) continue;
+    if (knownVeths.has(l.name)) {
+      if ((l.alias ?? '') === '') await nl.link.set(l.name, { alias: ctx.owner });
+    } else if (l.alias === ctx.owner || ((l.alias ?? '') === '' && ourBridge(l.master))) {
       await deleteLink(nl, l.name);
       report.removed.push(`veth ${l.name}`);
     }

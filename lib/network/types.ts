@@ -85,7 +85,18 @@ export type Network = Omit<NetworkRecord, 'pool' | 'pool6'>;
 /** The steps of creating a sandbox or connecting one, in order. */
 export type AttachStep = 'allocate' | 'netns' | 'veth' | 'sandbox' | 'publish' | 'finish';
 
-/** Test-only: makes a step fail by throwing from `beforeStep`, to check the undo. */
+/** The steps of removing a sandbox (all of them) or disconnecting one (no 'unnetns'), in order. */
+export type DetachStep = 'unpublish' | 'unlink' | 'unnetns' | 'release';
+
+/** The steps of `network create` and `network rm`, in order. */
+export type NetworkStep = 'net-record' | 'net-bridge' | 'net-firewall' | 'net-finish' | 'net-unrecord' | 'net-unfirewall' | 'net-unbridge';
+
+export type Step = AttachStep | DetachStep | NetworkStep;
+
+/**
+ * Test-only: `beforeStep` runs before each step of an operation that changes several things.
+ * Throwing there checks the undo; a test process that SIGKILLs itself there checks reconcile.
+ */
 export interface EngineFaults {
-  beforeStep?(step: AttachStep): void | Promise<void>;
+  beforeStep?(step: Step): void | Promise<void>;
 }
