@@ -1,7 +1,7 @@
 // Named network namespaces, as `ip netns` manages them: a bind mount under /run/netns.
 // Everything runs on the addon's namespace thread; this process never changes namespace.
 import { readdir } from 'node:fs/promises';
-import { closeSync, fstatSync } from 'node:fs';
+import { closeSync, fstatSync, statSync } from 'node:fs';
 
 import { isNativeError, native } from './binding.js';
 import { NetlinkError, NotFoundError, ValidationError } from './errors.js';
@@ -103,6 +103,19 @@ export async function list(): Promise<string[]> {
   }
 }
 
+/**
+ * Whether /run/netns/NAME holds a namespace: a bind mount of one (on another device than the
+ * directory), not a file left by a delete cut short between its umount and its unlink.
+ */
+export function mounted(name: string): boolean {
+  validName(name);
+  try {
+    return statSync(`${NETNS_RUN_DIR}/${name}`).dev !== statSync(NETNS_RUN_DIR).dev;
+  } catch {
+    return false;
+  }
+}
+
 /** `ip netns add NAME`, and the new namespace open (one native call where create + open take two). */
 export async function createOpen(name: string): Promise<Netns> {
   validName(name);
@@ -113,4 +126,4 @@ export async function createOpen(name: string): Promise<Netns> {
   }
 }
 
-export const netns = { create, createOpen, delete: remove, open, list };
+export const netns = { create, createOpen, delete: remove, open, list, mounted };

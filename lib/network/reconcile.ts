@@ -89,10 +89,14 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
   // then the marker (a crash in between leaves the marker, so the next pass finishes); owned
   // ones missing come back.
   const knownNs = new Set(sandboxes.map((s) => s.netns));
-  let present = new Set(await netns.list());
+  const listed = await netns.list();
+  // A file left by a delete killed between its umount and its unlink is no namespace: a known
+  // one is made again, after the file goes.
+  for (const ns of listed) if (knownNs.has(ns) && !netns.mounted(ns)) await netns.delete(ns);
+  let present = new Set(listed.filter((ns) => netns.mounted(ns)));
   for (const ns of markedNetns(ctx.owner)) {
     if (knownNs.has(ns)) continue;
-    if (present.has(ns)) {
+    if (listed.includes(ns)) {
       await netns.delete(ns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
       report.removed.push(`netns ${ns}`);
     }

@@ -128,7 +128,7 @@ describe.skipIf(!isRoot || !existsSync(DIST_ENGINE))(`crash at every step (${isR
     // Whole: each network's bridge, each endpoint's veth on it and its address inside the sandbox.
     for (const n of nets) expect(byName.has(n.bridge), `${label}: bridge of ${n.name}`).toBe(true);
     for (const sb of sbs) {
-      expect(existsSync(`/run/netns/${sb.netns}`), `${label}: namespace of ${sb.name}`).toBe(true);
+      expect(netns.mounted(sb.netns), `${label}: namespace of ${sb.name}`).toBe(true);
       for (const ep of sb.endpoints) {
         const net = nets.find((n) => n.name === ep.network)!;
         expect(byName.get(ep.hostIf)?.master, `${label}: ${sb.name}'s veth on ${ep.network}`).toBe(net.bridge);

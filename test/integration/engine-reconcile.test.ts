@@ -2,7 +2,7 @@
 // elements, namespaces deleted or added), and a process killed half-way through an attach; then
 // reconcile() (and Engine.open) brings the kernel back to the store. Oracles: `ip -j`, `nft -j`,
 // `ip netns`, ping, and the store itself.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -162,6 +162,21 @@ describe.skipIf(!isRoot)(`engine reconcile (${isRoot ? 'root' : ROOT_SKIP_REASON
     expect(await netns.list()).not.toContain(strayNs);
     expect(netnsOwner(strayNs)).toBeUndefined();
     expect(await engine.reconcile()).toEqual({ recreated: [], removed: [] });
+  });
+
+  it('a namespace delete cut short between its umount and its unlink: the file goes, and a known sandbox gets its namespace again', async () => {
+    const sb = await engine.createSandbox({ name: 'u1', network: 'bridge' });
+    const gone = sandboxNetnsName(host, 'u2');
+    markNetns(gone, engine.owner);
+    await netns.create(gone);
+    for (const ns of [sb.netns, gone]) expect(spawnSync('umount', [`/run/netns/${ns}`]).status).toBe(0);
+    expect(existsSync(`/run/netns/${sb.netns}`)).toBe(true);
+    const report = await engine.reconcile();
+    expect(report.removed).toEqual([`netns ${gone}`]);
+    expect(report.recreated).toEqual(expect.arrayContaining([`netns ${sb.netns} of sandbox u1`]));
+    expect(existsSync(`/run/netns/${gone}`)).toBe(false);
+    expect(netns.mounted(sb.netns)).toBe(true);
+    expect(ping(sb.netns, '172.17.0.1')).toBe(true);
   });
 
   it('leaves what it cannot prove it made: look-alike names, objects of another store, elements outside its networks', async () => {
