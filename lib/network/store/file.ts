@@ -1,54 +1,84 @@
-// The embedded store: the whole state in one JSON file, `<dir>/store.json`.
+// The embedded store: the whole state in one JSON file, `<dir>/store.json` (its format and how
+// it is replaced: disk.ts).
 //
 // One file, not one per document: a transaction that touches a network, its endpoints and a
 // sandbox then commits with a single rename(2), which is atomic, so no journal is needed. The
 // price is rewriting the whole file on each commit; the state of one host (networks, endpoints,
 // sandboxes) is kilobytes to a few megabytes, so that is cheap next to the fsyncs.
 //
-// A commit writes `store.json.<pid>.<nonce>.tmp` in the same directory, fsyncs it, renames it over
-// `store.json` and fsyncs the directory. A crash at any point leaves the old file or the new one;
-// a temp file left by a dead process is removed on open and never read.
-//
 // Transactions are serialized in two layers: a promise queue inside the process, and a lock file
 // across processes (see lock.ts). Reads outside a transaction take no lock: they read
-// whichever `store.json` the last rename installed.
+// whichever `store.json` the last rename installed, which is always one whole commit. So a
+// store opened `readonly` writes nothing at all, not even a lock, and still reads consistently.
 
-import { closeSync, fstatSync, fsync, openSync, readFileSync, renameSync, statSync, writeSync, type BigIntStats } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
-import { ConflictError, ValidationError } from '../../errors.js';
-import { acquireLock, isCode, pidAlive, tempName, unlinkQuiet } from './lock.js';
-import type { Json, Store, StoreEntry, StoreTx } from './types.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { readState, serialize, stateIdentity, writeDurably, type Data } from './disk.js';
+import { ioError, StoreError, type LockHolder } from './errors.js';
+import { COMMIT_STEPS, reach, type StoreFault } from './fault.js';
+import { acquireLock, isCode, pidAlive, unlinkQuiet } from './lock.js';
+import type { Json, Store, StoreEntry, StoreSnapshot, StoreTx } from './types.js';
 
 const STATE = 'store.json';
 const LOCK = 'store.lock';
-const FORMAT = 'nlnet-store';
-const VERSION = 1;
 /** Temp files of the state, the lock and its break markers: `store.json.<pid>.<hex>.tmp`, `store.lock….<pid>.<hex>.tmp`. */
 const TEMP_RE = /^store\.(?:json|lock)(?:\.break-[0-9a-z-]+)*\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 export interface FileStoreOptions {
-  /** The state directory (the engine passes its `stateDir`, /var/lib/nlnet by default). Created if missing. */
+  /** The state directory (the engine passes its `stateDir`, /var/lib/nlnet by default). */
   dir: string;
-  /** How long `update` waits for another process's lock before a ConflictError. Default 30 s. */
+  /**
+   * Whether to create `dir` when it is missing. Default true, unless `readonly`. With false, a
+   * missing `dir` is a NotFoundError (`no state at <dir>`): a mistyped directory must not read as
+   * an empty state.
+   */
+  create?: boolean;
+  /**
+   * Reads only: nothing is written to `dir`, not even a lock (so it works on a read-only mount, or
+   * for a user who may only read it); `update`/`decide` fail with a ConflictError. Default false.
+   */
+  readonly?: boolean;
+  /**
+   * How long `update` waits for another live process's lock, ms, before a LockTimeoutError naming
+   * it; 0 fails at once. A lock whose holder is dead is taken over without waiting. Default 30 s.
+   */
   lockTimeoutMs?: number;
+  /**
+   * Called once per transaction that finds the lock held by another live process, as soon as it
+   * has waited `lockNoticeMs`, with who holds it (pid, command line, since when): for a message
+   * like "waiting for the state lock held by pid N (…)". Not called with `lockTimeoutMs` 0. If it
+   * throws, the wait ends and the transaction fails with that error.
+   */
+  onLockWait?: (holder: LockHolder) => void;
+  /** How long a transaction waits for the lock before `onLockWait` is called, ms. Default 0. */
+  lockNoticeMs?: number;
+  /** Test-only: die by SIGKILL at this point of the first commit (fault.ts). Leave undefined. */
+  fault?: StoreFault;
 }
 
-type Data = Map<string, Json>;
+/** How a transaction waits for another process's lock (FileStoreOptions' `lock…` options). */
+type LockWait = { timeoutMs: number; noticeMs: number; onWait: ((holder: LockHolder) => void) | undefined };
 
 export class FileStore implements Store {
   readonly #dir: string;
-  readonly #lockTimeoutMs: number;
+  readonly #readonly: boolean;
+  readonly #lock: LockWait;
+  readonly #fault: StoreFault | undefined;
   /** The last state read or written, and the identity of the file it came from. Never mutated. */
   #cache: { id: string; data: Data } | undefined;
+  /** Whether a state file was ever seen: then its disappearing is an error, not an empty state. */
+  #seen = false;
   /** Tail of the in-process queue: each update starts when the previous one has settled. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(dir: string, lockTimeoutMs: number) {
+  private constructor(dir: string, readonly: boolean, lock: LockWait, fault: StoreFault | undefined) {
     this.#dir = dir;
-    this.#lockTimeoutMs = lockTimeoutMs;
+    this.#readonly = readonly;
+    this.#lock = lock;
+    this.#fault = fault;
   }
 
   /** The state directory. */
@@ -56,19 +86,31 @@ export class FileStore implements Store {
     return this.#dir;
   }
 
-  /** Opens (creating if needed) the store in `dir`, removing temp files that dead processes left. */
+  /** Whether it was opened `readonly`. */
+  get readonly(): boolean {
+    return this.#readonly;
+  }
+
+  /**
+   * Opens the store in `dir` (creating `dir` unless told not to), removes the temp files dead
+   * processes left there, and reads the state once, so that a damaged file fails here.
+   */
   static async open(options: FileStoreOptions): Promise<FileStore> {
-    const { dir, lockTimeoutMs = 30_000 } = options;
+    const { dir, readonly = false, lockTimeoutMs = 30_000, lockNoticeMs = 0, onLockWait, fault } = options;
+    const create = options.create ?? !readonly;
     if (typeof dir !== 'string' || dir === '') throw new ValidationError('dir', dir, 'must be a non-empty path');
-    if (!Number.isFinite(lockTimeoutMs) || lockTimeoutMs < 0) {
-      throw new ValidationError('lockTimeoutMs', lockTimeoutMs, 'must be a non-negative number');
+    if (typeof readonly !== 'boolean') throw new ValidationError('readonly', readonly, 'must be a boolean');
+    if (typeof create !== 'boolean') throw new ValidationError('create', create, 'must be a boolean');
+    if (readonly && create) throw new ValidationError('create', create, 'a readonly store creates nothing');
+    for (const [field, ms] of [['lockTimeoutMs', lockTimeoutMs], ['lockNoticeMs', lockNoticeMs]] as const) {
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new ValidationError(field, ms, 'must be a non-negative number of milliseconds');
     }
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    for (const name of await readdir(dir)) {
-      const pid = TEMP_RE.exec(name)?.[1];
-      if (pid !== undefined && !pidAlive(Number(pid))) unlinkQuiet(join(dir, name));
-    }
-    const store = new FileStore(dir, lockTimeoutMs);
+    if (onLockWait !== undefined && typeof onLockWait !== 'function') throw new ValidationError('onLockWait', onLockWait, 'must be a function');
+    if (fault !== undefined && !isFault(fault)) throw new ValidationError('fault', fault, `must be { step: ${COMMIT_STEPS.join('|')} } or { bytes: n }`);
+
+    await openDir(dir, create);
+    if (!readonly) await removeDeadTemps(dir);
+    const store = new FileStore(dir, readonly, { timeoutMs: lockTimeoutMs, noticeMs: lockNoticeMs, onWait: onLockWait }, fault);
     await store.#read(); // a damaged file fails here, not at the first update
     return store;
   }
@@ -83,6 +125,10 @@ export class FileStore implements Store {
     return listOf(await this.#read(), prefix, opts.readonly !== true) as StoreEntry<T>[];
   }
 
+  async snapshot(): Promise<StoreSnapshot> {
+    return new FileSnapshot(await this.#read());
+  }
+
   update<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<T> {
     return this.decide(fn).then(async ({ value, written }) => {
       await written;
@@ -92,6 +138,7 @@ export class FileStore implements Store {
 
   decide<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<{ value: T; written: Promise<void> }> {
     if (typeof fn !== 'function') throw new ValidationError('fn', fn, 'must be a function');
+    if (this.#readonly) return Promise.reject(new ConflictError('store', this.#dir, 'opened read-only: it cannot change anything'));
     let decided!: (d: { value: T; written: Promise<void> }) => void;
     const early = new Promise<{ value: T; written: Promise<void> }>((resolve) => (decided = resolve));
     // The queue moves on only once the write is done (and the lock released).
@@ -105,7 +152,7 @@ export class FileStore implements Store {
   }
 
   async #transact<T>(fn: (tx: StoreTx) => T | Promise<T>, decided: (d: { value: T; written: Promise<void> }) => void): Promise<T> {
-    const lock = await acquireLock(join(this.#dir, LOCK), this.#lockTimeoutMs);
+    const lock = await acquireLock(join(this.#dir, LOCK), { ...this.#lock, fault: this.#fault });
     try {
       const tx = new FileTx(await this.#read());
       let result: T;
@@ -123,6 +170,7 @@ export class FileStore implements Store {
       return result;
     } finally {
       await lock.release();
+      reach(this.#fault, 'released');
     }
   }
 
@@ -131,76 +179,111 @@ export class FileStore implements Store {
   // its inode, size or write time differ): with hundreds of sandboxes, parsing is most of a read.
   async #read(): Promise<Data> {
     const path = join(this.#dir, STATE);
-    let text: string;
-    let id: string;
-    try {
-      id = identity(statSync(path, { bigint: true }));
-      if (this.#cache?.id === id) return this.#cache.data;
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      if (isCode(err, 'ENOENT')) return new Map();
-      throw err;
-    }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      doc = undefined;
-    }
-    const { format, version, data } = (doc ?? {}) as { format?: unknown; version?: unknown; data?: unknown };
-    if (format !== FORMAT || version !== VERSION || typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw new ValidationError(path, text.slice(0, 40), `is not an ${FORMAT} file of version ${VERSION}`);
-    }
-    const parsed: Data = new Map(Object.entries(data as Record<string, Json>));
+    const id = stateIdentity(path);
+    if (id !== undefined && this.#cache?.id === id) return this.#cache.data;
+    const data = id === undefined ? undefined : readState(path);
+    if (data === undefined) return this.#missing(path);
     // Read between a stat and a rename by someone else, the text may be newer than `id`: then
     // the next read sees another id and parses again. Never the reverse.
-    this.#cache = { id, data: parsed };
-    return parsed;
+    this.#cache = { id: id!, data };
+    this.#seen = true;
+    return data;
+  }
+
+  /** No state file: a fresh state, unless there was one (or the directory is gone too). */
+  #missing(path: string): Data {
+    if (this.#seen) throw new StoreError(path, 'vanished', `state file ${path} was removed while nlnet was using it; not reading it as an empty state`);
+    try {
+      statSync(this.#dir);
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) throw new StoreError(this.#dir, 'vanished', `state directory ${this.#dir} was removed while nlnet was using it`);
+      throw ioError(this.#dir, 'cannot read the state directory', err);
+    }
+    return new Map();
   }
 
   async #write(data: Data): Promise<void> {
-    const sorted = Object.fromEntries([...data].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    const text = `${JSON.stringify({ format: FORMAT, version: VERSION, data: sorted })}\n`;
     this.#cache = undefined;
-    const id = await writeDurably(this.#dir, STATE, text);
+    const id = await writeDurably(this.#dir, STATE, serialize(data), this.#fault);
     this.#cache = { id, data };
+    this.#seen = true;
   }
 }
 
-const fsyncAsync = promisify(fsync);
+function isFault(f: unknown): f is StoreFault {
+  if (typeof f !== 'object' || f === null) return false;
+  const { step, bytes } = f as { step?: unknown; bytes?: unknown };
+  return (COMMIT_STEPS as readonly unknown[]).includes(step) || (Number.isInteger(bytes) && (bytes as number) >= 0);
+}
+
+/** Makes sure `dir` is a directory, creating it if `create`; otherwise a missing one is a NotFoundError. */
+async function openDir(dir: string, create: boolean): Promise<void> {
+  if (create) {
+    try {
+      await makeDir(dir);
+    } catch (err) {
+      throw ioError(dir, 'cannot create the state directory', err);
+    }
+  }
+  try {
+    if (!statSync(dir).isDirectory()) throw new StoreError(dir, 'io', `the state directory ${dir} is not a directory`);
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    if (isCode(err, 'ENOENT')) throw new NotFoundError('state', dir, `no state at ${dir}`);
+    throw ioError(dir, 'cannot open the state directory', err);
+  }
+}
 
 /**
- * Replaces `dir/name` with `text` so that a crash leaves the old content or the new, never a mix:
- * temp file in the same directory (rename is only atomic within a file system), fsync it so the
- * rename cannot reach the disk before the data, rename, then fsync the directory so the rename
- * itself survives a power loss. Only the two fsyncs wait for the disk, so only they go to the
- * thread pool; the rest are page-cache operations of microseconds (see lock.ts).
+ * `mkdir -p`, mode 0700. Not mkdir's own `recursive`: on a read-only file system that reports
+ * ENOENT (it stats the path after any failure), where the user needs to read EROFS.
  */
-async function writeDurably(dir: string, name: string, text: string): Promise<string> {
-  const temp = join(dir, tempName(name));
-  let id: string;
+async function makeDir(dir: string): Promise<void> {
   try {
-    const fd = openSync(temp, 'wx', 0o600);
-    try {
-      const bytes = Buffer.from(text, 'utf8');
-      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
-      await fsyncAsync(fd);
-      id = identity(fstatSync(fd, { bigint: true }));
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, join(dir, name));
+    await mkdir(dir, { mode: 0o700 });
   } catch (err) {
-    unlinkQuiet(temp);
-    throw err;
+    if (isCode(err, 'EEXIST')) return;
+    if (!isCode(err, 'ENOENT') || dirname(dir) === dir) throw err;
+    await makeDir(dirname(dir));
+    await makeDir(dir);
   }
-  const dh = openSync(dir, 'r');
+}
+
+/**
+ * Removes the temp files dead writers left in `dir` (never read: see disk.ts). One it cannot
+ * remove (a read-only mount) is left for a later open; readers ignore it either way.
+ */
+async function removeDeadTemps(dir: string): Promise<void> {
+  let names: string[];
   try {
-    await fsyncAsync(dh);
-  } finally {
-    closeSync(dh);
+    names = await readdir(dir);
+  } catch (err) {
+    throw ioError(dir, 'cannot read the state directory', err);
   }
-  return id;
+  for (const name of names) {
+    const pid = TEMP_RE.exec(name)?.[1];
+    if (pid === undefined || pidAlive(Number(pid))) continue;
+    try {
+      unlinkQuiet(join(dir, name));
+    } catch {
+      // see above
+    }
+  }
+}
+
+/** One committed state, read only. */
+class FileSnapshot implements StoreSnapshot {
+  constructor(private readonly data: Data) {}
+
+  async get<T extends Json = Json>(key: string): Promise<T | undefined> {
+    checkKey(key);
+    return copy(this.data.get(key)) as T | undefined;
+  }
+
+  async list<T extends Json = Json>(prefix: string, opts: { readonly?: boolean } = {}): Promise<StoreEntry<T>[]> {
+    checkPrefix(prefix);
+    return listOf(this.data, prefix, opts.readonly !== true) as StoreEntry<T>[];
+  }
 }
 
 /** Buffers a transaction's writes over its snapshot; `undefined` in `writes` marks a delete. */
@@ -249,17 +332,7 @@ class FileTx implements StoreTx {
   }
 }
 
-
 // ---- Small helpers ----------------------------------------------------------------------------
-
-
-/**
- * Which file a path holds now: a commit renames a new one in, with its own inode and write time
- * (not its change time: the rename itself changes that).
- */
-function identity(st: BigIntStats): string {
-  return `${st.ino}:${st.size}:${st.mtimeNs}`;
-}
 
 function copy<T extends Json | undefined>(value: T): T {
   return value === undefined ? value : structuredClone(value);

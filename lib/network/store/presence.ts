@@ -9,18 +9,29 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { processAlive, thisProcess } from './lock.js';
+import { ioError } from './errors.js';
+import { isCode, processAlive, thisProcess } from './lock.js';
 
 const DIR = 'engines';
 const NAME = /^(\d+)-([0-9a-f-]*)$/;
 
 const fileOf = (dir: string, p: { pid: number; boot: string }): string => join(dir, DIR, `${p.pid}-${p.boot}`);
 
-/** Registers this process; the returned function unregisters it. */
+/** Registers this process; the returned function unregisters it. A failure is a StoreError. */
 export function register(dir: string): () => void {
-  mkdirSync(join(dir, DIR), { recursive: true, mode: 0o700 });
   const file = fileOf(dir, thisProcess());
-  writeFileSync(file, '');
+  try {
+    // Not `recursive`: the state directory exists (the store made it), and a recursive mkdir
+    // reports a read-only file system as ENOENT.
+    try {
+      mkdirSync(join(dir, DIR), { mode: 0o700 });
+    } catch (err) {
+      if (!isCode(err, 'EEXIST')) throw err;
+    }
+    writeFileSync(file, '');
+  } catch (err) {
+    throw ioError(file, 'cannot register this engine as', err);
+  }
   return () => rmSync(file, { force: true });
 }
 

@@ -28,6 +28,12 @@ export interface StoreTx {
   delete(key: string): void;
 }
 
+/** One committed state, read only: every read through it sees the same commit. */
+export interface StoreSnapshot {
+  get<T extends Json = Json>(key: string): Promise<T | undefined>;
+  list<T extends Json = Json>(prefix: string, opts?: { readonly?: boolean }): Promise<StoreEntry<T>[]>;
+}
+
 /**
  * Keyed JSON documents in collections named by key prefix: `networks/<id>`, `endpoints/<id>`,
  * `sandboxes/<name>`. Values come back as fresh copies; changing one changes nothing stored.
@@ -37,6 +43,11 @@ export interface Store {
   get<T extends Json = Json>(key: string): Promise<T | undefined>;
   /** The latest committed documents under `prefix`, sorted by key; `readonly` as in StoreTx.list. */
   list<T extends Json = Json>(prefix: string, opts?: { readonly?: boolean }): Promise<StoreEntry<T>[]>;
+  /**
+   * The latest committed state as one view: two reads through it never straddle a commit, as two
+   * calls of `get` can. Takes no lock.
+   */
+  snapshot(): Promise<StoreSnapshot>;
   /**
    * Runs `fn` in a transaction and commits all its writes at once, or none if it throws (the
    * error is rethrown). Transactions are serialized, across processes too, so a read-modify-write
