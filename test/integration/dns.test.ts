@@ -10,7 +10,7 @@
 //   upstream ns  up1 10.239.0.2 ─────────────── up0 10.239.0.1     (all in the host namespace)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 
 import dnsPacket, { type Answer } from 'dns-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -303,6 +303,164 @@ describe.skipIf(!isRoot)(`embedded DNS server (${isRoot ? 'root' : ROOT_SKIP_REA
     const tcp = await listenTcp(host, '10.231.0.1', 53);
     udp.close();
     tcp.close();
+  });
+
+  describe('TCP connections: idle timeout and cap', () => {
+    const IDLE = 1000;
+    /** Slack for timers and the native thread's connects: closing must come after IDLE and before IDLE + SLACK. */
+    const SLACK = 1000;
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    const clients: Socket[] = [];
+    afterEach(() => {
+      for (const c of clients.splice(0)) c.destroy();
+    });
+
+    /** A client connection from s1 that records when the server closed it and the replies it got. */
+    interface Client {
+      sock: Socket;
+      openedAt: number;
+      closedAt: number | undefined;
+      replies: dnsPacket.DecodedPacket[];
+    }
+    const connect = async (): Promise<Client> => {
+      const sock = await connectTcp(s1, '10.231.0.1', 53);
+      clients.push(sock);
+      const c: Client = { sock, openedAt: Date.now(), closedAt: undefined, replies: [] };
+      const reader = new FrameReader();
+      sock.on('data', (chunk: Buffer) => c.replies.push(...reader.push(chunk).map((m) => dnsPacket.decode(m))));
+      sock.on('error', () => undefined);
+      sock.on('close', () => (c.closedAt = Date.now()));
+      return c;
+    };
+    const connectMany = async (n: number): Promise<Client[]> => {
+      const out: Client[] = [];
+      for (let i = 0; i < n; i++) out.push(await connect());
+      return out;
+    };
+    const ask = (c: Client, id: number, name = 'web'): void => void c.sock.write(frame(dnsPacket.encode({ type: 'query', id, questions: [{ name, type: 'A' }] })));
+    const until = async (what: () => boolean, ms: number): Promise<void> => {
+      for (const end = Date.now() + ms; !what() && Date.now() < end; ) await sleep(20);
+    };
+    /** The server's side, by `ss`: established TCP connections on port 53 of the host namespace. */
+    const established = (): number => nsExec(host, 'ss', '-tnH', 'state', 'established', 'sport', '=', ':53').stdout.split('\n').filter(Boolean).length;
+    const restart = async (opts: { tcpIdleTimeoutMs?: number; maxTcpConnections?: number }): Promise<void> => {
+      await server!.close();
+      server = await DnsServer.start({ hostNetns: host, source, upstream: ['10.239.0.2'], upstreamNetns: host, upstreamTimeoutMs: 1500, ...opts });
+    };
+    const udpAnswer = async (name: string): Promise<unknown> => {
+      const ep = await openUdp(s2, '10.231.0.3', 0);
+      const got = new Promise<Buffer>((resolve) => ep.once('message', resolve));
+      ep.send(dnsPacket.encode({ type: 'query', id: 99, questions: [{ name, type: 'A' }] }), 53, '10.231.0.1');
+      const r = await Promise.race([got, sleep(2000).then(() => undefined)]);
+      ep.close();
+      return r && (dnsPacket.decode(r).answers?.[0] as { data?: unknown } | undefined)?.data;
+    };
+
+    it('50 idle connections are closed by the server after the idle timeout', async () => {
+      await restart({ tcpIdleTimeoutMs: IDLE });
+      const idle = await connectMany(50);
+      await sleep(IDLE / 2);
+      expect(idle.filter((c) => c.closedAt !== undefined)).toHaveLength(0);
+      expect(established()).toBe(50);
+      await until(() => idle.every((c) => c.closedAt !== undefined), IDLE + SLACK);
+      for (const c of idle) {
+        expect(c.closedAt).toBeDefined();
+        expect(c.closedAt! - c.openedAt).toBeGreaterThanOrEqual(IDLE - 50);
+        expect(c.closedAt! - c.openedAt).toBeLessThan(IDLE + SLACK);
+      }
+      expect(established()).toBe(0);
+    });
+
+    it('a connection in the middle of a query, sending it a byte at a time, times out too', async () => {
+      await restart({ tcpIdleTimeoutMs: IDLE });
+      const slow = await connect();
+      const q = frame(dnsPacket.encode({ type: 'query', id: 5, questions: [{ name: 'web', type: 'A' }] }));
+      // Also a frame announcing more bytes than ever come.
+      const partial = await connect();
+      partial.sock.write(Buffer.from([0x01, 0x00, 0xab]));
+      // One byte every IDLE/5: activity, but never a whole query.
+      for (let i = 0; i < q.length - 1 && slow.closedAt === undefined; i++) {
+        slow.sock.write(q.subarray(i, i + 1));
+        await sleep(IDLE / 5);
+      }
+      expect(slow.closedAt).toBeDefined();
+      expect(slow.closedAt! - slow.openedAt).toBeLessThan(IDLE + SLACK);
+      expect(slow.replies).toEqual([]);
+      await until(() => partial.closedAt !== undefined, SLACK);
+      expect(partial.closedAt! - partial.openedAt).toBeLessThan(IDLE + SLACK);
+    });
+
+    it('an active connection keeps working; a query in flight longer than the timeout is not cut', async () => {
+      await restart({ tcpIdleTimeoutMs: IDLE });
+      const active = await connect();
+      for (let id = 1; id <= 12; id++) {
+        ask(active, id);
+        await sleep(IDLE / 4);
+      }
+      await until(() => active.replies.length === 12, SLACK);
+      expect(active.closedAt).toBeUndefined();
+      expect(active.replies.map((r) => [r.id, (r.answers?.[0] as { data?: unknown } | undefined)?.data])).toEqual(Array.from({ length: 12 }, (_, i) => [i + 1, '10.231.0.2']));
+
+      // slow.test: the upstream never answers, SERVFAIL comes after upstreamTimeoutMs (1500 > IDLE).
+      const asked = Date.now();
+      ask(active, 50, 'slow.test');
+      await until(() => active.replies.length === 13 || active.closedAt !== undefined, 1500 + SLACK);
+      expect(active.replies[12]).toMatchObject({ id: 50, rcode: 'SERVFAIL' });
+      expect(Date.now() - asked).toBeGreaterThanOrEqual(1400);
+      // Idle from the answer on: closed one timeout later.
+      const answered = Date.now();
+      await until(() => active.closedAt !== undefined, IDLE + SLACK);
+      expect(active.closedAt).toBeDefined();
+      expect(active.closedAt! - answered).toBeGreaterThanOrEqual(IDLE - 100);
+    });
+
+    it('the cap holds: cap + 10 connections leave cap open, and UDP and new TCP queries are still answered', async () => {
+      const CAP = 20;
+      await restart({ tcpIdleTimeoutMs: 5000, maxTcpConnections: CAP });
+      const conns = await connectMany(CAP + 10);
+      await until(() => conns.filter((c) => c.closedAt !== undefined).length >= 10, SLACK);
+      await sleep(100);
+      // The oldest idle ones made room for the newer ones.
+      expect(conns.map((c) => c.closedAt !== undefined)).toEqual([...Array<boolean>(10).fill(true), ...Array<boolean>(CAP).fill(false)]);
+      expect(established()).toBe(CAP);
+
+      expect(await udpAnswer('db')).toBe('10.231.0.3');
+      const fresh = await connect();
+      ask(fresh, 7, 'db');
+      await until(() => fresh.replies.length === 1, SLACK);
+      expect(fresh.replies).toMatchObject([{ id: 7, answers: [{ data: '10.231.0.3' }] }]);
+      expect(established()).toBe(CAP);
+      expect(conns[10]!.closedAt).toBeDefined();
+    });
+
+    it('at the cap with every connection busy, a new connection is closed at once and the busy ones finish', async () => {
+      const CAP = 5;
+      await restart({ tcpIdleTimeoutMs: 5000, maxTcpConnections: CAP });
+      const busy = await connectMany(CAP);
+      busy.forEach((c, i) => ask(c, 100 + i, 'slow.test'));
+      await sleep(200);
+      const extra = await connect();
+      await until(() => extra.closedAt !== undefined, SLACK);
+      expect(extra.closedAt! - extra.openedAt).toBeLessThan(500);
+      await until(() => busy.every((c) => c.replies.length === 1), 1500 + SLACK);
+      expect(busy.map((c) => [c.replies[0]?.id, (c.replies[0]?.flags ?? 0) & 0xf, c.closedAt])).toEqual(busy.map((_, i) => [100 + i, 2, undefined]));
+      expect(await udpAnswer('web')).toBe('10.231.0.2');
+    });
+
+    it('300 queries pipelined in one write are all answered on the same connection', async () => {
+      // Before: more than 32 in progress at once cost the client its connection.
+      const c = await connect();
+      c.sock.write(Buffer.concat(Array.from({ length: 300 }, (_, id) => frame(dnsPacket.encode({ type: 'query', id, questions: [{ name: id % 2 ? 'web' : 'db', type: 'A' }] })))));
+      await until(() => c.replies.length === 300 || c.closedAt !== undefined, 5000);
+      expect(c.closedAt).toBeUndefined();
+      expect(c.replies.map((r) => r.id).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 300 }, (_, id) => id));
+      expect(c.replies.every((r) => (r.answers?.[0] as { data?: unknown } | undefined)?.data === (r.id! % 2 ? '10.231.0.2' : '10.231.0.3'))).toBe(true);
+    });
+
+    it('start() refuses a bad idle timeout or cap', async () => {
+      for (const bad of [{ tcpIdleTimeoutMs: 0 }, { tcpIdleTimeoutMs: 1.5 }, { maxTcpConnections: 0 }, { maxTcpConnections: -1 }, { tcpIdleTimeoutMs: '5' as unknown as number }])
+        await expect(DnsServer.start({ hostNetns: host, source, upstream: [], ...bad })).rejects.toBeInstanceOf(ValidationError);
+    });
   });
 
   it('start() refuses an unknown namespace and bad options', async () => {

@@ -199,6 +199,23 @@ describe('odd and malformed input', () => {
     expect(replyOf(await ask(odd))).toEqual(golden(odd, AA | RD | RA, []));
   });
 
+  it('a compression pointer in the question (into the header) is dropped, not echoed', async () => {
+    // Found by test/integration/dns-fuzz.test.ts. The question is echoed byte for byte, but the
+    // reply's header is not the query's, so the pointer read other bytes there: a reply dns-packet
+    // could not parse (flags 0x81 read as a label length), or one answering another name.
+    const found = [
+      '123401000001000000000000c00200010001', // 'name' at offset 2: flags, then qdcount's 0
+      '10170100000100000000000003776562c000210001209a703e5cff61611c30df', // 'web' + pointer to the id
+      '130401000001000000000000c001ee18000000000003572d01ae1d594b5d1c',
+      '058c01000001000000000000c0006f73756368c03a65737400000f0001',
+    ].map((h) => Buffer.from(h, 'hex'));
+    for (const raw of found) {
+      expect(() => dnsPacket.decode(raw), raw.toString('hex')).not.toThrow();
+      expect(readQuery(raw), raw.toString('hex')).toEqual({ verdict: drop });
+      for (const forwarding of [true, false]) expect(await ask(raw, { forwarding }), raw.toString('hex')).toEqual(drop);
+    }
+  });
+
   it('questionEnd finds the end of the question, pointer or not', () => {
     const q = query('web', 'A');
     expect(questionEnd(q)).toBe(q.length);

@@ -57,7 +57,13 @@ export function readQuery(raw: Buffer): { query: Query } | { verdict: Verdict } 
   if ((p.flags & OPCODE_MASK) !== 0) return { verdict: { action: 'reply', reply: reply(header, RCODE.NOTIMP, [], false, 'tcp') } };
   const question = p.questions?.length === 1 ? p.questions[0] : undefined;
   if (!question) return { verdict: { action: 'reply', reply: reply(header, RCODE.FORMERR, [], false, 'tcp') } };
-  const rawQuestion = raw.subarray(HEADER_LEN, questionEnd(raw));
+  const { end, pointer } = questionName(raw);
+  // Nothing precedes a query's question but the header, so a compression pointer in its name
+  // points into the 12 header bytes: no client sends that. The question is echoed byte for byte
+  // in replies, whose header differs, so the pointer would read other bytes there: a reply that
+  // does not parse, or that answers another name. Dropped as garbage.
+  if (pointer) return { verdict: { action: 'drop' } };
+  const rawQuestion = raw.subarray(HEADER_LEN, end);
   return { query: { id: p.id, flags: p.flags, question, rawQuestion, name: normalizeName(question.name) } };
 }
 
@@ -65,11 +71,16 @@ const HEADER_LEN = 12;
 
 /** Where the first question ends (its name, then type and class), in a packet dns-packet has decoded. */
 export function questionEnd(raw: Buffer): number {
+  return questionName(raw).end;
+}
+
+/** questionEnd, and whether the name ends in a compression pointer rather than a zero label. */
+function questionName(raw: Buffer): { end: number; pointer: boolean } {
   let at = HEADER_LEN;
   for (;;) {
     const len = raw[at] ?? 0;
-    if ((len & 0xc0) === 0xc0) return at + 2 + 4;
-    if (len === 0) return at + 1 + 4;
+    if ((len & 0xc0) === 0xc0) return { end: at + 2 + 4, pointer: true };
+    if (len === 0) return { end: at + 1 + 4, pointer: false };
     at += 1 + len;
   }
 }

@@ -11,22 +11,32 @@ import { listenTcp, openUdp, type UdpEndpoint, type UdpRemote } from '../../netn
 import { uint } from '../../validate.js';
 import { answerQuery, serverFailure } from './answer.js';
 import { Forwarder } from './forward.js';
-import { frame, FrameReader } from './framing.js';
 import { canonicalIPv6, parseResolvConf, parseUpstream, type Upstream } from './resolv-conf.js';
+import { TcpConnection, type Slots } from './tcp.js';
 import type { DnsListener, DnsServerOptions, DnsSource, Transport } from './types.js';
 
 export const DNS_PORT = 53;
-/** Queries being answered at once, over all listeners; more are dropped, as a busy resolver does. */
+/**
+ * Queries being answered at once, over all listeners: more UDP queries are dropped, as a busy
+ * resolver does; more TCP queries wait, their connection no longer read.
+ */
 const MAX_IN_FLIGHT = 1024;
-/** TCP: connections per listener, queries in progress per connection, idle time before closing. */
-const MAX_TCP_CONNECTIONS = 128;
-const MAX_TCP_PENDING = 32;
-const TCP_IDLE_MS = 10_000;
+/**
+ * TCP idle timeout: RFC 7766 §6.2.3 asks for one "of the order of seconds". 8 s is what Docker's
+ * embedded resolver has (miekg/dns's default for TCP): long enough for a stub resolver that asks
+ * A then AAAA over one connection, short enough that idle connections do not pile up.
+ */
+const DEFAULT_TCP_IDLE_MS = 8000;
+/**
+ * TCP connections per listener (BIND's tcp-clients default is 150): sandboxes ask over UDP and
+ * come to TCP for truncated answers, so a hundred at once on one network is already a crowd.
+ */
+const DEFAULT_MAX_TCP_CONNECTIONS = 128;
 
 interface OpenListener extends DnsListener {
   udp: UdpEndpoint;
   tcp: Server;
-  connections: Set<Socket>;
+  connections: Set<TcpConnection>;
 }
 
 export interface DnsListenerFailure extends DnsListener {
@@ -60,18 +70,35 @@ export class DnsServer {
   readonly #failures = new Map<string, DnsListenerFailure>();
   #syncing: Promise<void> = Promise.resolve();
   #inFlight = 0;
+  /** TCP connections that found every slot taken, woken when one is free. */
+  readonly #waiting = new Set<TcpConnection>();
+  readonly #slots: Slots = {
+    take: (waiter) => {
+      if (this.#inFlight >= MAX_IN_FLIGHT) {
+        this.#waiting.add(waiter);
+        return false;
+      }
+      this.#inFlight++;
+      return true;
+    },
+    release: () => this.#release(),
+  };
   #closed = false;
 
   private constructor(
     private readonly source: DnsSource,
     private readonly hostNetns: string | undefined,
     private readonly forwarder: Forwarder,
+    private readonly tcpIdleMs: number,
+    private readonly maxTcp: number,
   ) {}
 
   /** Starts serving every network `source.listeners()` lists (like dockerd's embedded resolver). */
   static async start(opts: DnsServerOptions): Promise<DnsServer> {
     const source = checkSource(opts?.source);
     const timeout = opts.upstreamTimeoutMs === undefined ? 2000 : uint('upstreamTimeoutMs', opts.upstreamTimeoutMs, 1, 60_000);
+    const idle = opts.tcpIdleTimeoutMs === undefined ? DEFAULT_TCP_IDLE_MS : uint('tcpIdleTimeoutMs', opts.tcpIdleTimeoutMs, 1, 3_600_000);
+    const maxTcp = opts.maxTcpConnections === undefined ? DEFAULT_MAX_TCP_CONNECTIONS : uint('maxTcpConnections', opts.maxTcpConnections, 1, 65_535);
     if (opts.upstream !== undefined && !Array.isArray(opts.upstream)) throw new ValidationError('upstream', opts.upstream, "expected a list of 'ip', 'ip:port' or '[ipv6]:port'");
     const upstreams = opts.upstream === undefined ? await hostUpstreams() : opts.upstream.map(parseUpstream);
     // Unknown namespaces are refused here, not discovered later as a failure per listener.
@@ -80,7 +107,7 @@ export class DnsServer {
     // A relay to one of our own listeners would come straight back: leave such upstreams out.
     const loops = (u: Upstream): boolean =>
       opts.upstreamNetns === opts.hostNetns && u.port === DNS_PORT && server !== undefined && server.listening().some((l) => canonical(l.address) === u.address);
-    server = new DnsServer(source, opts.hostNetns, new Forwarder(upstreams, opts.upstreamNetns, timeout, loops));
+    server = new DnsServer(source, opts.hostNetns, new Forwarder(upstreams, opts.upstreamNetns, timeout, loops), idle, maxTcp);
     await server.sync();
     return server;
   }
@@ -164,7 +191,6 @@ export class DnsServer {
     }
     const open: OpenListener = { ...l, udp, tcp, connections: new Set() };
     udp.on('message', (data, from) => void this.#onDatagram(open, data, from));
-    tcp.maxConnections = MAX_TCP_CONNECTIONS;
     tcp.on('connection', (socket) => this.#onConnection(open, socket));
     return open;
   }
@@ -192,43 +218,48 @@ export class DnsServer {
     } catch {
       // A reply that cannot be sent (the client's port 0, a full buffer) is lost like any datagram.
     } finally {
-      this.#inFlight--;
+      this.#release();
     }
   }
 
+  #release(): void {
+    this.#inFlight--;
+    for (const c of this.#waiting) {
+      if (this.#inFlight >= MAX_IN_FLIGHT) break;
+      this.#waiting.delete(c);
+      c.pump();
+    }
+  }
+
+  /**
+   * At the cap, a new connection takes the place of the one idle the longest; only when every
+   * connection has a query in progress is the new one closed at once. Refusing new connections
+   * while the old are merely idle would let anyone who opens `cap` connections and sends nothing
+   * shut every other client out of TCP, which is where truncated UDP answers send them; closing
+   * an idle connection costs its client one reconnect, and RFC 7766 §6.2.3 lets a server do it
+   * whenever it is short of resources. Work in progress is never thrown away for a newcomer.
+   */
   #onConnection(l: OpenListener, socket: Socket): void {
-    l.connections.add(socket);
-    socket.on('close', () => l.connections.delete(socket));
-    socket.on('error', () => socket.destroy());
-    socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
-    const reader = new FrameReader();
-    let pending = 0;
-    socket.on('data', (chunk: Buffer) => {
-      for (const message of reader.push(chunk)) {
-        // Pipelining is allowed (RFC 7766), flooding is not: such a client loses its connection.
-        if (pending >= MAX_TCP_PENDING || this.#inFlight >= MAX_IN_FLIGHT) {
-          socket.destroy();
-          return;
-        }
-        pending++;
-        this.#inFlight++;
-        this.#resolve(message, l.network, 'tcp')
-          .then((out) => {
-            if (out && socket.writable) socket.write(frame(out));
-          })
-          .catch(() => undefined)
-          .finally(() => {
-            pending--;
-            this.#inFlight--;
-          });
+    if (l.connections.size >= this.maxTcp) {
+      let victim: TcpConnection | undefined;
+      for (const c of l.connections) if (c.idle && (victim === undefined || c.idleSince < victim.idleSince)) victim = c;
+      if (!victim) {
+        socket.destroy();
+        return;
       }
+      victim.close();
+    }
+    const c = new TcpConnection(socket, (m) => this.#resolve(m, l.network, 'tcp'), this.#slots, this.tcpIdleMs, (gone) => {
+      l.connections.delete(gone);
+      this.#waiting.delete(gone);
     });
+    l.connections.add(c);
   }
 }
 
 async function closeListener(l: OpenListener): Promise<void> {
   l.udp.close();
   const closed = new Promise<void>((resolve) => l.tcp.close(() => resolve()));
-  for (const s of l.connections) s.destroy();
+  for (const c of l.connections) c.close();
   await closed;
 }

@@ -20,6 +20,10 @@ export interface DnsServerOptions {
   upstreamNetns?: string;
   /** How long to wait for one upstream before trying the next (default 2000). */
   upstreamTimeoutMs?: number;
+  /** Close a TCP connection once no query has been in progress on it for this long (default 8000). */
+  tcpIdleTimeoutMs?: number;
+  /** TCP connections per listener; at the cap a new one replaces the longest idle (default 128). */
+  maxTcpConnections?: number;
 }
 
 /** One network's listener, open or failed. */
