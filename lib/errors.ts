@@ -41,7 +41,8 @@ export class DumpInterruptedError<T = unknown> extends NetlinkError {
 export class ValidationError extends TypeError {
   override readonly name = 'ValidationError';
   constructor(readonly field: string, readonly value: unknown, reason: string) {
-    super(`${field}: ${reason} (got ${describe(value)})`);
+    // A value not given at all has nothing to show: "(got undefined)" would read as a bug.
+    super(value === undefined ? `${field}: ${reason}` : `${field}: ${reason} (got ${describe(value)})`);
   }
 }
 

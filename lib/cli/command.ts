@@ -9,13 +9,17 @@ export interface GlobalOptions {
   hostNetns?: string;
   /** The store's directory; default /var/lib/nlnet. */
   stateDir: string;
+  /** `--lock-timeout`: how long a change waits for another nlnet's lock on the state, seconds. */
+  lockTimeout: number;
 }
 
 export const DEFAULT_STATE_DIR = '/var/lib/nlnet';
+export const DEFAULT_LOCK_TIMEOUT = 30;
 
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: 'host-netns', kind: 'string', value: 'NAME', help: "Namespace (under /run/netns) that plays the host (default: nlnet's own)" },
   { name: 'state-dir', kind: 'string', value: 'DIR', help: `Directory of nlnet's state (default ${DEFAULT_STATE_DIR})` },
+  { name: 'lock-timeout', kind: 'string', value: 'SECONDS', help: `How long to wait for another nlnet holding the state's lock (default ${DEFAULT_LOCK_TIMEOUT}; 0: not at all)` },
   { name: 'help', short: 'h', kind: 'bool', help: 'Print usage' },
 ];
 

@@ -147,7 +147,7 @@ export const port: Command = {
   async run(ctx, p) {
     const filter = p.args[1];
     const m = filter === undefined ? null : /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(filter);
-    if (filter !== undefined && m === null) throw new UsageError(`invalid port "${filter}": expected PORT or PORT/tcp|udp`, p.command);
+    if (filter !== undefined && (m === null || Number(m[1]) < 1 || Number(m[1]) > 65535)) throw new UsageError(`invalid port "${filter}": expected PORT or PORT/tcp|udp`, p.command);
     const name = p.arg(0);
     const ports = await ctx.withEngine(async (e) => e.listPorts(await sandboxName(e, name)));
     const wanted = m === null ? ports : ports.filter((x) => x.containerPort === Number(m[1]) && x.protocol === (m[2] ?? 'tcp'));

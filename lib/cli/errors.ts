@@ -6,6 +6,7 @@ import { UsageError } from './args.js';
 import { EXIT } from './command.js';
 import { FormatError, TemplateError } from './format.js';
 import { PrivilegeError } from './privileges.js';
+import { StoreError } from '../network/store/errors.js';
 
 /** Engine option names and the flags that fill them. */
 const FLAG_OF: Record<string, string> = {
@@ -46,7 +47,25 @@ export function describeError(e: unknown): string {
   } else {
     text = String(e);
   }
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  return printable(text.replace(/\s*\n\s*/g, ' ').trim());
+}
+
+/** Control characters and bidirectional overrides: echoed raw, they could rewrite the user's terminal line. */
+const UNPRINTABLE = /[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/** Longer than this without a space, a word is the user's input echoed back (a 128 KiB name): shortened. */
+const LONG_WORD = 200;
+
+/**
+ * A message as it can be printed: control characters escaped as JSON escapes them (`\u001b`),
+ * and echoed input longer than LONG_WORD cut to its start and its length.
+ */
+export function printable(text: string): string {
+  const escaped = text.replace(UNPRINTABLE, (c) => (c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return escaped.replace(new RegExp(`\\S{${LONG_WORD + 1},}`, 'gu'), (w) => {
+    const chars = [...w];
+    return `${chars.slice(0, 64).join('')}…[${chars.length} characters]`;
+  });
 }
 
 /** The exit code for an error (see EXIT). */
@@ -57,5 +76,5 @@ export function exitCodeOf(e: unknown): number {
 
 /** Whether the error comes from nlnet's own checks or the kernel, rather than a bug in nlnet. */
 export function isExpected(e: unknown): boolean {
-  return e instanceof UsageError || e instanceof FormatError || e instanceof ValidationError || e instanceof NotFoundError || e instanceof ConflictError || e instanceof NetlinkError || e instanceof SpawnError || e instanceof PrivilegeError || e instanceof TemplateError;
+  return e instanceof UsageError || e instanceof FormatError || e instanceof ValidationError || e instanceof NotFoundError || e instanceof ConflictError || e instanceof NetlinkError || e instanceof SpawnError || e instanceof PrivilegeError || e instanceof TemplateError || e instanceof StoreError;
 }

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 
 import { Engine } from '../network/engine.js';
 import { parseArgs, UsageError, type Parsed } from './args.js';
-import { DEFAULT_STATE_DIR, EXIT, GLOBAL_FLAGS, VERSION_FLAG, type Command, type Context, type GlobalOptions, type Group, type Output, type StateUse } from './command.js';
+import { describeHolder } from '../network/store/errors.js';
+import { DEFAULT_LOCK_TIMEOUT, DEFAULT_STATE_DIR, EXIT, GLOBAL_FLAGS, VERSION_FLAG, type Command, type Context, type GlobalOptions, type Group, type Output, type StateUse } from './command.js';
 import { needPrivileges, permissionHint } from './privileges.js';
 import { containerGroup, port } from './container.js';
 import { daemonCommand } from './daemon.js';
@@ -131,13 +132,30 @@ export async function main(argv: readonly string[], io: Output = processOutput):
 function globalOptions(parsed: readonly Parsed[]): GlobalOptions {
   const last = (flag: string): string | undefined => parsed.map((p) => p.string(flag)).filter((v) => v !== undefined).at(-1);
   const hostNetns = last('host-netns');
-  return { stateDir: last('state-dir') ?? DEFAULT_STATE_DIR, ...(hostNetns === undefined ? {} : { hostNetns }) };
+  const wait = last('lock-timeout');
+  if (wait !== undefined && !/^\d+(\.\d+)?$/.test(wait)) throw new UsageError(`invalid argument "${wait}" for "--lock-timeout" flag: expected seconds`, 'nlnet');
+  return { stateDir: last('state-dir') ?? DEFAULT_STATE_DIR, lockTimeout: wait === undefined ? DEFAULT_LOCK_TIMEOUT : Number(wait), ...(hostNetns === undefined ? {} : { hostNetns }) };
 }
 
 function context(io: Output, global: GlobalOptions, state: StateUse): Context {
+  let told = false;
   const openEngine = async (): Promise<Engine> => {
     try {
-      return await Engine.open({ stateDir: global.stateDir, ...(global.hostNetns === undefined ? {} : { hostNetns: global.hostNetns }), readonly: state === 'read', create: state === 'create' });
+      return await Engine.open({
+        stateDir: global.stateDir,
+        ...(global.hostNetns === undefined ? {} : { hostNetns: global.hostNetns }),
+        readonly: state === 'read',
+        create: state === 'create',
+        lockTimeoutMs: global.lockTimeout * 1000,
+        // Said once per command, and only past a second: commands started together take short
+        // turns without a word.
+        lockNoticeMs: 1000,
+        onLockWait: (holder) => {
+          if (told) return;
+          told = true;
+          io.err(`nlnet: waiting for the state lock held by ${describeHolder(holder)} (at most ${global.lockTimeout} s: --lock-timeout)\n`);
+        },
+      });
     } catch (e) {
       throw permissionHint(e, global.stateDir);
     }

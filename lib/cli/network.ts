@@ -4,7 +4,7 @@ import type { CreateNetworkOptions, Network } from '../network/engine.js';
 import { DRIVER_OPTIONS } from '../network/networks.js';
 import { UsageError, type Parsed } from './args.js';
 import { EXIT, type Command, type Context, type Group } from './command.js';
-import { describeError } from './errors.js';
+import { describeError, printable } from './errors.js';
 import { dockerTime, formatInspect, formatList, parseFormat } from './format.js';
 import { networkName, sandboxName } from './resolve.js';
 
@@ -30,7 +30,7 @@ function byFamily(flag: string, command: string, values: readonly string[]): { v
   const out: { v4?: string; v6?: string } = {};
   for (const v of values) {
     const family = v.includes(':') ? 'v6' : 'v4';
-    if (out[family] !== undefined) throw new UsageError(`${flag} given twice for ${family === 'v6' ? 'IPv6' : 'IPv4'} (${out[family]} and ${v}): one subnet per family`, command);
+    if (out[family] !== undefined) throw new UsageError(`${flag} given twice for ${family === 'v6' ? 'IPv6' : 'IPv4'} (${out[family]} and ${v}): one ${flag === '--gateway' ? 'gateway' : 'subnet'} per family`, command);
     out[family] = v;
   }
   return out;
@@ -113,7 +113,7 @@ const create: Command = {
     const known = DRIVER_OPTIONS[opts.driver ?? 'bridge'] ?? [];
     const net = await ctx.withEngine((e) => e.createNetwork(opts));
     // Docker's drivers ignore options they do not read; a typo deserves to be seen.
-    for (const k of Object.keys(opts.options ?? {})) if (!known.includes(k)) ctx.err(`nlnet: warning: -o ${k} is not an option of the ${net.driver} driver: ignored\n`);
+    for (const k of Object.keys(opts.options ?? {})) if (!known.includes(k)) ctx.err(`nlnet: warning: -o ${printable(k)} is not an option of the ${net.driver} driver: ignored\n`);
     ctx.out(`${net.id}\n`);
     return EXIT.ok;
   },

@@ -88,10 +88,18 @@ export class Engine {
     }
     // A read-only engine reads only the store: its handle stays in the caller's namespace, so
     // a user who may read the state but not enter the host namespace can still list it.
-    if (readonly && host !== undefined && !existsSync(`/run/netns/${host}`)) throw new NotFoundError('network namespace', host);
+    if (readonly && host !== undefined && !netns.mounted(host)) throw new NotFoundError('network namespace', host);
     const nl = await Netlink.open(host === undefined || readonly ? {} : { netns: host });
     try {
-      const engine = new Engine(host ?? '', nl, await FileStore.open({ dir: options.stateDir }), readonly);
+      const store = await FileStore.open({
+        dir: options.stateDir,
+        readonly,
+        create,
+        ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
+        ...(options.onLockWait === undefined ? {} : { onLockWait: options.onLockWait }),
+        ...(options.lockNoticeMs === undefined ? {} : { lockNoticeMs: options.lockNoticeMs }),
+      });
+      const engine = new Engine(host ?? '', nl, store, readonly);
       if (readonly) return engine;
       engine.#unregister = register(engine.store.dir);
       try {
@@ -201,12 +209,14 @@ export class Engine {
     this.#writable();
     const name = checkName('name', opts.name);
     const mode = parseMode(opts.network);
+    if (mode.kind === 'network') checkName('network', mode.network);
+    if (mode.kind === 'container') checkName('network', mode.target);
     if (opts.ip !== undefined && mode.kind !== 'network') throw new ValidationError('ip', opts.ip, 'a static address needs a network');
     const mac = opts.mac === undefined ? undefined : checkMac('mac', opts.mac);
     const aliases = checkAliases('aliases', opts.aliases);
     if ((mac !== undefined || aliases.length > 0) && mode.kind !== 'network') throw new ValidationError(mac === undefined ? 'aliases' : 'mac', mac ?? aliases, 'needs a network: not with none, host or container:<name>');
     const specs = portSpecs(opts.publish, opts.publishAll, opts.expose);
-    if (specs.length > 0 && mode.kind === 'container') throw new ValidationError('publish', opts.publish, 'conflicting options: port publishing and the container type network mode');
+    if (specs.length > 0 && mode.kind === 'container') throw new ValidationError(opts.publish === undefined || opts.publish.length === 0 ? 'publishAll' : 'publish', opts.publish?.length ? opts.publish : undefined, 'conflicting options: port publishing and the container type network mode');
     // Host and none: dockerd discards published ports ("Published ports are discarded when using host network mode").
     const wanted = mode.kind === 'network' ? specs : [];
     if (mode.kind === 'network' && mode.network === DEFAULT_NETWORK) defaultBridgeOnly({ ...opts, aliases });

@@ -104,8 +104,31 @@ export function contains(outer: Subnet, inner: Subnet): boolean {
  * `docker network create --subnet`: validates the subnet and refuses it when it overlaps the
  * subnet of an existing network (ConflictError naming that network). Returns the canonical form.
  */
+/**
+ * Address blocks no network can use: the kernel refuses their addresses on a bridge (multicast
+ * without IFA_F_MCAUTOJOIN), or they never leave the host (loopback), or mean "any" (0.0.0.0/8,
+ * ::/8). Docker accepts 224.0.0.0/4 and its containers then cannot talk (moby#42709).
+ */
+const RESERVED: readonly [string, string][] = [
+  ['0.0.0.0/8', 'the "this network" block'],
+  ['127.0.0.0/8', 'loopback'],
+  ['224.0.0.0/4', 'multicast'],
+  ['240.0.0.0/4', 'reserved (class E)'],
+  ['::/8', 'loopback, unspecified and IPv4-mapped'],
+  ['ff00::/8', 'multicast'],
+];
+
+/** Refuses a subnet inside one of the reserved blocks. */
+export function checkUsable(s: Subnet, field: string, text: string): void {
+  for (const [block, what] of RESERVED) {
+    const b = toSubnet(field, block);
+    if (overlaps(b, s)) throw new ValidationError(field, text, `${block} is ${what}: not usable for a network`);
+  }
+}
+
 export function claimSubnet(subnet: string, existing: readonly { name: string; subnet: string }[]): string {
   const wanted = validateSubnet(subnet);
+  checkUsable(wanted, 'subnet', subnet);
   for (const other of existing) {
     if (overlaps(wanted, toSubnet(`network ${other.name}`, other.subnet)))
       throw new ConflictError('network', other.name, `subnet ${formatSubnet(wanted)} overlaps with its subnet ${other.subnet}: Pool overlaps with other one on this address space`);

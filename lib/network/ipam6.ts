@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 
 import { ConflictError, ValidationError } from '../errors.js';
 import { ip as validateIp } from '../validate.js';
-import { bigIntToIp, ExhaustedError, formatSubnet, ipToBigInt, overlaps, validateSubnet, type Subnet } from './ipam.js';
+import { bigIntToIp, checkUsable, ExhaustedError, formatSubnet, ipToBigInt, overlaps, validateSubnet, type Subnet } from './ipam.js';
 
 /** What the store keeps of an AddressPool6 (`JSON.stringify(pool)` gives exactly this). */
 export interface AddressPool6State {
@@ -34,6 +34,7 @@ export function claimSubnet6(subnet: string, existing: readonly { name: string; 
   const s = validateSubnet(subnet);
   if (s.family !== 'inet6') throw new ValidationError('subnet6', subnet, 'expected an IPv6 subnet such as fd00:1::/64');
   if (s.prefixlen < 48 || s.prefixlen > 120) throw new ValidationError('subnet6', subnet, 'the prefix length must be 48 to 120');
+  checkUsable(s, 'subnet6', subnet);
   for (const other of existing) {
     if (other.subnet6 !== undefined && overlaps(validateSubnet(other.subnet6), s)) throw new ConflictError('network', other.name, `Pool overlaps with other one on this address space: ${subnet} and ${other.subnet6} of network ${other.name}`);
   }

@@ -40,6 +40,8 @@ function checkBool(options: Record<string, string>, key: string): void {
  */
 export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNetworkOptions, owner: string, step: (s: NetworkStep) => Promise<void> = async () => undefined): Promise<NetworkRecord> {
   const name = checkName('name', opts.name);
+  // Docker's predefined networks: `--network host|none` always means the mode, never a network.
+  if (name === 'host' || name === 'none') throw new ConflictError('network', name, `network with name ${name} already exists`);
   const driver = opts.driver ?? 'bridge';
   if (driver !== 'bridge' && driver !== 'macvlan' && driver !== 'ipvlan') throw new ValidationError('driver', opts.driver, "expected 'bridge', 'macvlan' or 'ipvlan'");
   const options = { ...(opts.options ?? {}) };

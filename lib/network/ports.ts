@@ -46,7 +46,8 @@ function parseRange(spec: string, text: string, what: string): [number, number] 
   if (!m) fail(spec, `the ${what} '${text}' is not a port number or a range such as 8000-8010`);
   const low = Number(m[1]);
   const high = m[2] === undefined ? low : Number(m[2]);
-  for (const p of [low, high]) if (p < 1 || p > 65535) fail(spec, `the ${what} ${p} is out of range: ports are 1 to 65535`);
+  // The text as typed: Number() of 25 digits is 1e+24, of 400 digits Infinity.
+  for (const [p, typed] of [[low, m[1]!], [high, m[2] ?? m[1]!]] as const) if (p < 1 || p > 65535) fail(spec, `the ${what} ${typed.length > 12 ? `${typed.slice(0, 12)}…` : typed} is out of range: ports are 1 to 65535`);
   if (high < low) fail(spec, `the ${what} range ${text} ends before it starts`);
   return [low, high];
 }

@@ -137,6 +137,8 @@ export function checkMac(field: string, mac: unknown): string {
   if (mac === 'random') return mac;
   if (typeof mac !== 'string' || !MAC.test(mac.toLowerCase())) throw new ValidationError(field, mac, 'expected a MAC address such as 02:42:ac:11:00:02');
   if ((parseInt(mac.slice(0, 2), 16) & 1) !== 0) throw new ValidationError(field, mac, 'expected a unicast MAC address (the first byte must be even)');
+  // The kernel refuses it for a link (EADDRNOTAVAIL): say so before asking.
+  if (/^0{2}(:0{2}){5}$/.test(mac)) throw new ValidationError(field, mac, 'the all-zero MAC address is not a valid link address');
   return mac.toLowerCase();
 }
 

@@ -1,5 +1,6 @@
 // The engine's public option and result types (engine.ts re-exports them).
 import type { NetworkRecord } from './sandbox.js';
+import type { LockHolder } from './store/errors.js';
 
 export interface EngineOptions {
   /** The namespace playing the host (a name under /run/netns); the caller's own when omitted. */
@@ -13,6 +14,11 @@ export interface EngineOptions {
   readonly?: boolean;
   /** Whether a missing state directory is made (default: unless `readonly`). Only commands that create something should. */
   create?: boolean;
+  /** How long a change waits for another process's lock on the state, ms, before a LockTimeoutError naming it (default 30 s; 0: not at all). */
+  lockTimeoutMs?: number;
+  /** Called once when a change has waited `lockNoticeMs` (default 0) for a lock another live process holds: who holds it. */
+  onLockWait?: (holder: LockHolder) => void;
+  lockNoticeMs?: number;
 }
 
 export interface CreateNetworkOptions {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { netns } from '../../lib/index.js';
+import { FileStore } from '../../lib/network/store/file.js';
 import { sandboxNetnsName } from '../../lib/network/sandbox.js';
 import { BIN, nlnetRaw, useCli, type CliResult } from '../helpers/cli.js';
 import { nft } from '../helpers/nft.js';
@@ -110,6 +111,44 @@ describe.skipIf(!isRoot)(`nlnet: mistakes change nothing (${isRoot ? 'root' : RO
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('nlnet: warning: -o com.example.nope is not an option of the bridge driver: ignored\n');
     expect(r.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+  });
+
+  it('another nlnet holding the state lock: named with its pid and command after a second, waited for, and the wait is --lock-timeout', async () => {
+    ok('network', 'create', '--subnet', '10.95.0.0/24', 'n8');
+    const store = await FileStore.open({ dir: cli.stateDir });
+    let release = (): void => undefined;
+    let locked = (): void => undefined;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holding = store.update(() => {
+      locked();
+      return new Promise<void>((r) => (release = r));
+    });
+    await isLocked;
+    try {
+      // A read takes no lock: it answers at once.
+      expect(ok('network', 'ls', '--format', '{{.Name}}')).toBe('n8\n');
+      const t0 = Date.now();
+      const none = cli.run('--lock-timeout', '0', 'network', 'rm', 'n8');
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(none.status).toBe(1);
+      expect(none.stderr).toMatch(new RegExp(`^nlnet: state lock '.*': held by another nlnet, pid ${process.pid} \\(.*\\) since \\S+; not waiting \\(lock timeout 0\\)\n$`));
+      const short = cli.run('--lock-timeout', '2', 'network', 'rm', 'n8');
+      expect(short.status).toBe(1);
+      const lines = short.stderr.trim().split('\n');
+      expect(lines[0]).toMatch(new RegExp(`^nlnet: waiting for the state lock held by pid ${process.pid} \\(.*\\) since \\S+ \\(at most 2 s: --lock-timeout\\)$`));
+      expect(lines[1]).toMatch(/gave up after waiting \d+ ms$/);
+      // Released while a command waits: it goes on and succeeds.
+      const waiting = cli.start('network', 'rm', 'n8');
+      setTimeout(() => release(), 2_000);
+      const r = await waiting;
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/^nlnet: waiting for the state lock held by pid \d+/);
+    } finally {
+      release();
+      await holding;
+      await store.close();
+    }
+    expect(ok('network', 'ls', '--format', '{{.Name}}')).toBe('');
   });
 
   it('without privileges: a change says what it needs; a read works for a user who can read the state', async () => {

@@ -27,6 +27,8 @@ export function subOptions(driver: SubDriver, options: Record<string, string>): 
   const parent = options[PARENT];
   if (parent === undefined || parent === '') throw new ValidationError(`options.${PARENT}`, parent, `the ${driver} driver needs -o parent=INTERFACE`);
   if (Buffer.byteLength(parent) > 15 || /[\s/:]/.test(parent)) throw new ValidationError(`options.${PARENT}`, parent, 'expected an interface name of at most 15 bytes');
+  // The kernel makes a macvlan on lo (nothing ever reaches it) and refuses an ipvlan there: neither is a LAN.
+  if (parent === 'lo' || parent.startsWith('lo.')) throw new ValidationError(`options.${PARENT}`, parent, 'the loopback interface is not a LAN: choose the interface of the network the containers should join');
   const pick = <T extends string>(key: string, allowed: readonly T[], dflt: T): T => {
     const v = options[key];
     if (v === undefined) return dflt;
