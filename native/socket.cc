@@ -54,6 +54,9 @@ int parse_nlmsgerr(const uint8_t* payload, size_t len, uint16_t flags, bool done
   if (len < sizeof(int)) return done ? 0 : EPROTO;
   int error = 0;
   std::memcpy(&error, payload, sizeof error);
+  // The kernel sends 0 or -errno, and no errno passes MAX_ERRNO (4095). Anything else would come
+  // back as a negative errno, and negating INT_MIN overflows: not a reply to believe.
+  if (error > 0 || error < -4095) return EPROTO;
   if (!(flags & NLM_F_ACK_TLVS)) return -error;
   // NLMSG_DONE puts its attributes right after the errno. An error message carries the
   // request's header first (only the header, with NETLINK_CAP_ACK; otherwise all of it).
