@@ -9,7 +9,7 @@ namespace nlnet {
 
 namespace {
 const EnumName kOps[] = {
-    {NFT_BITWISE_MASK_XOR, "bool"}, {NFT_BITWISE_LSHIFT, "lshift"}, {NFT_BITWISE_RSHIFT, "rshift"}};
+    {NFT_BITWISE_BOOL, "bool"}, {NFT_BITWISE_LSHIFT, "lshift"}, {NFT_BITWISE_RSHIFT, "rshift"}};
 const EnumTable kOpTable = enum_table(kOps);
 }  // namespace
 
