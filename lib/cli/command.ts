@@ -1,7 +1,68 @@
 // What a command is: its syntax (for the parser and the help) and what it runs. The commands
 // get the engine through the context, so the dispatcher opens and closes it in one place.
+// program.ts turns these declarations into the commander program that reads the command line.
 import type { Engine } from '../network/engine.js';
-import type { FlagSpec, Parsed } from './args.js';
+
+/** Bad command-line syntax: an unknown flag, a missing value, the wrong number of arguments. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(message: string, readonly command: string) {
+    super(message);
+  }
+}
+
+export type FlagKind = 'bool' | 'string' | 'list';
+
+export interface FlagSpec {
+  /** The long name, without dashes: 'subnet'. */
+  name: string;
+  /** One letter, without the dash: 'p'. */
+  short?: string;
+  /** A further long name accepted for it ('network-alias' for 'alias'); not with `short`. */
+  aliases?: [string];
+  kind: FlagKind;
+  /** How the help shows the value: 'CIDR', 'NAME'. */
+  value?: string;
+  /** Booleans only: the value when the flag is absent (`run --rm` is on by default). */
+  default?: boolean;
+  help: string;
+}
+
+export type FlagValue = boolean | string | string[];
+
+/** A command line as a command reads it: its flags' values, its arguments, its command line. */
+export class Parsed {
+  constructor(
+    /** The full command, for messages: 'network create'. */
+    readonly command: string,
+    readonly values: ReadonlyMap<string, FlagValue>,
+    /** The positional arguments. */
+    readonly args: readonly string[],
+    /** `exec`/`run`: the command to run and its arguments. */
+    readonly commandLine: readonly string[],
+  ) {}
+
+  bool(name: string): boolean {
+    return this.values.get(name) === true;
+  }
+
+  string(name: string): string | undefined {
+    const v = this.values.get(name);
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  list(name: string): string[] {
+    const v = this.values.get(name);
+    return Array.isArray(v) ? [...v] : [];
+  }
+
+  /** The i-th positional argument; the parser has already checked the count. */
+  arg(i: number): string {
+    const a = this.args[i];
+    if (a === undefined) throw new UsageError(`"${this.command}" requires an argument at position ${i + 1}`, this.command);
+    return a;
+  }
+}
 
 /** Options every command takes, before or after its name (cobra's persistent flags). */
 export interface GlobalOptions {

@@ -2,8 +2,7 @@
 // mirror docker create|ls|inspect|rm|port for its network side.
 import { NotFoundError } from '../errors.js';
 import type { CreateSandboxOptions } from '../network/engine.js';
-import { UsageError, type FlagSpec, type Parsed } from './args.js';
-import { EXIT, type Command, type Group } from './command.js';
+import { EXIT, UsageError, type Command, type FlagSpec, type Group, type Parsed } from './command.js';
 import { containerInspect, containerLine } from './container-view.js';
 import { formatInspect, formatList, parseFormat } from './format.js';
 import { eachName } from './network.js';

@@ -2,8 +2,7 @@
 // engine's option names (ipRange, mac) turned back into the flags the user typed.
 import { ConflictError, NetlinkError, NotFoundError, ValidationError } from '../errors.js';
 import { SpawnError } from '../spawn.js';
-import { UsageError } from './args.js';
-import { EXIT } from './command.js';
+import { EXIT, UsageError } from './command.js';
 import { FormatError, TemplateError } from './format.js';
 import { PrivilegeError } from './privileges.js';
 import { StoreError } from '../network/store/errors.js';

@@ -5,8 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 
 import { shellStatus, spawnInNetns, SpawnError, type SpawnOptions } from '../spawn.js';
-import type { FlagSpec, Parsed } from './args.js';
-import { EXIT, type Command, type Context } from './command.js';
+import { EXIT, type Command, type Context, type FlagSpec, type Parsed } from './command.js';
 import { CREATE_FLAGS, createSandboxOptions } from './container.js';
 import { describeError } from './errors.js';
 import { keyValues } from './network.js';

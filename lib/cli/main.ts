@@ -1,19 +1,18 @@
-// The `nlnet` command: finds the command in argv, parses its flags, opens the engine for it and
-// turns any failure into one line on stderr and an exit code (see EXIT in command.ts).
+// The `nlnet` command: reads argv (program.ts), opens the engine for the command and turns any
+// failure into one line on stderr and an exit code (see EXIT in command.ts).
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
 
 import { Engine } from '../network/engine.js';
-import { parseArgs, UsageError, type Parsed } from './args.js';
 import { describeHolder } from '../network/store/errors.js';
-import { DEFAULT_LOCK_TIMEOUT, DEFAULT_STATE_DIR, EXIT, GLOBAL_FLAGS, VERSION_FLAG, type Command, type Context, type GlobalOptions, type Group, type Output, type StateUse } from './command.js';
+import { DEFAULT_LOCK_TIMEOUT, DEFAULT_STATE_DIR, EXIT, UsageError, type Command, type Context, type GlobalOptions, type Group, type Output, type Parsed, type StateUse } from './command.js';
 import { needPrivileges, permissionHint } from './privileges.js';
 import { containerGroup, port } from './container.js';
 import { daemonCommand } from './daemon.js';
 import { describeError, exitCodeOf, isExpected } from './errors.js';
 import { execCommand, runCommand } from './exec.js';
-import { commandHelp, groupHelp, mainHelp } from './help.js';
 import { networkGroup } from './network.js';
+import { parseCommandLine } from './program.js';
 
 /** `nlnet demo` (lib/cli/demo.ts). */
 const demoCommand: Command = {
@@ -34,18 +33,9 @@ const demoCommand: Command = {
 const GROUPS: readonly Group[] = [networkGroup, containerGroup];
 const COMMANDS: readonly Command[] = [execCommand, runCommand, port, daemonCommand, demoCommand];
 
-/** Global flags before a command or a group's subcommand: `nlnet --state-dir D network --host-netns H ls`. */
-function leading(command: string, argv: readonly string[]): Parsed {
-  return parseArgs({ command, flags: [...GLOBAL_FLAGS, VERSION_FLAG], args: [], min: 0, max: 0, commandLine: true, commandLineOptional: true }, argv);
-}
-
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return `nlnet version ${pkg.version}\n`;
-}
-
-function find<T extends { name: string; aliases?: string[] }>(items: readonly T[], name: string): T | undefined {
-  return items.find((i) => i.name === name || (i.aliases ?? []).includes(name));
 }
 
 /**
@@ -83,44 +73,12 @@ export const processOutput: Output = {
 /** Runs `nlnet ARGV…` and resolves to the exit code. Never throws. */
 export async function main(argv: readonly string[], io: Output = processOutput): Promise<number> {
   try {
-    const top = leading('nlnet', argv);
-    const [name, ...rest] = top.commandLine;
-    if (top.bool('version')) {
-      io.out(version());
-      return EXIT.ok;
-    }
-    if (name === undefined) {
-      io.out(mainHelp(GROUPS, COMMANDS));
-      return EXIT.ok;
-    }
-    const globals = [top];
-    let path = name;
-    let cmd = find(COMMANDS, name);
-    let words = rest;
-    if (cmd === undefined) {
-      const group = find(GROUPS, name);
-      if (group === undefined) throw new UsageError(`unknown command "${name}" for "nlnet"; run 'nlnet --help'`, 'nlnet');
-      const inner = leading(`nlnet ${group.name}`, rest);
-      const [sub, ...subRest] = inner.commandLine;
-      if (sub === undefined) {
-        io.out(groupHelp(group));
-        return EXIT.ok;
-      }
-      cmd = find(group.commands, sub);
-      if (cmd === undefined) throw new UsageError(`unknown command "${sub}" for "nlnet ${group.name}"; run 'nlnet ${group.name} --help'`, group.name);
-      globals.push(inner);
-      path = `${group.name} ${cmd.name}`;
-      words = subRest;
-    }
-    const spec = { command: path, flags: [...cmd.flags, ...GLOBAL_FLAGS], args: cmd.args, min: cmd.min, max: cmd.max, ...(cmd.commandLine === true ? { commandLine: true } : {}) };
-    const p = parseArgs(spec, words);
-    if (p.bool('help') || globals.some((g) => g.bool('help'))) {
-      io.out(commandHelp(path, cmd));
-      return EXIT.ok;
-    }
-    const state = cmd.state ?? 'change';
+    const invocation = parseCommandLine(argv, { groups: GROUPS, commands: COMMANDS, version }, io);
+    if (invocation.kind === 'printed') return EXIT.ok;
+    const { command, parsed, levels } = invocation;
+    const state = command.state ?? 'change';
     if (state !== 'read') needPrivileges();
-    return await cmd.run(context(io, globalOptions([...globals, p]), state), p);
+    return await command.run(context(io, globalOptions(levels), state), parsed);
   } catch (e) {
     io.err(`nlnet: ${describeError(e)}\n`);
     if (!isExpected(e) && process.env.NLNET_DEBUG) io.err(`${(e as Error).stack ?? ''}\n`);

@@ -2,8 +2,7 @@
 // flags and output.
 import type { CreateNetworkOptions, Network } from '../network/engine.js';
 import { DRIVER_OPTIONS } from '../network/networks.js';
-import { UsageError, type Parsed } from './args.js';
-import { EXIT, type Command, type Context, type Group } from './command.js';
+import { EXIT, UsageError, type Command, type Context, type Group, type Parsed } from './command.js';
 import { describeError, printable } from './errors.js';
 import { dockerTime, formatInspect, formatList, parseFormat } from './format.js';
 import { networkName, sandboxName } from './resolve.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { containerInspect, containerLine, portsCell } from '../../lib/cli/container-view.js';
 import { describeError, exitCodeOf } from '../../lib/cli/errors.js';
 import { dockerTime, formatInspect, formatList, FormatError, humanDuration, parseFormat, renderTemplate, table, TemplateError } from '../../lib/cli/format.js';
-import { UsageError } from '../../lib/cli/args.js';
+import { UsageError } from '../../lib/cli/command.js';
 import { networkLine } from '../../lib/cli/network.js';
 import { ConflictError, NetlinkError, NotFoundError, ValidationError } from '../../lib/errors.js';
 import type { Network } from '../../lib/network/engine.js';
