@@ -224,13 +224,13 @@ export class Engine {
     const range = wanted.some((s) => s.hostPort === undefined && s.hostPortRange === undefined) ? parsePortRange(await this.nl.sysctl.get('net.ipv4.ip_local_port_range')) : undefined;
     const firewallTaken = wanted.some((s) => s.hostPort === undefined) ? await firewall.publishedKeys(this.nl) : undefined;
     // A taken port or MAC is refused before the default network is made for this sandbox: a
-    // refused create changes nothing. (The transaction below checks again: this is no lock.)
+    // refused create changes nothing. Read from a snapshot, without the lock: the transaction
+    // below checks again.
     if (wanted.length > 0 || mac !== undefined) {
-      await this.store.update(async (tx) => {
-        const existing = (await sandboxesIn(tx)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
-        if (wanted.length > 0) resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
-        if (mac !== undefined && mode.kind === 'network') await checkMacFree(tx, mode.network, mac);
-      });
+      const now = await this.store.snapshot();
+      const existing = (await sandboxesIn(now)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
+      if (wanted.length > 0) resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
+      if (mac !== undefined && mode.kind === 'network') await checkMacFree(now, mode.network, mac);
     }
     const madeDefault = mode.kind === 'network' && mode.network === DEFAULT_NETWORK ? await this.#ensureDefaultNetwork() : false;
     const undo: Undo = [];

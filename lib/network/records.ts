@@ -8,6 +8,9 @@ import type { Json, StoreTx } from './store/types.js';
 
 export const asJson = (v: object): Json => v as unknown as Json;
 
+/** What reading needs: a transaction, or a snapshot of one commit (store.snapshot()). */
+export type StoreReader = Pick<StoreTx, 'get' | 'list'>;
+
 export async function networkIn(tx: StoreTx, name: string): Promise<NetworkRecord> {
   const r = await tx.get<Json>(`networks/${name}`);
   if (r === undefined) throw new NotFoundError('network', name);
@@ -21,7 +24,7 @@ export async function sandboxIn(tx: StoreTx, name: string): Promise<SandboxRecor
 }
 
 /** Every sandbox, to read only (not copied: changing one would change the transaction's snapshot). */
-export async function sandboxesIn(tx: StoreTx): Promise<readonly SandboxRecord[]> {
+export async function sandboxesIn(tx: StoreReader): Promise<readonly SandboxRecord[]> {
   return (await tx.list<Json>('sandboxes/', { readonly: true })).map((e) => e.value as unknown as SandboxRecord);
 }
 
@@ -36,7 +39,7 @@ export async function gatewayIn(tx: StoreTx, sb: SandboxRecord): Promise<Endpoin
  * Refuses a `--mac-address` another endpoint of `network` has: two equal MACs on one segment
  * make both unreachable. Scans only when a MAC is given (derived ones follow the unique address).
  */
-export async function checkMacFree(tx: StoreTx, network: string, mac: string): Promise<void> {
+export async function checkMacFree(tx: StoreReader, network: string, mac: string): Promise<void> {
   if (mac === 'random') return;
   for (const s of await sandboxesIn(tx)) {
     if (s.endpoints.some((e) => e.network === network && e.mac === mac)) throw new ConflictError('endpoint', mac, `MAC address ${mac} is already in use on network ${network} (by ${s.name})`);
