@@ -1,4 +1,5 @@
 // Addresses: `ip addr add|replace|del|show`, IPv4 and IPv6.
+import { broadcastOf } from './address.js';
 import type { Body } from './binding.js';
 import { F_ACK, F_ADD, F_DUMP, F_REPLACE, RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR } from './constants.js';
 import { ValidationError } from './errors.js';
@@ -63,13 +64,6 @@ const KEYS = ['dev', 'address', 'peer', 'broadcast', 'label', 'scope', 'nodad', 
 
 function lifetime(field: string, v: unknown, min: number): number {
   return v === 'forever' ? FOREVER : uint(field, v, min, FOREVER);
-}
-
-/** The usual IPv4 broadcast address of a prefix (`brd +`). */
-function broadcastOf(address: string, prefixlen: number): string {
-  const n = address.split('.').reduce((a, o) => (a << 8) | Number(o), 0) >>> 0;
-  const b = (prefixlen === 32 ? n : (n | (0xffffffff >>> prefixlen)) >>> 0) >>> 0;
-  return [24, 16, 8, 0].map((s) => (b >>> s) & 0xff).join('.');
 }
 
 function specToNative(spec: AddrSpec, forDelete: boolean): Body {

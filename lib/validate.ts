@@ -1,8 +1,9 @@
 // Input checks that run before anything reaches the kernel. Each throws a ValidationError that
 // names the field and says what was wrong.
-import { isIP } from 'node:net';
-
+import { addressFamily, type Family } from './address.js';
 import { ValidationError } from './errors.js';
+
+export type { Family };
 
 /** A link created earlier in the same batch (what `batch.link.add()` returns). */
 export interface LinkRef {
@@ -11,8 +12,6 @@ export interface LinkRef {
 
 /** An interface: its name, its ifindex, or a link made earlier in the same batch. */
 export type IfRef = string | number | LinkRef;
-
-export type Family = 'inet' | 'inet6';
 
 export function uint(field: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
@@ -55,15 +54,14 @@ export function ifref(field: string, v: unknown): IfRef {
 }
 
 export function ip(field: string, v: unknown, family?: Family): string {
-  const kind = typeof v === 'string' ? isIP(v) : 0;
-  if (kind === 0) throw new ValidationError(field, v, 'expected an IPv4 or IPv6 address');
-  if (family === 'inet' && kind !== 4) throw new ValidationError(field, v, 'expected an IPv4 address');
-  if (family === 'inet6' && kind !== 6) throw new ValidationError(field, v, 'expected an IPv6 address');
+  const kind = typeof v === 'string' ? addressFamily(v) : undefined;
+  if (kind === undefined) throw new ValidationError(field, v, 'expected an IPv4 or IPv6 address');
+  if (family !== undefined && kind !== family) throw new ValidationError(field, v, `expected an ${family === 'inet' ? 'IPv4' : 'IPv6'} address`);
   return v as string;
 }
 
 export function familyOf(address: string): Family {
-  return isIP(address) === 6 ? 'inet6' : 'inet';
+  return addressFamily(address) ?? 'inet';
 }
 
 export interface Prefix {

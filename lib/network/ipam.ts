@@ -3,6 +3,7 @@
 // kernel access and no I/O; the engine passes in what it read (host routes, existing networks).
 import { randomBytes } from 'node:crypto';
 
+import { addressBytes, addressToBigInt, bigIntToAddress } from '../address.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import { ip as validateIp, prefix as parsePrefix, type Family } from '../validate.js';
 
@@ -28,50 +29,24 @@ export const DEFAULT_POOLS: readonly string[] = [
   ...Array.from({ length: 16 }, (_, i) => `192.168.${i * 16}.0/20`),
 ];
 
+// The pools count on bigints; text to number and back is lib/address.ts's. These two names stay
+// because ports.ts and callers outside lib/ use them.
 /** Parses an address to a number: 32 bits for IPv4, 128 for IPv6 (dotted tail allowed). */
-export function ipToBigInt(address: string): bigint {
-  if (!address.includes(':')) return address.split('.').reduce((n, b) => (n << 8n) | BigInt(b), 0n);
-  let text = address.toLowerCase();
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted?.[1] !== undefined) {
-    const v4 = Number(ipToBigInt(dotted[1]));
-    text = text.slice(0, dotted.index) + `${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n);
-}
-
-/** Formats a number back to an address (IPv6 in the canonical compressed form). */
-export function bigIntToIp(n: bigint, family: Family): string {
-  if (family === 'inet') return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 0xffn)).join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(112 - 16 * i)) & 0xffffn));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j === i ? i + 1 : j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
-}
+export const ipToBigInt = addressToBigInt;
+/** Formats a number back to an address (IPv6 in RFC 5952's canonical form). */
+export const bigIntToIp = bigIntToAddress;
 
 const bits = (family: Family): number => (family === 'inet' ? 32 : 128);
 const hostMask = (s: Pick<Subnet, 'family' | 'prefixlen'>): bigint => (1n << BigInt(bits(s.family) - s.prefixlen)) - 1n;
 
 function toSubnet(field: string, v: unknown): Subnet {
   const p = parsePrefix(field, v);
-  return { family: p.family, base: ipToBigInt(p.address), prefixlen: p.prefixlen };
+  return { family: p.family, base: addressToBigInt(p.address), prefixlen: p.prefixlen };
 }
 
 /** "10.0.0.0/24" */
 export function formatSubnet(s: Subnet): string {
-  return `${bigIntToIp(s.base, s.family)}/${s.prefixlen}`;
+  return `${bigIntToAddress(s.base, s.family)}/${s.prefixlen}`;
 }
 
 /**
@@ -156,7 +131,7 @@ export function allocateSubnet(opts: { taken: readonly string[]; hostRoutes: rea
 /** `docker run` picks the MAC from the IPv4 address: 02:42 followed by its four bytes. */
 export function macFor(address: string): string {
   validateIp('ip', address, 'inet');
-  return ['02', '42', ...address.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+  return ['02', '42', ...[...addressBytes(address)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
 /** A random MAC, locally administered and unicast (`--mac-address random`). */
@@ -279,7 +254,7 @@ export class AddressPool {
 
   #offset(field: string, address: string): number {
     validateIp(field, address, 'inet');
-    const o = Number(ipToBigInt(address)) - this.#base;
+    const o = Number(addressToBigInt(address)) - this.#base;
     if (o < 0 || o >= this.#size) throw new ValidationError(field, address, `must be inside the subnet ${this.subnet}`);
     if (o === 0) throw new ValidationError(field, address, `is the network address of ${this.subnet}`);
     if (o === this.#size - 1) throw new ValidationError(field, address, `is the broadcast address of ${this.subnet}`);
@@ -287,7 +262,7 @@ export class AddressPool {
   }
 
   #address(o: number): string {
-    return bigIntToIp(BigInt(this.#base + o), 'inet');
+    return bigIntToAddress(BigInt(this.#base + o), 'inet');
   }
 
   #has(o: number): boolean {

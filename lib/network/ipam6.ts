@@ -4,9 +4,10 @@
 // hands out the lowest free one, as Docker's IPAM does. Pure, like ipam.ts.
 import { randomBytes } from 'node:crypto';
 
+import { addressToBigInt, bigIntToAddress } from '../address.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import { ip as validateIp } from '../validate.js';
-import { bigIntToIp, checkUsable, ExhaustedError, formatSubnet, ipToBigInt, overlaps, validateSubnet, type Subnet } from './ipam.js';
+import { checkUsable, ExhaustedError, formatSubnet, overlaps, validateSubnet, type Subnet } from './ipam.js';
 
 /** What the store keeps of an AddressPool6 (`JSON.stringify(pool)` gives exactly this). */
 export interface AddressPool6State {
@@ -97,7 +98,7 @@ export class AddressPool6 {
 
   #offset(field: string, address: string): bigint {
     validateIp(field, address, 'inet6');
-    const o = ipToBigInt(address) - this.#base;
+    const o = addressToBigInt(address) - this.#base;
     if (o < 0n || o >= this.#size) throw new ValidationError(field, address, `must be inside the subnet ${this.subnet}`);
     // The subnet-router anycast address (offset 0) is no host's.
     if (o === 0n) throw new ValidationError(field, address, `is the subnet-router anycast address of ${this.subnet}`);
@@ -105,6 +106,6 @@ export class AddressPool6 {
   }
 
   #address(o: bigint): string {
-    return bigIntToIp(this.#base + o, 'inet6');
+    return bigIntToAddress(this.#base + o, 'inet6');
   }
 }

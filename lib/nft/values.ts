@@ -1,8 +1,8 @@
 // Typed values for set keys, map data and comparisons: nft's data types, with their ids (what
 // NFTA_SET_KEY_TYPE carries, so that `nft list` prints them by name) and their byte layout.
-import { isIP } from 'node:net';
 import { endianness } from 'node:os';
 
+import { addressBytes, addressFamily, formatAddress, type Family } from '../address.js';
 import { ValidationError } from '../errors.js';
 
 export type KeyType = 'ipv4_addr' | 'ipv6_addr' | 'ether_addr' | 'inet_proto' | 'inet_service' | 'mark' | 'ifname';
@@ -25,41 +25,14 @@ type ByteOrder = (typeof BYTEORDER)[keyof typeof BYTEORDER];
 const PROTOS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 };
 const PROTO_NAMES = Object.fromEntries(Object.entries(PROTOS).map(([k, v]) => [v, k]));
 
-function ipBytes(field: string, v: unknown, version: 4 | 6): Buffer {
-  if (typeof v !== 'string' || isIP(v) !== version) throw new ValidationError(field, v, `expected an IPv${version} address`);
-  if (version === 4) return Buffer.from(v.split('.').map(Number));
-  const [head = '', tail = ''] = v.split('::');
-  const words = (s: string) => (s ? s.split(':') : []);
-  const h = words(head);
-  const t = v.includes('::') ? words(tail) : [];
-  const groups = v.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
-  const b = Buffer.alloc(16);
-  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
-  return b;
-}
-
-function ip6String(b: Buffer): string {
-  const groups = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2).toString(16));
-  // The longest run of zero groups becomes '::', as inet_ntop writes it.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+function ipBytes(field: string, v: unknown, family: Family): Buffer {
+  if (typeof v !== 'string' || addressFamily(v) !== family) throw new ValidationError(field, v, `expected an IPv${family === 'inet' ? 4 : 6} address`);
+  return addressBytes(v);
 }
 
 export const TYPES: Record<KeyType, TypeInfo> = {
-  ipv4_addr: { id: 7, len: 4, byteorder: BYTEORDER.big, encode: (f, v) => ipBytes(f, v, 4), decode: (b) => [...b.subarray(0, 4)].join('.') },
-  ipv6_addr: { id: 8, len: 16, byteorder: BYTEORDER.big, encode: (f, v) => ipBytes(f, v, 6), decode: (b) => ip6String(b) },
+  ipv4_addr: { id: 7, len: 4, byteorder: BYTEORDER.big, encode: (f, v) => ipBytes(f, v, 'inet'), decode: (b) => formatAddress(b.subarray(0, 4)) },
+  ipv6_addr: { id: 8, len: 16, byteorder: BYTEORDER.big, encode: (f, v) => ipBytes(f, v, 'inet6'), decode: (b) => formatAddress(b.subarray(0, 16)) },
   ether_addr: {
     id: 9,
     len: 6,
