@@ -1,7 +1,7 @@
 // `nlnet network …`: docker network create|ls|inspect|rm|connect|disconnect|prune, with docker's
 // flags and output.
 import type { CreateNetworkOptions, Network } from '../network/engine.js';
-import { DRIVER_OPTIONS } from '../network/networks.js';
+import { DEFAULT_DRIVER, DRIVERS } from '../network/drivers/driver.js';
 import { EXIT, UsageError, type Command, type Context, type Group, type Parsed } from './command.js';
 import { describeError, printable } from './errors.js';
 import { dockerTime, formatInspect, formatList, parseFormat } from './format.js';
@@ -109,7 +109,7 @@ const create: Command = {
   ],
   async run(ctx, p) {
     const opts = createNetworkOptions(p);
-    const known = DRIVER_OPTIONS[opts.driver ?? 'bridge'] ?? [];
+    const known = DRIVERS.find((d) => d.name === (opts.driver ?? DEFAULT_DRIVER))?.options ?? [];
     const net = await ctx.withEngine((e) => e.createNetwork(opts));
     // Docker's drivers ignore options they do not read; a typo deserves to be seen.
     for (const k of Object.keys(opts.options ?? {})) if (!known.includes(k)) ctx.err(`nlnet: warning: -o ${printable(k)} is not an option of the ${net.driver} driver: ignored\n`);

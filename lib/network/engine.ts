@@ -12,11 +12,11 @@ import type { Json } from './store/types.js';
 import { FileStore } from './store/file.js';
 import { processAlive } from './store/lock.js';
 import { register } from './store/presence.js';
-import * as firewall from './firewall.js';
-import { deleteLink } from './drivers/bridge.js';
+import { deleteLink } from './drivers/common.js';
+import { driverFor, publishers, type DriverContext } from './drivers/driver.js';
 import { dropNetwork, makeNetwork } from './networks.js';
 import { asJson, checkMacFree, gatewayIn, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './records.js';
-import { firewallPorts, plumb, rollback, routeDefault, unplumb, withNetlink, type Undo } from './plumbing.js';
+import { plumb, rollback, routeDefault, unplumb, withNetlink, type Undo } from './plumbing.js';
 import { inspectJson, type NetworkInspect } from './inspect.js';
 import { DnsService, type DnsServiceOptions } from './dns-service.js';
 import { removeSandboxEtc, writeSandboxFiles } from './etc.js';
@@ -173,7 +173,7 @@ export class Engine {
     this.#writable();
     checkName('name', name);
     if (name === DEFAULT_NETWORK) throw new ConflictError('network', name, `${name} is a pre-defined network and cannot be removed`);
-    await dropNetwork(this.nl, this.store, name, (st) => this.#step(st));
+    await dropNetwork(this.nl, this.store, name, this.#owner, (st) => this.#step(st));
     await this.#syncDns();
   }
 
@@ -222,7 +222,7 @@ export class Engine {
     if (mode.kind === 'network' && mode.network === DEFAULT_NETWORK) defaultBridgeOnly({ ...opts, aliases });
     // Read outside the transaction: the kernel's range and what the firewall already holds.
     const range = wanted.some((s) => s.hostPort === undefined && s.hostPortRange === undefined) ? parsePortRange(await this.nl.sysctl.get('net.ipv4.ip_local_port_range')) : undefined;
-    const firewallTaken = wanted.some((s) => s.hostPort === undefined) ? await firewall.publishedKeys(this.nl) : undefined;
+    const firewallTaken = wanted.some((s) => s.hostPort === undefined) ? await this.#publishedKeys() : undefined;
     // A taken port or MAC is refused before the default network is made for this sandbox: a
     // refused create changes nothing. Read from a snapshot, without the lock: the transaction
     // below checks again.
@@ -263,7 +263,7 @@ export class Engine {
             sb.mode = mode.network;
             reserved = await reserveEndpoint(tx, sb, mode.network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(opts.ip6 === undefined ? {} : { ip6: opts.ip6 }), ...(mac === undefined ? {} : { mac }), aliases });
             // Docker's macvlan and ipvlan drivers publish nothing: the sandbox is on the LAN itself.
-            if (wanted.length > 0 && reserved[1].driver === 'bridge') {
+            if (wanted.length > 0 && driverFor(reserved[1].driver).ports !== undefined) {
               const existing = (await sandboxesIn(tx)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
               reserved[0].ports = resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
               const v6 = reserved[0].ports.find((p) => p.hostIp !== undefined && isIP(p.hostIp) === 6);
@@ -323,20 +323,20 @@ export class Engine {
     if (endpoint === undefined || network === undefined) return;
     // The map elements do not depend on the links: they go in while the links are made
     // (another socket), and both finish before anything is undone or returned.
-    const ports = endpoint.ports === undefined ? undefined : firewallPorts(endpoint);
+    const ports = endpoint.ports === undefined ? undefined : driverFor(network.driver).ports;
     const publishing =
       ports === undefined
         ? undefined
         : (async () => {
             await this.#step('publish');
-            // The firewall refuses a port someone else published outside the store: ConflictError.
-            await firewall.publish(this.nl, ports);
-            undo.push(() => firewall.unpublish(this.nl, ports));
+            // A port someone else published outside the store is refused: ConflictError.
+            await ports.publish(this.nl, endpoint);
+            undo.push(() => ports.unpublish(this.nl, endpoint));
           })();
     publishing?.catch(() => undefined);
     try {
       // An internal network gives no default route (Docker: no gateway on its endpoints).
-      await plumb(this.nl, ns, endpoint, network, this.#owner, !network.internal, undo, (st) => this.#step(st));
+      await plumb(this.#ctx(), ns, endpoint, network, !network.internal, undo, (st) => this.#step(st));
     } finally {
       await publishing?.catch(() => undefined);
     }
@@ -396,7 +396,7 @@ export class Engine {
       });
       undo.push(() => this.store.update((tx) => releaseEndpoint(tx, endpoint, sandbox)));
       written.catch(() => undefined);
-      await plumb(this.nl, sb.netns, endpoint, net, this.#owner, first, undo, (st) => this.#step(st));
+      await plumb(this.#ctx(), sb.netns, endpoint, net, first, undo, (st) => this.#step(st));
       await written;
       await this.#step('finish');
       return endpoint;
@@ -494,16 +494,31 @@ export class Engine {
    */
   async #dropDefaultIfUnused(): Promise<void> {
     try {
-      await dropNetwork(this.nl, this.store, DEFAULT_NETWORK);
+      await dropNetwork(this.nl, this.store, DEFAULT_NETWORK, this.#owner);
       this.#defaultExists = false;
     } catch (e) {
       if (!(e instanceof ConflictError)) throw e;
     }
   }
 
-  /** Withdraws an endpoint's published ports (only those still pointing at it). */
+  /**
+   * Withdraws an endpoint's published ports (only those still pointing at it), through every
+   * publisher: the record alone says it has ports, not whose.
+   */
   async #unpublish(ep: EndpointRecord): Promise<void> {
-    if (ep.ports !== undefined && ep.ports.length > 0) await firewall.unpublish(this.nl, firewallPorts(ep));
+    if (ep.ports !== undefined && ep.ports.length > 0) for (const p of publishers()) await p.unpublish(this.nl, ep);
+  }
+
+  /** The host ports published now (outside the store too), as 'tcp/8080' keys. */
+  async #publishedKeys(): Promise<Set<string>> {
+    const keys = new Set<string>();
+    for (const p of publishers()) for (const k of await p.publishedKeys(this.nl)) keys.add(k);
+    return keys;
+  }
+
+  /** What the drivers work with. */
+  #ctx(): DriverContext {
+    return { nl: this.nl, owner: this.#owner };
   }
 
   async #step(step: Step): Promise<void> {

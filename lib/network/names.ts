@@ -1,13 +1,14 @@
 // What the embedded DNS server answers, read from the store at each query, so a sandbox removed
 // or disconnected stops resolving at once: on a user-defined bridge network, a sandbox's name and
 // its endpoint's aliases resolve to its address on that network.
+import { driverFor } from './drivers/driver.js';
 import type { FileStore } from './store/file.js';
 import type { Json } from './store/types.js';
-import { DEFAULT_NETWORK, type NetworkRecord, type SandboxRecord } from './sandbox.js';
+import type { NetworkRecord, SandboxRecord } from './sandbox.js';
 
 /** Whether a network's sandboxes use the embedded DNS (Docker: user-defined networks only). */
 export function hasEmbeddedDns(net: Pick<NetworkRecord, 'name' | 'driver'>): boolean {
-  return net.driver === 'bridge' && net.name !== DEFAULT_NETWORK;
+  return driverFor(net.driver).embeddedDns(net);
 }
 
 /** The engine's side of lib/network/dns's DnsSource. */

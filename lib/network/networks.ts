@@ -1,14 +1,12 @@
-// A network's life: its record, its bridge and firewall (bridge driver) or its parent link
-// (macvlan/ipvlan), made and removed in the order that lets a failure or a crash be undone or
-// repaired (the engine's reconcile finishes what a dead process left `creating`).
+// A network's life: its record, then what its driver makes of it in the kernel (drivers/), made
+// and removed in the order that lets a failure or a crash be undone or repaired (the engine's
+// reconcile finishes what a dead process left `creating`).
 import { ConflictError, ValidationError } from '../errors.js';
 import type { Netlink } from '../netlink.js';
-import * as firewall from './firewall.js';
-import { createBridge, deleteLink } from './drivers/bridge.js';
-import { ensureParent, subOptions } from './drivers/macvlan.js';
+import { MTU, rollback, type Undo } from './drivers/common.js';
+import { DEFAULT_DRIVER, driverFor } from './drivers/driver.js';
 import { AddressPool, allocateSubnet, claimSubnet } from './ipam.js';
 import { AddressPool6, allocateSubnet6, claimSubnet6 } from './ipam6.js';
-import { bridgeSpec, firewallSpec, ICC, MASQUERADE, MTU, rollback, type Undo } from './plumbing.js';
 import { asJson, networkIn, sandboxesIn } from './records.js';
 import { checkName, randomId, type NetworkRecord } from './sandbox.js';
 import type { FileStore } from './store/file.js';
@@ -17,39 +15,18 @@ import type { Json } from './store/types.js';
 import type { CreateNetworkOptions, NetworkStep } from './types.js';
 
 /**
- * The driver options each driver reads. Others are kept in the record (inspect shows them, as
- * Docker's does) but change nothing: the CLI warns about them.
- */
-export const DRIVER_OPTIONS: Readonly<Record<NetworkRecord['driver'], readonly string[]>> = {
-  bridge: [MASQUERADE, ICC, MTU],
-  macvlan: ['parent', 'macvlan_mode'],
-  ipvlan: ['parent', 'ipvlan_mode', 'ipvlan_flag'],
-};
-
-/** Docker's bridge driver parses its switches with Go's strconv.ParseBool. */
-function checkBool(options: Record<string, string>, key: string): void {
-  const v = options[key];
-  if (v !== undefined && !['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) throw new ValidationError(`options.${key}`, v, 'expected true or false');
-}
-
-/**
  * `docker network create`: the record first (marked `creating` with this process's pid, so
- * others wait for it or leave it alone), then the bridge and its firewall (or the macvlan/ipvlan
- * parent), then the record without the mark. Undone in reverse when a step fails. The bridge
- * carries `owner` (owner.ts) as its alias.
+ * others wait for it or leave it alone), then what the driver makes (a bridge and its firewall,
+ * a macvlan/ipvlan parent), then the record without the mark. Undone in reverse when a step
+ * fails. What the driver makes carries `owner` (owner.ts).
  */
 export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNetworkOptions, owner: string, step: (s: NetworkStep) => Promise<void> = async () => undefined): Promise<NetworkRecord> {
   const name = checkName('name', opts.name);
   // Docker's predefined networks: `--network host|none` always means the mode, never a network.
   if (name === 'host' || name === 'none') throw new ConflictError('network', name, `network with name ${name} already exists`);
-  const driver = opts.driver ?? 'bridge';
-  if (driver !== 'bridge' && driver !== 'macvlan' && driver !== 'ipvlan') throw new ValidationError('driver', opts.driver, "expected 'bridge', 'macvlan' or 'ipvlan'");
+  const driver = driverFor(opts.driver ?? DEFAULT_DRIVER);
   const options = { ...(opts.options ?? {}) };
-  const sub = driver === 'bridge' ? undefined : subOptions(driver, options);
-  if (sub !== undefined && opts.ipv6 === true) throw new ValidationError('ipv6', opts.ipv6, `IPv6 is supported on bridge networks, not on ${driver}`);
-  if (opts.ipv6 !== true && (opts.subnet6 !== undefined || opts.gateway6 !== undefined)) throw new ValidationError('subnet6', opts.subnet6 ?? opts.gateway6, 'an IPv6 subnet or gateway needs --ipv6');
-  if (sub !== undefined && opts.internal === true) throw new ValidationError('internal', opts.internal, `an internal ${driver} network is not supported: it has no parent to be internal to`);
-  if (driver === 'bridge') for (const k of [MASQUERADE, ICC]) checkBool(options, k);
+  driver.checkOptions(options, opts);
   const mtu = options[MTU] === undefined ? undefined : Number(options[MTU]);
   if (mtu !== undefined && !(Number.isInteger(mtu) && mtu >= 68 && mtu <= 65535)) throw new ValidationError(`options.${MTU}`, options[MTU], 'expected an MTU from 68 to 65535');
   const hostRoutes = (await nl.route.list({ table: 'all', family: 'inet' })).map((r) => r.dst);
@@ -57,8 +34,7 @@ export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNet
   const rec = await store.update(async (tx) => {
     if ((await tx.get(`networks/${name}`)) !== undefined) throw new ConflictError('network', name, `network with name ${name} already exists`);
     const others = (await tx.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
-    const sharing = sub === undefined ? undefined : others.find((o) => o.driver !== 'bridge' && o.options.parent === sub.parent);
-    if (sharing !== undefined) throw new ConflictError('network', name, `network ${sharing.name} is already using parent interface ${sub!.parent}`);
+    driver.checkConflicts?.(name, options, others);
     const subnet = opts.subnet === undefined ? allocateSubnet({ taken: others.map((o) => o.subnet), hostRoutes }) : claimSubnet(opts.subnet, others);
     const pool = new AddressPool({ subnet, ...(opts.gateway === undefined ? {} : { gateway: opts.gateway }), ...(opts.ipRange === undefined ? {} : { ipRange: opts.ipRange }) });
     let pool6: AddressPool6 | undefined;
@@ -70,13 +46,12 @@ export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNet
     const r: NetworkRecord = {
       name,
       id,
-      driver,
+      driver: driver.name,
       subnet: pool.subnet,
       gateway: pool.gateway,
       ...(pool.ipRange === undefined ? {} : { ipRange: pool.ipRange }),
       internal: opts.internal === true,
-      // Docker's default network has its own device name (docker0); ours is nlnet0.
-      bridge: sub !== undefined ? '' : name === 'bridge' ? 'nlnet0' : `br-${id.slice(0, 12)}`,
+      bridge: driver.deviceName(name, id),
       created: new Date().toISOString(),
       labels: { ...(opts.labels ?? {}) },
       options,
@@ -87,29 +62,8 @@ export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNet
     return r;
   });
   const undo: Undo = [() => store.update((tx) => tx.delete(`networks/${name}`))];
-  if (sub !== undefined) {
-    try {
-      if (await ensureParent(nl, sub.parent)) {
-        undo.push(() => deleteLink(nl, sub.parent));
-        rec.parentCreated = true;
-      }
-      await store.update((tx) => tx.put(`networks/${rec.name}`, asJson(rec)));
-    } catch (e) {
-      await rollback(undo);
-      throw e;
-    }
-    return rec;
-  }
   try {
-    await step('net-bridge');
-    await createBridge(nl, bridgeSpec(rec, owner));
-    undo.push(() => deleteLink(nl, rec.bridge));
-    undo.push(() => firewall.removeNetwork(nl, rec.bridge));
-    await step('net-firewall');
-    await firewall.addNetwork(nl, firewallSpec(rec));
-    await nl.sysctl.set('net.ipv4.ip_forward', 1);
-    if (rec.subnet6 !== undefined) await nl.sysctl.set('net.ipv6.conf.all.forwarding', 1);
-    await step('net-finish');
+    await driver.createNetwork({ nl, owner }, rec, undo, step);
     await store.update((tx) => tx.put(`networks/${rec.name}`, asJson(rec)));
   } catch (e) {
     await rollback(undo);
@@ -119,7 +73,7 @@ export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNet
 }
 
 /** `docker network rm NAME`, refused while a sandbox is connected. */
-export async function dropNetwork(nl: Netlink, store: FileStore, name: string, step: (s: NetworkStep) => Promise<void> = async () => undefined): Promise<void> {
+export async function dropNetwork(nl: Netlink, store: FileStore, name: string, owner: string, step: (s: NetworkStep) => Promise<void> = async () => undefined): Promise<void> {
   // The record goes first, in the same transaction as the check, so no connect can slip in
   // between; it comes back if the kernel refuses the teardown.
   await step('net-unrecord');
@@ -131,14 +85,7 @@ export async function dropNetwork(nl: Netlink, store: FileStore, name: string, s
     return r;
   });
   try {
-    if (rec.driver === 'bridge') {
-      await step('net-unfirewall');
-      await firewall.removeNetwork(nl, rec.bridge);
-      await step('net-unbridge');
-      await deleteLink(nl, rec.bridge);
-    } else if (rec.parentCreated === true) {
-      await deleteLink(nl, rec.options.parent!);
-    }
+    await driverFor(rec.driver).deleteNetwork({ nl, owner }, rec, step);
   } catch (e) {
     await store.update((tx) => tx.put(`networks/${name}`, asJson(rec)));
     throw e;

@@ -3,7 +3,8 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import { AddressPool, macFor, randomMac } from './ipam.js';
 import { AddressPool6 } from './ipam6.js';
-import { gatewayEndpoint, hostIfName, nextIfname, randomId, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './sandbox.js';
+import { driverFor } from './drivers/driver.js';
+import { gatewayEndpoint, nextIfname, randomId, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './sandbox.js';
 import type { Json, StoreTx } from './store/types.js';
 
 export const asJson = (v: object): Json => v as unknown as Json;
@@ -76,7 +77,7 @@ export async function reserveEndpoint(tx: StoreTx, sb: SandboxRecord, network: s
     network,
     endpointId: randomId(),
     ifname: nextIfname(sb.endpoints),
-    hostIf: net.driver === 'bridge' ? hostIfName() : '',
+    hostIf: driverFor(net.driver).hostIfName?.() ?? '',
     ip: address,
     ...(ip6 === undefined ? {} : { ip6 }),
     mac: want.mac === 'random' ? randomMac() : (want.mac ?? macFor(address)),

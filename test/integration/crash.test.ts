@@ -26,6 +26,7 @@ import { ipj, isRoot, ROOT_SKIP_REASON, unique } from '../helpers/ns.js';
 interface IpLink {
   ifname: string;
   master?: string;
+  flags: string[];
 }
 interface IpAddr {
   addr_info: { family: string; local: string }[];
@@ -132,6 +133,8 @@ describe.skipIf(!isRoot || !existsSync(DIST_ENGINE))(`crash at every step (${isR
       for (const ep of sb.endpoints) {
         const net = nets.find((n) => n.name === ep.network)!;
         expect(byName.get(ep.hostIf)?.master, `${label}: ${sb.name}'s veth on ${ep.network}`).toBe(net.bridge);
+        expect(byName.get(ep.hostIf)?.flags, `${label}: ${sb.name}'s veth on ${ep.network} up`).toContain('UP');
+        expect(ipj<IpLink[]>(sb.netns, 'link', 'show', 'dev', ep.ifname)[0]?.flags, `${label}: ${sb.name}'s ${ep.ifname} up`).toContain('UP');
         const inside = ipj<IpAddr[]>(sb.netns, 'addr', 'show', 'dev', ep.ifname).flatMap((a) => a.addr_info.filter((i) => i.family === 'inet').map((i) => i.local));
         expect(inside, `${label}: ${sb.name}'s address on ${ep.network}`).toEqual([ep.ip]);
       }

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { ConflictError, ValidationError, netns } from '../../lib/index.js';
 import { Engine } from '../../lib/network/engine.js';
-import * as firewall from '../../lib/network/firewall.js';
+import * as firewall from '../../lib/network/drivers/bridge/firewall.js';
 import { sandboxNetnsName } from '../../lib/network/sandbox.js';
 import { removeEngineLeftovers } from '../helpers/engine.js';
 import { uplink, UPLINK } from '../helpers/hostnet.js';

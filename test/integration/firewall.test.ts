@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ConflictError } from '../../lib/index.js';
-import { addNetwork, ensure, publish, removeNetwork, unpublish, type PublishedPort } from '../../lib/network/firewall.js';
+import { addNetwork, ensure, publish, removeNetwork, unpublish, type PublishedPort } from '../../lib/network/drivers/bridge/firewall.js';
 import { attach, bridgeNetwork, uplink, UPLINK, type TestNetwork } from '../helpers/hostnet.js';
 import { nft, nftj, pings, ruleTexts, startAddressServer, tcpAsk, useTcpServers } from '../helpers/nft.js';
 import { isRoot, ROOT_SKIP_REASON, useNetns } from '../helpers/ns.js';

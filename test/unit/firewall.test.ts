@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ValidationError, type Netlink } from '../../lib/index.js';
-import { addNetwork, networkRules, publish, removeNetwork, staticRules, unpublish, type PublishedPort } from '../../lib/network/firewall.js';
+import { addNetwork, networkRules, publish, removeNetwork, staticRules, unpublish, type PublishedPort } from '../../lib/network/drivers/bridge/firewall.js';
 
 // Any use of it would throw a TypeError that is not a ValidationError.
 const nl = {} as Netlink;

@@ -1,11 +1,17 @@
-// The bridge driver: one Linux bridge per network with the gateway address on it, and one veth
-// pair per endpoint, the host end enslaved to the bridge, the other end born inside the sandbox.
-// Each side of an attachment is one batch (one native call); the caller undoes what finished.
-import { randomBytes } from 'node:crypto';
+// The bridge driver's links: one Linux bridge per network with the gateway address on it, and one
+// veth pair per endpoint, the host end enslaved to the bridge, the other end born inside the
+// sandbox. Each side of an attachment is one batch (one native call); the caller undoes what finished.
+import type { Netlink } from '../../../netlink.js';
+import type { NetnsTarget } from '../../../netns.js';
+import type { EndpointRecord, NetworkRecord } from '../../sandbox.js';
+import { deleteLink, MTU, prefixlen, randomMac } from '../common.js';
+import type { NetworkFirewall } from './ruleset.js';
 
-import { NotFoundError } from '../../errors.js';
-import type { Netlink } from '../../netlink.js';
-import type { NetnsTarget } from '../../netns.js';
+export const MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
+export const ICC = 'com.docker.network.bridge.enable_icc';
+
+/** A bridge switch turned off, in any spelling Go's strconv.ParseBool reads as false (checkOptions checks the value). */
+export const switchedOff = (v: string | undefined): boolean => v !== undefined && ['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v);
 
 export interface BridgeSpec {
   bridge: string;
@@ -39,20 +45,6 @@ export async function createBridge(nl: Netlink, spec: BridgeSpec): Promise<void>
     // The bridge is the first step: if a later step failed, it exists and is ours to remove.
     if ((e as { step?: number }).step !== 0) await deleteLink(nl, spec.bridge);
     throw e;
-  }
-}
-
-/** 02:42 and four random bytes: locally administered, unicast, like docker0's. */
-function randomMac(): string {
-  return ['02', '42', ...randomBytes(4).toString('hex').match(/../g)!].join(':');
-}
-
-/** `ip link del DEV`, where a link already gone is not an error. */
-export async function deleteLink(nl: Netlink, name: string): Promise<void> {
-  try {
-    await nl.link.del(name);
-  } catch (e) {
-    if (!(e instanceof NotFoundError) && (e as { code?: string }).code !== 'ENODEV') throw e;
   }
 }
 
@@ -102,20 +94,38 @@ export async function createVeth(host: Netlink, e: EndpointSpec): Promise<void> 
   }
 }
 
-/**
- * Sandbox side: `ip link set lo up; ip addr add IP/LEN dev IFNAME; ip link set IFNAME up` and,
- * for the sandbox's first network only (Docker's gateway endpoint), `ip route add default via GW`
- * (or `default dev IFNAME` when `defaultDev`: ipvlan l3 has no gateway). Every driver uses it.
- */
-export async function configureSandbox(sandbox: Netlink, e: Pick<EndpointSpec, 'ifname' | 'ip' | 'prefixlen' | 'ip6'>, gateway: string | undefined, defaultDev = false, gateway6?: string): Promise<void> {
-  await sandbox.batch((b) => {
-    b.link.set('lo', { up: true });
-    b.addr.add({ dev: e.ifname, address: `${e.ip}/${e.prefixlen}` });
-    // Docker's IPv6 endpoints skip duplicate address detection: the address is usable at once.
-    if (e.ip6 !== undefined) b.addr.add({ dev: e.ifname, address: e.ip6, nodad: true });
-    b.link.set(e.ifname, { up: true });
-    if (gateway !== undefined) b.route.add({ dst: 'default', via: gateway, dev: e.ifname });
-    else if (defaultDev) b.route.add({ dst: 'default', dev: e.ifname });
-    if (gateway6 !== undefined) b.route.add({ family: 'inet6', dst: 'default', via: gateway6, dev: e.ifname });
-  });
+/** The bridge of a network record, as createBridge takes it, marked as made by `owner`. */
+export function bridgeSpec(n: NetworkRecord, owner: string): BridgeSpec {
+  const mtu = n.options[MTU] === undefined ? undefined : Number(n.options[MTU]);
+  return {
+    bridge: n.bridge,
+    owner,
+    gateway: n.gateway,
+    prefixlen: prefixlen(n.subnet),
+    ...(n.gateway6 === undefined || n.subnet6 === undefined ? {} : { gateway6: `${n.gateway6}/${prefixlen(n.subnet6)}` }),
+    ...(mtu === undefined ? {} : { mtu }),
+  };
+}
+
+/** The bridge driver's view of an endpoint, its host end marked as made by `owner`. */
+export function vethSpec(ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord, owner: string): EndpointSpec {
+  return {
+    bridge: net.bridge,
+    hostIf: ep.hostIf,
+    owner,
+    ifname: ep.ifname,
+    netns: ns,
+    ip: ep.ip,
+    prefixlen: prefixlen(net.subnet),
+    ...(ep.ip6 === undefined || net.subnet6 === undefined ? {} : { ip6: `${ep.ip6}/${prefixlen(net.subnet6)}` }),
+    mac: ep.mac,
+    // The bridge was made with this MTU (Docker's default 1500): no need to ask the kernel.
+    mtu: Number(net.options[MTU] ?? 1500),
+    isolated: switchedOff(net.options[ICC]),
+  };
+}
+
+/** The firewall's view of a bridge network record. */
+export function firewallSpec(n: NetworkRecord): NetworkFirewall {
+  return { bridge: n.bridge, subnet: n.subnet, ...(n.subnet6 === undefined ? {} : { subnet6: n.subnet6 }), internal: n.internal, masquerade: !switchedOff(n.options[MASQUERADE]) };
 }

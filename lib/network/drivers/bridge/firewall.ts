@@ -1,16 +1,16 @@
 // The nf_tables side of Docker's bridge networks: NAT, published ports, isolation between
 // networks and internal networks, all in nlnet's own tables `ip nlnet` and, once a network has
-// IPv6, `ip6 nlnet` (see firewall/ruleset.ts for what they hold). Every change is one nf_tables transaction, made only if the ruleset is
+// IPv6, `ip6 nlnet` (see ruleset.ts for what they hold). Every change is one nf_tables transaction, made only if the ruleset is
 // still at the generation it was read at, so a check and the change that follows it cannot be
 // separated by someone else's change.
 import { isIP } from 'node:net';
 
-import { ConflictError, NetlinkError, ValidationError } from '../errors.js';
-import type { Element, Netlink, NftBatch, SetSpec } from '../index.js';
-import { ifname, knownKeys, object, oneOf, prefix, uint } from '../validate.js';
-import { chainsFor, networkComment, networkRules, setsFor, staticRules, TABLE, type ChainName, type FirewallFamily, type NetworkFirewall } from './firewall/ruleset.js';
+import { ConflictError, NetlinkError, ValidationError } from '../../../errors.js';
+import type { Element, Netlink, NftBatch, SetSpec } from '../../../index.js';
+import { ifname, knownKeys, object, oneOf, prefix, uint } from '../../../validate.js';
+import { chainsFor, networkComment, networkRules, setsFor, staticRules, TABLE, type ChainName, type FirewallFamily, type NetworkFirewall } from './ruleset.js';
 
-export { networkRules, staticRules, SETS, SETS6, TABLE, type NetworkFirewall } from './firewall/ruleset.js';
+export { networkRules, staticRules, SETS, SETS6, TABLE, type NetworkFirewall } from './ruleset.js';
 
 /** One published port, with its host port known. */
 export interface PublishedPort {

@@ -7,8 +7,8 @@
 // and one DNAT rule per published port. Here the per-port part is two maps, so the cost per
 // packet does not grow with the number of published ports, and the per-network part is a few
 // set elements and two rules.
-import type { ChainSpec, RuleSpec, SetSpec } from '../../nft/index.js';
-import { rule } from '../../nft/builder.js';
+import type { ChainSpec, RuleSpec, SetSpec } from '../../../nft/index.js';
+import { rule } from '../../../nft/builder.js';
 
 export type FirewallFamily = 'ip' | 'ip6';
 export const FAMILY = 'ip';

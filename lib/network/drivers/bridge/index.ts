@@ -1,0 +1,70 @@
+// The bridge driver: one Linux bridge per network (the default network's on nlnet0, the others on
+// `br-` + 12 hex of the id), its gateway address and firewall (firewall.ts), and one veth pair per
+// endpoint (veth.ts); published ports through the host's nf_tables maps (ports.ts).
+import { ValidationError } from '../../../errors.js';
+import { DEFAULT_NETWORK, hostIfName } from '../../sandbox.js';
+import { checkIpv6Wish, configureSandbox, deleteLink, MTU, withNetlink } from '../common.js';
+import type { Driver } from '../driver.js';
+import * as firewall from './firewall.js';
+import { ports } from './ports.js';
+import { reconcileBridges } from './reconcile.js';
+import { bridgeSpec, createBridge, createVeth, firewallSpec, ICC, MASQUERADE, vethSpec } from './veth.js';
+
+/** Docker's bridge driver parses its switches with Go's strconv.ParseBool. */
+function checkBool(options: Record<string, string>, key: string): void {
+  const v = options[key];
+  if (v !== undefined && !['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) throw new ValidationError(`options.${key}`, v, 'expected true or false');
+}
+
+export const bridge: Driver = {
+  name: 'bridge',
+  options: [MASQUERADE, ICC, MTU],
+
+  checkOptions(options, opts) {
+    checkIpv6Wish(opts);
+    for (const k of [MASQUERADE, ICC]) checkBool(options, k);
+  },
+
+  // Docker's default network has its own device name (docker0); ours is nlnet0.
+  deviceName: (name, id) => (name === DEFAULT_NETWORK ? 'nlnet0' : `br-${id.slice(0, 12)}`),
+
+  embeddedDns: (net) => net.name !== DEFAULT_NETWORK,
+
+  /** The bridge, then its firewall; the bridge carries `owner` (owner.ts) as its alias. */
+  async createNetwork({ nl, owner }, rec, undo, step) {
+    await step('net-bridge');
+    await createBridge(nl, bridgeSpec(rec, owner));
+    undo.push(() => deleteLink(nl, rec.bridge));
+    undo.push(() => firewall.removeNetwork(nl, rec.bridge));
+    await step('net-firewall');
+    await firewall.addNetwork(nl, firewallSpec(rec));
+    await nl.sysctl.set('net.ipv4.ip_forward', 1);
+    if (rec.subnet6 !== undefined) await nl.sysctl.set('net.ipv6.conf.all.forwarding', 1);
+    await step('net-finish');
+  },
+
+  async deleteNetwork({ nl }, rec, step) {
+    await step('net-unfirewall');
+    await firewall.removeNetwork(nl, rec.bridge);
+    await step('net-unbridge');
+    await deleteLink(nl, rec.bridge);
+  },
+
+  /** The veth pair (one host batch), then the sandbox side (one sandbox batch). */
+  async join({ nl, owner }, ns, ep, net, gateway, undo, step) {
+    const spec = vethSpec(ns, ep, net, owner);
+    await step('veth');
+    await createVeth(nl, spec);
+    undo.push(() => deleteLink(nl, ep.hostIf));
+    await step('sandbox');
+    await withNetlink(ns, (s) => configureSandbox(s, spec, gateway ? net.gateway : undefined, false, gateway ? net.gateway6 : undefined));
+  },
+
+  // The host end takes its peer with it.
+  leave: ({ nl }, _ns, ep) => deleteLink(nl, ep.hostIf),
+
+  defaultDev: () => false,
+  hostIfName,
+  ports,
+  reconcile: reconcileBridges,
+};
