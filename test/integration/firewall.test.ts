@@ -1,4 +1,4 @@
-// lib/network/firewall.ts with real traffic: a `host` namespace with bridge networks A and B
+// lib/network/drivers/bridge/firewall.ts with real traffic: a `host` namespace with bridge networks A and B
 // (two and one containers) and an internal network I (one container), and an `outside`
 // namespace on the host's uplink. Oracles: TCP servers that tell each client the address it
 // came from, ping, and `nft` itself.

@@ -1,4 +1,4 @@
-// lib/network/firewall.ts: input checks, which run before any kernel call (the handle given
+// lib/network/drivers/bridge/firewall.ts: input checks, which run before any kernel call (the handle given
 // here has nothing behind it), and the rules a network gets.
 import { describe, expect, it } from 'vitest';
 
