@@ -6,7 +6,8 @@
 import { isIP } from 'node:net';
 
 import { ConflictError, NetlinkError, ValidationError } from '../../../errors.js';
-import type { Element, Netlink, NftBatch, SetSpec } from '../../../index.js';
+import type { Netlink } from '../../../netlink.js';
+import type { Element, NftBatch, SetSpec } from '../../../nft/index.js';
 import { ifname, knownKeys, object, oneOf, prefix, uint } from '../../../validate.js';
 import { chainsFor, networkComment, networkRules, setsFor, staticRules, TABLE, type ChainName, type FirewallFamily, type NetworkFirewall } from './ruleset.js';
 
