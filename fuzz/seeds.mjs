@@ -1,5 +1,5 @@
 // Seed corpora for the fuzz targets, written to <out>/<target>/: the golden bytes of the unit
-// tests (hex literals in test/unit/*.test.ts, each a message `ip`, `bridge` or `nft` sent or the
+// tests (hex literals in test/unit/**/*.test.ts, each a message `ip`, `bridge` or `nft` sent or the
 // kernel answered), sorted by the decoder that reads them, and, for the ack target, the kernel
 // replies below. Files are named by the SHA-1 of their bytes, as libFuzzer names its own finds,
 // so a vector found in two tests is written once.
@@ -7,7 +7,7 @@
 //   node fuzz/seeds.mjs [out]     (default fuzz/build/corpus; fuzz/run.mjs calls writeSeeds)
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -134,10 +134,11 @@ export function collectSeeds() {
   const seeds = new Map(['attr', 'link', 'addr', 'route', 'neigh', 'nft', 'ack'].map((t) => [t, []]));
   const add = (target, bytes) => seeds.get(target).push(bytes);
   const dir = join(root, 'test', 'unit');
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort()) {
+  // test/unit mirrors lib/: the tests of lib/nft/ are under test/unit/nft/.
+  for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.test.ts')).sort()) {
     // The nf_tables tests decode with NETLINK_NETFILTER, the others with NETLINK_ROUTE: message
     // types overlap (NFNL_MSG_BATCH_BEGIN is RTM_NEWLINK's 16), so the file decides.
-    const protocol = file.startsWith('nft-') ? NETLINK_NETFILTER : NETLINK_ROUTE;
+    const protocol = file.startsWith(`nft${sep}`) ? NETLINK_NETFILTER : NETLINK_ROUTE;
     for (const bytes of hexLiterals(readFileSync(join(dir, file), 'utf8'))) {
       const msgs = frameMessages(bytes);
       if (!msgs) {

@@ -1,7 +1,7 @@
 // A sandbox as docker shows a container: the `docker ps --format json` line and the network part
 // of `docker inspect`. Pure: built from the store's records.
 import type { Network } from '../network/engine.js';
-import type { SandboxRecord } from '../network/sandbox.js';
+import type { SandboxRecord } from '../network/model/sandbox.js';
 import { dockerTime, humanDuration } from './format.js';
 
 /** The object `container ls --format json` prints per line (docker ps's field names). */

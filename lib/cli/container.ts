@@ -1,6 +1,6 @@
 // `nlnet container …` and `nlnet port`: a sandbox is a container without the process, so these
 // mirror docker create|ls|inspect|rm|port for its network side.
-import { NotFoundError } from '../errors.js';
+import { NotFoundError } from '../core/errors.js';
 import type { CreateSandboxOptions } from '../network/engine.js';
 import { EXIT, UsageError, type Command, type FlagSpec, type Group, type Parsed } from './command.js';
 import { containerInspect, containerLine } from './container-view.js';

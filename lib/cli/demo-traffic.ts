@@ -5,7 +5,7 @@ import type { Server } from 'node:net';
 
 import dnsPacket from 'dns-packet';
 
-import { connectTcp, listenTcp, openUdp } from '../netns-socket.js';
+import { connectTcp, listenTcp, openUdp } from '../netns/socket.js';
 
 /** A server in `ns` on address:port that tells each client who it is and whom it sees. */
 export async function serveHello(ns: string, address: string, port: number, label: string): Promise<Server> {

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { netns } from '../netns.js';
+import { netns } from '../netns/namespace.js';
 import { Engine } from '../network/engine.js';
 import { removeSandboxEtc, sandboxEtcDirs } from '../network/etc.js';
 import { unmarkPrefixed } from '../network/owner.js';
 import { withNetlink } from '../network/plumbing.js';
-import { sandboxNetnsName } from '../network/sandbox.js';
+import { sandboxNetnsName } from '../network/model/sandbox.js';
 import type { GlobalOptions } from './command.js';
 import { ask, resolveIn, serveHello } from './demo-traffic.js';
 

@@ -1,7 +1,7 @@
 // One line per failure: `nlnet: <what went wrong>`, from the typed errors' own messages, with the
 // engine's option names (ipRange, mac) turned back into the flags the user typed.
-import { ConflictError, NetlinkError, NotFoundError, ValidationError } from '../errors.js';
-import { SpawnError } from '../spawn.js';
+import { ConflictError, NetlinkError, NotFoundError, ValidationError } from '../core/errors.js';
+import { SpawnError } from '../netns/spawn.js';
 import { EXIT, UsageError } from './command.js';
 import { FormatError, TemplateError } from './format.js';
 import { PrivilegeError } from './privileges.js';

@@ -1,10 +1,10 @@
 // `nlnet exec NAME -- CMD…` and `nlnet run [OPTIONS] -- CMD…`: the user's command inside a
-// sandbox's namespace with its resolv.conf and hosts (lib/spawn.ts), signals passed on to it,
+// sandbox's namespace with its resolv.conf and hosts (lib/netns/spawn.ts), signals passed on to it,
 // and its exit status as ours.
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 
-import { shellStatus, spawnInNetns, SpawnError, type SpawnOptions } from '../spawn.js';
+import { shellStatus, spawnInNetns, SpawnError, type SpawnOptions } from '../netns/spawn.js';
 import { EXIT, type Command, type Context, type FlagSpec, type Parsed } from './command.js';
 import { CREATE_FLAGS, createSandboxOptions } from './container.js';
 import { describeError } from './errors.js';

@@ -3,7 +3,7 @@
 // in one line, instead of the EACCES or EPERM of whichever file or socket came first.
 import { readFileSync } from 'node:fs';
 
-import { NotFoundError } from '../errors.js';
+import { NotFoundError } from '../core/errors.js';
 
 const CAP_NET_ADMIN = 12n;
 const CAP_SYS_ADMIN = 21n;

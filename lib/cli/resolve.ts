@@ -1,6 +1,6 @@
 // Names or ids, as docker takes them: a network or container can be named by its name, its full
 // id, or a prefix of its id that only it has (what `ls -q` prints is enough).
-import { ConflictError, ValidationError } from '../errors.js';
+import { ConflictError, ValidationError } from '../core/errors.js';
 import type { Engine } from '../network/engine.js';
 
 interface Named {

@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { Netlink } from '../netlink.js';
-import { netns, type Netns, type NetnsTarget } from '../netns.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import { Netlink } from '../rtnl/netlink.js';
+import { netns, type Netns, type NetnsTarget } from '../netns/namespace.js';
 import type { Json } from './store/types.js';
 import { FileStore } from './store/file.js';
 import { processAlive } from './store/lock.js';
@@ -15,14 +15,14 @@ import { register } from './store/presence.js';
 import { deleteLink } from './drivers/common.js';
 import { driverFor, publishers, type DriverContext } from './drivers/driver.js';
 import { dropNetwork, makeNetwork } from './networks.js';
-import { asJson, checkMacFree, gatewayIn, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './records.js';
+import { asJson, checkMacFree, gatewayIn, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './model/records.js';
 import { plumb, rollback, routeDefault, unplumb, withNetlink, type Undo } from './plumbing.js';
-import { inspectJson, type NetworkInspect } from './inspect.js';
-import { DnsService, type DnsServiceOptions } from './dns-service.js';
+import { inspectJson, type NetworkInspect } from './model/inspect.js';
+import { DnsService, type DnsServiceOptions } from './dns/service.js';
 import { removeSandboxEtc, writeSandboxFiles } from './etc.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { markNetns, ownerIn, unmarkNetns } from './owner.js';
-import { parsePortRange, portSpecs, resolvePorts } from './publish.js';
+import { parsePortRange, portSpecs, resolvePorts } from './ports/allocate.js';
 import {
   checkAliases,
   checkMac,
@@ -34,10 +34,10 @@ import {
   type EndpointRecord,
   type NetworkRecord,
   type SandboxRecord,
-} from './sandbox.js';
+} from './model/sandbox.js';
 
-export type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, DetachStep, EngineFaults, EngineOptions, Network, NetworkStep, PortMapping, Step } from './types.js';
-import type { Step, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './types.js';
+export type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, DetachStep, EngineFaults, EngineOptions, Network, NetworkStep, PortMapping, Step } from './model/types.js';
+import type { Step, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './model/types.js';
 
 
 const strip = ({ pool: _pool, pool6: _pool6, ...network }: NetworkRecord): Network => network;

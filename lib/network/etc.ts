@@ -4,8 +4,8 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 
 import { sandboxResolvConf } from './dns/index.js';
-import { hasEmbeddedDns } from './names.js';
-import type { NetworkRecord, SandboxRecord } from './sandbox.js';
+import { hasEmbeddedDns } from './model/names.js';
+import type { NetworkRecord, SandboxRecord } from './model/sandbox.js';
 import { tempName } from './store/lock.js';
 
 /** iproute2's directory of per-namespace /etc files. */

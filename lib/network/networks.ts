@@ -1,18 +1,18 @@
 // A network's life: its record, then what its driver makes of it in the kernel (drivers/), made
 // and removed in the order that lets a failure or a crash be undone or repaired (the engine's
 // reconcile finishes what a dead process left `creating`).
-import { ConflictError, ValidationError } from '../errors.js';
-import type { Netlink } from '../netlink.js';
+import { ConflictError, ValidationError } from '../core/errors.js';
+import type { Netlink } from '../rtnl/netlink.js';
 import { MTU, rollback, type Undo } from './drivers/common.js';
 import { DEFAULT_DRIVER, driverFor } from './drivers/driver.js';
-import { AddressPool, allocateSubnet, claimSubnet } from './ipam.js';
-import { AddressPool6, allocateSubnet6, claimSubnet6 } from './ipam6.js';
-import { asJson, networkIn, sandboxesIn } from './records.js';
-import { checkName, randomId, type NetworkRecord } from './sandbox.js';
+import { AddressPool, allocateSubnet, claimSubnet } from './ipam/v4.js';
+import { AddressPool6, allocateSubnet6, claimSubnet6 } from './ipam/v6.js';
+import { asJson, networkIn, sandboxesIn } from './model/records.js';
+import { checkName, randomId, type NetworkRecord } from './model/sandbox.js';
 import type { FileStore } from './store/file.js';
 import { thisProcess } from './store/lock.js';
 import type { Json } from './store/types.js';
-import type { CreateNetworkOptions, NetworkStep } from './types.js';
+import type { CreateNetworkOptions, NetworkStep } from './model/types.js';
 
 /**
  * `docker network create`: the record first (marked `creating` with this process's pid, so

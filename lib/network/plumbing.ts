@@ -1,12 +1,12 @@
 // The kernel side of an endpoint, whatever its driver: the links that join a sandbox to its
 // network (each driver's join and leave, drivers/driver.ts), the sandbox's default route, and the
 // small helpers the engine and reconcile share to run steps that undo themselves.
-import type { Netlink } from '../netlink.js';
-import type { NetnsTarget } from '../netns.js';
+import type { Netlink } from '../rtnl/netlink.js';
+import type { NetnsTarget } from '../netns/namespace.js';
 import { deleteLink, deleteSandboxLink, withNetlink, type Undo } from './drivers/common.js';
 import { driverFor, type DriverContext } from './drivers/driver.js';
-import type { EndpointRecord, NetworkRecord } from './sandbox.js';
-import type { AttachStep } from './types.js';
+import type { EndpointRecord, NetworkRecord } from './model/sandbox.js';
+import type { AttachStep } from './model/types.js';
 
 export { prefixlen, rollback, withNetlink, type Undo } from './drivers/common.js';
 

@@ -11,8 +11,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { Netlink } from '../netlink.js';
-import { netns } from '../netns.js';
+import type { Netlink } from '../rtnl/netlink.js';
+import { netns } from '../netns/namespace.js';
 import type { Json, StoreTx } from './store/types.js';
 import { others } from './store/presence.js';
 import type { FileStore } from './store/file.js';
@@ -21,7 +21,7 @@ import { reconcilers } from './drivers/driver.js';
 import { processAlive } from './store/lock.js';
 import { ETC_NETNS, removeSandboxEtc, writeSandboxFiles } from './etc.js';
 import { markedNetns, markNetns, unmarkNetns } from './owner.js';
-import type { NetworkRecord, SandboxRecord } from './sandbox.js';
+import type { NetworkRecord, SandboxRecord } from './model/sandbox.js';
 
 export interface ReconcileReport {
   recreated: string[];

@@ -1,9 +1,9 @@
 // Set and map elements (`nft add|delete element`, `nft list set`): typed keys and values, and in
 // interval sets prefixes and ranges, turned into the elements nft sends (see intervals.ts) and
 // back. Follows NFTA_SET_ELEM_* in <linux/netfilter/nf_tables.h>.
-import type { Body } from '../binding.js';
-import { ValidationError } from '../errors.js';
-import { knownKeys, object, oneOf, prefix, uint } from '../validate.js';
+import type { Body } from '../core/binding.js';
+import { ValidationError } from '../core/errors.js';
+import { knownKeys, object, oneOf, prefix, uint } from '../core/validate.js';
 import { SET_ELEM_INTERVAL_END } from './constants.js';
 import type { Verdict } from './expr.js';
 import { elementBody, isOpen, pipapoElements, prefixLength, prefixRange, rbtreeElements, rbtreeRanges, sortRanges, type ByteRange, type ElementBytes, type ElementReply, type RangeItem } from './intervals.js';

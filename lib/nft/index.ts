@@ -1,8 +1,8 @@
 // `nl.nft`: nf_tables, as `nft` drives it. Every change is an nf_tables transaction: one batch,
 // applied by the kernel entirely or not at all. Single calls are batches of one.
-import { native, type NativeHandle } from '../binding.js';
-import { execOps, type Op } from '../op.js';
-import { uint } from '../validate.js';
+import { native, type NativeHandle } from '../core/binding.js';
+import { execOps, type Op } from '../core/op.js';
+import { uint } from '../core/validate.js';
 import { NETLINK_NETFILTER } from './constants.js';
 import { chunks, elementBytes } from './elements.js';
 import { elementsOp, genOp, nftOps, ruleSteps, type Chain, type ChainSpec, type Element, type NftSet, type Rule, type RuleSpec, type SetRef, type SetSpec, type Table, type TableSpec } from './objects.js';

@@ -3,9 +3,9 @@
 // flagged anonymous and constant, adds its elements, and the rule's lookup names it by that name
 // and by its NFTA_SET_ID, all in the rule's batch. The kernel binds the set to the rule and
 // deletes it with the rule.
-import type { Body } from '../binding.js';
-import { ValidationError } from '../errors.js';
-import { knownKeys, object, uint } from '../validate.js';
+import type { Body } from '../core/binding.js';
+import { ValidationError } from '../core/errors.js';
+import { knownKeys, object, uint } from '../core/validate.js';
 import * as K from './constants.js';
 import type { Expr, LookupExpr, RawExpr } from './expr.js';
 import { elementBody, type ElementBytes } from './intervals.js';

@@ -14,7 +14,7 @@
 // one element per range with NFTA_SET_ELEM_KEY and NFTA_SET_ELEM_KEY_END.
 import { endianness } from 'node:os';
 
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../core/errors.js';
 import { SET_ELEM_INTERVAL_END } from './constants.js';
 import type { Verdict } from './expr.js';
 import { udataU32 } from './values.js';

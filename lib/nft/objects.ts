@@ -1,10 +1,10 @@
 // Tables, chains, rules, sets and elements: validation and the native body of each `nft`
 // command. Every change is an Op that runs inside an nf_tables batch (see index.ts).
-import type { Body } from '../binding.js';
-import { F_DUMP, NLM_F_APPEND, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST } from '../constants.js';
-import { ValidationError } from '../errors.js';
-import { none, type Op } from '../op.js';
-import { knownKeys, object, oneOf, str, uint } from '../validate.js';
+import type { Body } from '../core/binding.js';
+import { F_DUMP, NLM_F_APPEND, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST } from '../core/constants.js';
+import { ValidationError } from '../core/errors.js';
+import { none, type Op } from '../core/op.js';
+import { knownKeys, object, oneOf, str, uint } from '../core/validate.js';
 import * as K from './constants.js';
 import { chunks, elementBytes, elementsBody, elementsFromNative, type Element, type SetRef } from './elements.js';
 import type { Expr, RawExpr } from './expr.js';

@@ -1,8 +1,8 @@
 // Sets and maps: their declaration (`nft add set|map`) as the NEWSET body nft sends, and what
 // listing returns. Elements are in elements.ts, a rule's anonymous sets in inline.ts.
-import type { Body } from '../binding.js';
-import { ValidationError } from '../errors.js';
-import { knownKeys, object, oneOf, str, uint } from '../validate.js';
+import type { Body } from '../core/binding.js';
+import { ValidationError } from '../core/errors.js';
+import { knownKeys, object, oneOf, str, uint } from '../core/validate.js';
 import * as K from './constants.js';
 import { keyLayout, KEY_TYPES, SET_COMMENT_MAX, setComment, setUserdata, type KeyType, typesOf } from './values.js';
 

@@ -2,8 +2,8 @@
 // NFTA_SET_KEY_TYPE carries, so that `nft list` prints them by name) and their byte layout.
 import { endianness } from 'node:os';
 
-import { addressBytes, addressFamily, formatAddress, type Family } from '../address.js';
-import { ValidationError } from '../errors.js';
+import { addressBytes, addressFamily, formatAddress, type Family } from '../core/address.js';
+import { ValidationError } from '../core/errors.js';
 
 export type KeyType = 'ipv4_addr' | 'ipv6_addr' | 'ether_addr' | 'inet_proto' | 'inet_service' | 'mark' | 'ifname';
 

@@ -1,7 +1,7 @@
 // Child process for the crash tests: `node crash-child.mjs <dist/network/engine.js> <hostNetns>
 // <stateDir> <op> <at>` opens an Engine and runs one operation, killing itself with SIGKILL on
 // the way. <at> is `step:NAME` (at that step boundary, before the step runs; see Step in
-// lib/network/types.ts) or `after:MS` (MS milliseconds after the operation's first step began,
+// lib/network/model/types.ts) or `after:MS` (MS milliseconds after the operation's first step began,
 // wherever the process is then: in JS, or with a batch in flight on a native thread). Prints
 // "finished MS" (the operation's own time) if it ended before the kill. The operations work on what
 // crash.test.ts prepares. Uses dist/ (built by `npm test`), as Node 20 cannot import .ts.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { netns } from '../../lib/index.js';
 import { unmarkPrefixed } from '../../lib/network/owner.js';
-import { sandboxNetnsName } from '../../lib/network/sandbox.js';
+import { sandboxNetnsName } from '../../lib/network/model/sandbox.js';
 
 export async function removeEngineLeftovers(host: string): Promise<void> {
   const prefix = sandboxNetnsName(host, '');

@@ -1,5 +1,5 @@
 // Golden-bytes helpers shared by the nf_tables unit tests.
-import { native } from '../../lib/binding.js';
+import { native } from '../../lib/core/binding.js';
 import { NFT_MSG_DELSETELEM, NFT_MSG_NEWSETELEM } from '../../lib/nft/constants.js';
 
 export const NETLINK_NETFILTER = 12;

@@ -15,12 +15,12 @@ export interface StoreBuild {
   remove(): Promise<void>;
 }
 
-/** Transpiles lib/errors.ts and every file of lib/network/store/ (world-readable: see store-bad-state). */
+/** Transpiles lib/core/errors.ts and every file of lib/network/store/ (world-readable: see store-bad-state). */
 export async function buildStore(): Promise<StoreBuild> {
   const build = await mkdtemp(join(tmpdir(), 'nlnet-store-build-'));
   await writeFile(join(build, 'package.json'), '{"type":"module"}');
   const storeDir = join('lib', 'network', 'store');
-  const files = ['lib/errors.ts', ...(await readdir(join(root, storeDir))).filter((n) => n.endsWith('.ts')).map((n) => join(storeDir, n))];
+  const files = ['lib/core/errors.ts', ...(await readdir(join(root, storeDir))).filter((n) => n.endsWith('.ts')).map((n) => join(storeDir, n))];
   for (const file of files) {
     const source = await readFile(join(root, file), 'utf8');
     const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } });

@@ -1,7 +1,7 @@
 // The assertion every validation test makes: the call throws a ValidationError naming the field.
 import { expect } from 'vitest';
 
-import { ValidationError } from '../../lib/errors.js';
+import { ValidationError } from '../../lib/core/errors.js';
 
 export function expectValidationError(call: () => unknown, field: string): void {
   let error: unknown;

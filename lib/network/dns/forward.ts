@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import { isIP, type Socket } from 'node:net';
 
-import { connectTcp, openUdp, type UdpEndpoint } from '../../netns-socket.js';
+import { connectTcp, openUdp, type UdpEndpoint } from '../../netns/socket.js';
 import type { Query } from './answer.js';
 import { FrameReader, frame } from './framing.js';
 import { canonicalIPv6, type Upstream } from './resolv-conf.js';

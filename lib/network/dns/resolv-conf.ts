@@ -5,7 +5,7 @@
 // and Google's public resolvers when nothing is left.
 import { isIP } from 'node:net';
 
-import { ValidationError } from '../../errors.js';
+import { ValidationError } from '../../core/errors.js';
 
 /** The public resolvers Docker falls back to when the host has only loopback ones. */
 export const FALLBACK_NAMESERVERS = ['8.8.8.8', '8.8.4.4'] as const;

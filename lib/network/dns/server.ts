@@ -5,10 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import { isIP, type Server, type Socket } from 'node:net';
 
-import { ValidationError } from '../../errors.js';
-import { netns } from '../../netns.js';
-import { listenTcp, openUdp, type UdpEndpoint, type UdpRemote } from '../../netns-socket.js';
-import { uint } from '../../validate.js';
+import { ValidationError } from '../../core/errors.js';
+import { netns } from '../../netns/namespace.js';
+import { listenTcp, openUdp, type UdpEndpoint, type UdpRemote } from '../../netns/socket.js';
+import { uint } from '../../core/validate.js';
 import { answerQuery, serverFailure } from './answer.js';
 import { Forwarder } from './forward.js';
 import { canonicalIPv6, parseResolvConf, parseUpstream, type Upstream } from './resolv-conf.js';

@@ -3,9 +3,9 @@
 // undoing themselves. Nothing here knows which driver made a link.
 import { randomBytes } from 'node:crypto';
 
-import { NotFoundError, ValidationError } from '../../errors.js';
-import { Netlink } from '../../netlink.js';
-import type { NetnsTarget } from '../../netns.js';
+import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { Netlink } from '../../rtnl/netlink.js';
+import type { NetnsTarget } from '../../netns/namespace.js';
 
 /** `com.docker.network.driver.mtu`: Docker's MTU option, read by any driver that makes links. */
 export const MTU = 'com.docker.network.driver.mtu';

@@ -2,12 +2,12 @@
 // keeps the store, IPAM, sandboxes and rollback; a driver makes and removes what a network and an
 // endpoint are in the kernel, and repairs that on start (reconcile.ts asks every driver). A new
 // driver is one module implementing Driver and one line in DRIVERS.
-import { ValidationError } from '../../errors.js';
-import type { Netlink } from '../../netlink.js';
-import type { NetnsTarget } from '../../netns.js';
+import { ValidationError } from '../../core/errors.js';
+import type { Netlink } from '../../rtnl/netlink.js';
+import type { NetnsTarget } from '../../netns/namespace.js';
 import type { ReconcileReport } from '../reconcile.js';
-import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../sandbox.js';
-import type { AttachStep, CreateNetworkOptions, NetworkStep } from '../types.js';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../model/sandbox.js';
+import type { AttachStep, CreateNetworkOptions, NetworkStep } from '../model/types.js';
 import type { Undo } from './common.js';
 import { bridge } from './bridge/index.js';
 import { ipvlan } from './ipvlan.js';

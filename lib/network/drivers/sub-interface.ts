@@ -4,12 +4,12 @@
 // of the same names. A parent named `PARENT.ID` that does not exist is made as an 802.1Q link of
 // PARENT (Docker's `-o parent=eth0.10`) and removed with the network. macvlan.ts and ipvlan.ts
 // add only how their link is made and what their options mean.
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
-import type { Netlink } from '../../netlink.js';
-import { Netns, type NetnsTarget } from '../../netns.js';
-import type { MacvlanMode } from '../../link/macvlan.js';
-import type { IpvlanFlag, IpvlanMode } from '../../link/ipvlan.js';
-import { gatewayEndpoint, type EndpointRecord, type NetworkRecord } from '../sandbox.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js';
+import type { Netlink } from '../../rtnl/netlink.js';
+import { Netns, type NetnsTarget } from '../../netns/namespace.js';
+import type { MacvlanMode } from '../../rtnl/link/macvlan.js';
+import type { IpvlanFlag, IpvlanMode } from '../../rtnl/link/ipvlan.js';
+import { gatewayEndpoint, type EndpointRecord, type NetworkRecord } from '../model/sandbox.js';
 import { checkIpv6Wish, configureSandbox, deleteLink, deleteSandboxLink, prefixlen, withNetlink } from './common.js';
 import type { Driver, Reconciler } from './driver.js';
 

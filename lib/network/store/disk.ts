@@ -4,7 +4,7 @@
 // `store.json` is `{"format":"nlnet-store","version":1,"data":{<key>:<document>,…}}`, keys sorted.
 // A commit writes `store.json.<pid>.<nonce>.tmp` in the same directory, fsyncs it, renames it over
 // `store.json` and fsyncs the directory. A crash at any point leaves the old file or the new one
-// (test/unit/store-crash.test.ts kills a process at every byte and step of it); a temp file left
+// (test/unit/network/store/crash.test.ts kills a process at every byte and step of it); a temp file left
 // by a dead process is removed on open and never read.
 //
 // A state file that cannot be read is an error, never an empty state: to the engine's reconcile

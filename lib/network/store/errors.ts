@@ -1,6 +1,6 @@
 // The store's own errors. Both say which file and what is wrong in a sentence a user can act on,
 // and keep what they came from: a system call's errno/code/syscall, the lock's holder.
-import { ConflictError } from '../../errors.js';
+import { ConflictError } from '../../core/errors.js';
 
 /** What is wrong with the state on disk (see StoreError). */
 export type StoreProblem =

@@ -1,4 +1,4 @@
-// Test-only crash points in a commit. The crash tests (test/unit/store-crash.test.ts) open a store
+// Test-only crash points in a commit. The crash tests (test/unit/network/store/crash.test.ts) open a store
 // with one of these in a child process, which then dies by SIGKILL at that point of its commit, and
 // check that the next process finds the old state or the new one, whole, and takes the lock over.
 // SIGKILL rather than an exception: nothing after the point runs, no finally, no exit handler,

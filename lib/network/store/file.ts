@@ -15,7 +15,7 @@ import { statSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js';
 import { readState, serialize, stateIdentity, writeDurably, type Data } from './disk.js';
 import { ioError, StoreError, type LockHolder } from './errors.js';
 import { COMMIT_STEPS, reach, type StoreFault } from './fault.js';

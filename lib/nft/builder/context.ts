@@ -2,7 +2,7 @@
 // payload_gen_dependency), and merging adjacent header matches into one load (src/rule.c
 // stmt_reduce). Reproducing both is what makes a built rule byte-identical to nft's, and makes
 // `nft list ruleset` print it back as the rule it was written as.
-import { ValidationError } from '../../errors.js';
+import { ValidationError } from '../../core/errors.js';
 import type { Expr } from '../expr.js';
 import type { InlineSet } from '../inline.js';
 import { FIELDS, PROTO_BASE, type Base, type FieldDef, type FieldName, type Proto } from './fields.js';

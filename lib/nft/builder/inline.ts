@@ -4,8 +4,8 @@
 // (src/evaluate.c, src/intervals.c, src/mnl.c). The rule carries the set (see lib/nft/inline.ts).
 import { isIP } from 'node:net';
 
-import { ValidationError } from '../../errors.js';
-import { prefix as parsePrefix } from '../../validate.js';
+import { ValidationError } from '../../core/errors.js';
+import { prefix as parsePrefix } from '../../core/validate.js';
 import { verdictOf } from '../elements.js';
 import type { Verdict } from '../expr.js';
 import type { InlineSet } from '../inline.js';

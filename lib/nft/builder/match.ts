@@ -3,8 +3,8 @@
 // @published`) and the `set` statements of writable fields (`meta mark set 0x1`). Each method
 // checks its argument, then adds the expressions nft generates for the same text
 // (src/netlink_linearize.c).
-import { ValidationError } from '../../errors.js';
-import { prefix as parsePrefix, str } from '../../validate.js';
+import { ValidationError } from '../../core/errors.js';
+import { prefix as parsePrefix, str } from '../../core/validate.js';
 import { LOOKUP_F_INV, type Expr } from '../expr.js';
 import { inlineSetName } from '../inline.js';
 import type { KeyType, TypeofField } from '../values.js';

@@ -5,8 +5,8 @@
 //   ≙ nft add rule inet … ip saddr 10.0.0.0/8 tcp dport 80 counter accept
 //
 // A builder is immutable: every call returns a new one, so a common prefix can be shared.
-import { ValidationError } from '../../errors.js';
-import { oneOf, str } from '../../validate.js';
+import { ValidationError } from '../../core/errors.js';
+import { oneOf, str } from '../../core/validate.js';
 import { FIB_F, type Expr, type Verdict } from '../expr.js';
 import { inlineSetName, type InlineSet } from '../inline.js';
 import type { RuleSpec } from '../objects.js';

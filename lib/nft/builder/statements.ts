@@ -3,8 +3,8 @@
 // Follows nft's src/statement.c and src/netlink_linearize.c, and <linux/netfilter/nf_nat.h>.
 import { isIP } from 'node:net';
 
-import { ValidationError } from '../../errors.js';
-import { knownKeys, object, oneOf, str, uint } from '../../validate.js';
+import { ValidationError } from '../../core/errors.js';
+import { knownKeys, object, oneOf, str, uint } from '../../core/validate.js';
 import { LIMIT_F_INV, NAT_F, type Expr } from '../expr.js';
 import { TYPES } from '../values.js';
 import { type Draft, slotRegister } from './context.js';

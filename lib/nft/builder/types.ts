@@ -2,7 +2,7 @@
 // names. Follows nft's src/datatype.c, src/ct.c, src/proto.c, src/fib.c and src/meta.c.
 import { endianness } from 'node:os';
 
-import { ValidationError } from '../../errors.js';
+import { ValidationError } from '../../core/errors.js';
 import { CT_STATE } from '../expr.js';
 import { TYPES } from '../values.js';
 

@@ -5,10 +5,10 @@
 // separated by someone else's change.
 import { isIP } from 'node:net';
 
-import { ConflictError, NetlinkError, ValidationError } from '../../../errors.js';
-import type { Netlink } from '../../../netlink.js';
+import { ConflictError, NetlinkError, ValidationError } from '../../../core/errors.js';
+import type { Netlink } from '../../../rtnl/netlink.js';
 import type { Element, NftBatch, SetSpec } from '../../../nft/index.js';
-import { ifname, knownKeys, object, oneOf, prefix, uint } from '../../../validate.js';
+import { ifname, knownKeys, object, oneOf, prefix, uint } from '../../../core/validate.js';
 import { chainsFor, networkComment, networkRules, setsFor, staticRules, TABLE, type ChainName, type FirewallFamily, type NetworkFirewall } from './ruleset.js';
 
 export { networkRules, staticRules, SETS, SETS6, TABLE, type NetworkFirewall } from './ruleset.js';

@@ -1,8 +1,8 @@
 // The bridge driver: one Linux bridge per network (the default network's on nlnet0, the others on
 // `br-` + 12 hex of the id), its gateway address and firewall (firewall.ts), and one veth pair per
 // endpoint (veth.ts); published ports through the host's nf_tables maps (ports.ts).
-import { ValidationError } from '../../../errors.js';
-import { DEFAULT_NETWORK, hostIfName } from '../../sandbox.js';
+import { ValidationError } from '../../../core/errors.js';
+import { DEFAULT_NETWORK, hostIfName } from '../../model/sandbox.js';
 import { checkIpv6Wish, configureSandbox, deleteLink, MTU, withNetlink } from '../common.js';
 import type { Driver } from '../driver.js';
 import * as firewall from './firewall.js';

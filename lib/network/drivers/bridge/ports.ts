@@ -2,8 +2,8 @@
 // one element per port and address family, and their repair on start.
 import { isIP } from 'node:net';
 
-import { contains, validateSubnet } from '../../ipam.js';
-import type { EndpointRecord } from '../../sandbox.js';
+import { contains, validateSubnet } from '../../ipam/v4.js';
+import type { EndpointRecord } from '../../model/sandbox.js';
 import type { PortPublisher } from '../driver.js';
 import * as firewall from './firewall.js';
 

@@ -1,7 +1,7 @@
 // The bridge driver's part of reconciliation (see ../../reconcile.ts): `br-` bridges this store
 // made and no longer knows go, missing ones come back; then each network's firewall rules; then
 // veths: strays of this store go, endpoints whose veth is missing or off its bridge come back.
-import { gatewayEndpoint } from '../../sandbox.js';
+import { gatewayEndpoint } from '../../model/sandbox.js';
 import { configureSandbox, deleteLink, withNetlink } from '../common.js';
 import type { Reconciler } from '../driver.js';
 import * as firewall from './firewall.js';

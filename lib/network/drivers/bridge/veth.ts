@@ -1,9 +1,9 @@
 // The bridge driver's links: one Linux bridge per network with the gateway address on it, and one
 // veth pair per endpoint, the host end enslaved to the bridge, the other end born inside the
 // sandbox. Each side of an attachment is one batch (one native call); the caller undoes what finished.
-import type { Netlink } from '../../../netlink.js';
-import type { NetnsTarget } from '../../../netns.js';
-import type { EndpointRecord, NetworkRecord } from '../../sandbox.js';
+import type { Netlink } from '../../../rtnl/netlink.js';
+import type { NetnsTarget } from '../../../netns/namespace.js';
+import type { EndpointRecord, NetworkRecord } from '../../model/sandbox.js';
 import { deleteLink, MTU, prefixlen, randomMac } from '../common.js';
 import type { NetworkFirewall } from './ruleset.js';
 

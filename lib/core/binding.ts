@@ -1,0 +1,146 @@
+// Loads the addon (a prebuild from prebuilds/ when one matches, else build/Release) and types it.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { build, type NativeTape } from './tape.js';
+
+/** A request as the executor takes it: a message type, its flags and a descriptor body. */
+export interface NativeOp {
+  type: number;
+  flags: number;
+  body: object;
+  /** Name of the link this step creates, found by name if the kernel does not echo it. */
+  name?: string;
+}
+
+/** A decoded message body: header fields and attributes under their JS names. */
+export type Body = Record<string, unknown>;
+
+/** An nf_tables transaction: the operations go between BATCH_BEGIN and BATCH_END. */
+export interface ExecOptions {
+  batch?: boolean;
+  /** Refuse the batch (ERESTART) if the ruleset generation is no longer this one. */
+  genid?: number;
+}
+
+export interface NativeHandle {
+  /** Runs the operations in order on one socket; resolves to each step's decoded replies. */
+  exec(ops: NativeOp[], options?: ExecOptions): Promise<Body[][]>;
+  close(): void;
+}
+
+export interface NativeSubscription {
+  close(): void;
+}
+
+export interface NativeBinding {
+  Handle: new (nsfd: number, protocol: number, dumpRetries?: number) => NativeHandle;
+  /** Process-wide counters: dumps retried after NLM_F_DUMP_INTR. */
+  counters(): { dumpRetries: number };
+  Subscription: new (
+    fd: number,
+    protocol: number,
+    onMessages: (messages: { type: number; body: Body }[], overflowed: boolean) => void,
+  ) => NativeSubscription;
+  encode(protocol: number, type: number, flags: number, body: object): Buffer;
+  decode(protocol: number, bytes: Buffer): { type: number; flags: number; seq: number; pid: number; body?: Body }[];
+  netnsCreate(name: string): Promise<void>;
+  netnsCreate(name: string, open: true): Promise<number>;
+  netnsDelete(name: string): Promise<void>;
+  netnsOpen(path: string): Promise<number>;
+  sysctlRead(nsfd: number, path: string): Promise<string>;
+  sysctlWrite(nsfd: number, path: string, value: string): Promise<void>;
+  openNetlink(nsfd: number, protocol: number, groups: number[], receiveBuffer?: number): Promise<number>;
+  // -- sockets inside a namespace (native/netns_socket.cc) --
+  /** A TCP socket made in `nsfd` (-1: the process's own namespace), bound and listening: its fd. */
+  socketListenTcp(nsfd: number, address: string, port: number, backlog: number): Promise<number>;
+  /** A TCP socket made in `nsfd`, bound to `localAddress` unless '', connected to address:port: its fd. */
+  socketConnectTcp(nsfd: number, localAddress: string, address: string, port: number, timeoutMs: number): Promise<number>;
+  /** A UDP socket made in `nsfd` and bound: its fd, for a UdpEndpoint. */
+  socketOpenUdp(nsfd: number, address: string, port: number): Promise<number>;
+  /**
+   * Reads a UDP socket with uv_poll on the JS loop and owns its fd (closed by close()). `send` is
+   * a non-blocking sendto() returning the bytes sent; it throws a NativeError (EAGAIN when full).
+   */
+  UdpEndpoint: new (
+    fd: number,
+    onMessage: (data: Buffer, address: string, port: number) => void,
+  ) => { send(data: Buffer, address: string, port: number): number; address(): { address: string; port: number }; close(): void; ref(): void; unref(): void };
+  // -- running a command inside a namespace (native/spawn.cc) --
+  /**
+   * Forks and execs `file` (PATH already resolved) inside `nsPath`'s network namespace, with each
+   * `binds` pair (source, target, …) bind-mounted in a mount namespace of its own. `started`
+   * rejects with the failing step's errno/syscall/path, or resolves once the command runs;
+   * `onExit` is then called once, when it ends (watched through a pidfd on the loop).
+   */
+  spawn(
+    options: { file: string; argv: string[]; env: string[]; cwd?: string; nsPath?: string; binds: string[] },
+    onExit: (status: number | null, signal: number | null) => void,
+  ): { pid: number; started: Promise<void> };
+}
+
+/** The error shape native code rejects with (see native/errors.cc). */
+export interface NativeError extends Error {
+  errno: number;
+  code: string;
+  syscall: string;
+  extack?: string;
+  badAttrOffset?: number;
+  path?: string;
+  step?: number;
+  results?: Body[][];
+  partial?: Body[];
+}
+
+/** What the addon itself exports: decoded messages come back as tapes (see lib/core/tape.ts). */
+interface RawBinding extends Omit<NativeBinding, 'Handle' | 'Subscription' | 'decode'> {
+  Handle: new (nsfd: number, protocol: number, dumpRetries?: number) => { exec(ops: NativeOp[], options?: ExecOptions): Promise<NativeTape>; close(): void };
+  Subscription: new (fd: number, protocol: number, onMessages: (tape: NativeTape, overflowed: boolean) => void) => NativeSubscription;
+  decode(protocol: number, bytes: Buffer): NativeTape;
+}
+
+const require = createRequire(import.meta.url);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const load = require('node-gyp-build') as (dir: string) => unknown;
+const raw = load(root) as RawBinding;
+
+/** The addon, with its tapes turned into objects. */
+export const native: NativeBinding = {
+  ...raw,
+  Handle: class Handle implements NativeHandle {
+    readonly #h;
+    constructor(nsfd: number, protocol: number, dumpRetries?: number) {
+      this.#h = new raw.Handle(nsfd, protocol, dumpRetries);
+    }
+    async exec(ops: NativeOp[], options?: ExecOptions): Promise<Body[][]> {
+      try {
+        return (build(await this.#h.exec(ops, options)) as { results: Body[][] }).results;
+      } catch (e) {
+        const tape = (e as { tape?: NativeTape }).tape;
+        if (tape) {
+          const { results, partial } = build(tape) as { results: Body[][]; partial?: Body[] };
+          Object.assign(e as object, { results, partial, tape: undefined });
+        }
+        throw e;
+      }
+    }
+    close(): void {
+      this.#h.close();
+    }
+  },
+  Subscription: class Subscription implements NativeSubscription {
+    readonly #s;
+    constructor(fd: number, protocol: number, onMessages: (messages: { type: number; body: Body }[], overflowed: boolean) => void) {
+      this.#s = new raw.Subscription(fd, protocol, (tape, overflowed) => onMessages(build(tape) as { type: number; body: Body }[], overflowed));
+    }
+    close(): void {
+      this.#s.close();
+    }
+  },
+  decode: (protocol, bytes) => build(raw.decode(protocol, bytes)) as ReturnType<NativeBinding['decode']>,
+};
+
+export function isNativeError(e: unknown): e is NativeError {
+  return e instanceof Error && typeof (e as Partial<NativeError>).errno === 'number';
+}
