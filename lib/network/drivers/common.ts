@@ -1,8 +1,6 @@
 // What every driver shares: the sandbox side of an endpoint (its address, its up state, its
 // default route), deleting a link that may be gone already, and the small helpers that run steps
 // undoing themselves. Nothing here knows which driver made a link.
-import { randomBytes } from 'node:crypto';
-
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { Netlink } from '../../rtnl/netlink.js';
 import type { NetnsTarget } from '../../netns/namespace.js';
@@ -33,11 +31,6 @@ export async function withNetlink<T>(ns: NetnsTarget, fn: (nl: Netlink) => Promi
   } finally {
     nl.close();
   }
-}
-
-/** 02:42 and four random bytes: locally administered, unicast, like docker0's. */
-export function randomMac(): string {
-  return ['02', '42', ...randomBytes(4).toString('hex').match(/../g)!].join(':');
 }
 
 /** `ip link del DEV`, where a link already gone is not an error. */

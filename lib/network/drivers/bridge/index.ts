@@ -8,12 +8,11 @@ import type { Driver } from '../driver.js';
 import * as firewall from './firewall.js';
 import { ports } from './ports.js';
 import { reconcileBridges } from './reconcile.js';
-import { bridgeSpec, createBridge, createVeth, firewallSpec, ICC, MASQUERADE, vethSpec } from './veth.js';
+import { bridgeSpec, createBridge, createVeth, firewallSpec, ICC, isSwitch, MASQUERADE, vethSpec } from './veth.js';
 
-/** Docker's bridge driver parses its switches with Go's strconv.ParseBool. */
 function checkBool(options: Record<string, string>, key: string): void {
   const v = options[key];
-  if (v !== undefined && !['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) throw new ValidationError(`options.${key}`, v, 'expected true or false');
+  if (v !== undefined && !isSwitch(v)) throw new ValidationError(`options.${key}`, v, 'expected true or false');
 }
 
 export const bridge: Driver = {

@@ -1,17 +1,31 @@
 // The bridge driver's links: one Linux bridge per network with the gateway address on it, and one
 // veth pair per endpoint, the host end enslaved to the bridge, the other end born inside the
 // sandbox. Each side of an attachment is one batch (one native call); the caller undoes what finished.
+import { randomBytes } from 'node:crypto';
+
 import type { Netlink } from '../../../rtnl/netlink.js';
 import type { NetnsTarget } from '../../../netns/namespace.js';
 import type { EndpointRecord, NetworkRecord } from '../../model/sandbox.js';
-import { deleteLink, MTU, prefixlen, randomMac } from '../common.js';
+import { deleteLink, MTU, prefixlen } from '../common.js';
 import type { NetworkFirewall } from './ruleset.js';
 
 export const MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
 export const ICC = 'com.docker.network.bridge.enable_icc';
 
-/** A bridge switch turned off, in any spelling Go's strconv.ParseBool reads as false (checkOptions checks the value). */
-export const switchedOff = (v: string | undefined): boolean => v !== undefined && ['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v);
+// Docker's bridge driver parses its switches with Go's strconv.ParseBool: these spellings only.
+const SWITCH_OFF = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
+const SWITCH_ON = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+
+/** Whether a switch's value is one ParseBool reads (checkOptions refuses others). */
+export const isSwitch = (v: string): boolean => SWITCH_OFF.includes(v) || SWITCH_ON.includes(v);
+
+/** A bridge switch turned off, in any spelling ParseBool reads as false. */
+export const switchedOff = (v: string | undefined): boolean => v !== undefined && SWITCH_OFF.includes(v);
+
+/** 02:42 and four random bytes, locally administered and unicast, as dockerd gives docker0. */
+function bridgeMac(): string {
+  return ['02', '42', ...randomBytes(4).toString('hex').match(/../g)!].join(':');
+}
 
 export interface BridgeSpec {
   bridge: string;
@@ -34,7 +48,7 @@ export interface BridgeSpec {
 export async function createBridge(nl: Netlink, spec: BridgeSpec): Promise<void> {
   try {
     await nl.batch((b) => {
-      const br = b.link.add({ kind: 'bridge', name: spec.bridge, address: randomMac(), ...(spec.mtu === undefined ? {} : { mtu: spec.mtu }) });
+      const br = b.link.add({ kind: 'bridge', name: spec.bridge, address: bridgeMac(), ...(spec.mtu === undefined ? {} : { mtu: spec.mtu }) });
       b.addr.add({ dev: br, address: `${spec.gateway}/${spec.prefixlen}` });
       // nodad: the gateway must answer at once, not after duplicate address detection.
       if (spec.gateway6 !== undefined) b.addr.add({ dev: br, address: spec.gateway6, nodad: true });
