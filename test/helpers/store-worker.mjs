@@ -4,8 +4,9 @@
 // - `count <dir> <n> <key>`: n read-modify-write increments of <key>, then exit 0.
 // - `hold <dir>`: takes the store's lock (a transaction that waits), writes `held\n` to stdout,
 //   and lets go when stdin ends; exits 0.
-// - `commit <dir> <fault> <tx>`: one transaction; <fault> is a StoreFault as JSON or `none`, <tx>
-//   `{"put":{key:value,…},"delete":[key,…]}`. With a fault it dies by SIGKILL part-way through.
+// - `commit <dir> <fault> <tx> [<options>]`: one transaction; <fault> is a StoreFault as JSON or
+//   `none`, <tx> `{"put":{key:value,…},"delete":[key,…]}`, <options> more FileStore options as
+//   JSON. With a fault it dies by SIGKILL part-way through.
 // - `probe <dir> <options>`: opens the store with <options> (JSON) and commits one document;
 //   writes `{"ok":true}` or `{"ok":false,"error":{name,message,code,problem}}` to stdout.
 import { pathToFileURL } from 'node:url';
@@ -40,8 +41,8 @@ switch (mode) {
     break;
   }
   case 'commit': {
-    const [fault, tx] = rest;
-    const store = await FileStore.open({ dir, ...(fault === 'none' ? {} : { fault: JSON.parse(fault) }) });
+    const [fault, tx, options = '{}'] = rest;
+    const store = await FileStore.open({ dir, ...JSON.parse(options), ...(fault === 'none' ? {} : { fault: JSON.parse(fault) }) });
     const { put = {}, delete: del = [] } = JSON.parse(tx);
     await store.update((t) => {
       for (const [key, value] of Object.entries(put)) t.put(key, value);

@@ -1,11 +1,16 @@
-// The state file on disk: its format, reading it (and saying exactly what is wrong with a damaged
-// one), and replacing it atomically.
+// The snapshot on disk: its format, reading it (and saying exactly what is wrong with a damaged
+// one), and replacing a file atomically.
 //
-// `store.json` is `{"format":"nlnet-store","version":1,"data":{<key>:<document>,…}}`, keys sorted.
-// A commit writes `store.json.<pid>.<nonce>.tmp` in the same directory, fsyncs it, renames it over
-// `store.json` and fsyncs the directory. A crash at any point leaves the old file or the new one
-// (test/unit/network/store/crash.test.ts kills a process at every byte and step of it); a temp file left
-// by a dead process is removed on open and never read.
+// `store.json` is `{"format":"nlnet-store","version":2,"seq":S,"data":{<key>:<document>,…}}`, keys
+// sorted: the state as of commit S. The commits after S are in the journal (journal.ts); the
+// snapshot is rewritten only when the journal has grown past it (compaction, file.ts). Version 1,
+// written by nlnet before the journal, is the same without `seq`: the whole state, rewritten at
+// every commit. It is read as commit 0 and migrated on the first writable open.
+//
+// A file is replaced by writing `<name>.<pid>.<nonce>.tmp` in the same directory, fsyncing it,
+// renaming it over `<name>` and fsyncing the directory. A crash at any point leaves the old file or
+// the new one (test/unit/network/store/crash.test.ts); a temp file left by a dead process is
+// removed on open and never read.
 //
 // A state file that cannot be read is an error, never an empty state: to the engine's reconcile
 // an empty state means "nothing here is ours", and it would remove every network it made.
@@ -14,14 +19,24 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { ioError, StoreError } from './errors.js';
-import { bytesBeforeDeath, die, reach, type StoreFault } from './fault.js';
 import { isCode, tempName, unlinkQuiet } from './lock.js';
 import type { Json } from './types.js';
 
 export const FORMAT = 'nlnet-store';
-export const VERSION = 1;
+export const VERSION = 2;
+/** The single-file format of earlier versions, read and migrated. */
+export const LEGACY_VERSION = 1;
 
 export type Data = Map<string, Json>;
+
+/** A snapshot as read: its documents, the commit it is as of, and the format version it had. */
+export interface Snapshot {
+  data: Data;
+  seq: number;
+  version: number;
+  /** The file's size: compaction weighs the journal against it. */
+  bytes: number;
+}
 
 /** What to do about a damaged state file, said after what is wrong with it. */
 const ADVICE = '; not reading it as an empty state (reconcile would then remove everything nlnet made): restore it, or move it away to start afresh';
@@ -43,8 +58,8 @@ function identity(st: BigIntStats): string {
   return `${st.ino}:${st.size}:${st.mtimeNs}`;
 }
 
-/** The state file's documents; undefined if it does not exist. Damage is a StoreError. */
-export function readState(path: string): Data | undefined {
+/** The snapshot's documents; undefined if it does not exist. Damage is a StoreError. */
+export function readState(path: string): Snapshot | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -71,69 +86,78 @@ export function readState(path: string): Data | undefined {
     const where = at === undefined ? '' : `invalid at character ${at}; `;
     throw new StoreError(path, 'garbage', `state file ${path} is not JSON (${where}it starts with ${JSON.stringify(text.slice(0, 24))})${ADVICE}`);
   }
-  const { format, version, data } = (typeof doc === 'object' && doc !== null ? doc : {}) as { format?: unknown; version?: unknown; data?: unknown };
+  const { format, version, seq, data } = (typeof doc === 'object' && doc !== null ? doc : {}) as { format?: unknown; version?: unknown; seq?: unknown; data?: unknown };
   if (format !== FORMAT || Array.isArray(doc)) {
     throw new StoreError(path, 'wrong-format', `state file ${path} is JSON but not an nlnet state file (no "format": "${FORMAT}")${ADVICE}`);
   }
-  if (version !== VERSION) {
+  if (version !== VERSION && version !== LEGACY_VERSION) {
     const newer = typeof version === 'number' && version > VERSION;
     const what = newer ? `was written by a newer nlnet (state format version ${version})` : `has an unknown state format version (${JSON.stringify(version)})`;
-    throw new StoreError(path, 'wrong-version', `state file ${path} ${what}; this nlnet reads version ${VERSION} and leaves it untouched`);
+    throw new StoreError(path, 'wrong-version', `state file ${path} ${what}; this nlnet reads versions ${LEGACY_VERSION} and ${VERSION} and leaves it untouched`);
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new StoreError(path, 'wrong-format', `state file ${path} has no "data" object of documents${ADVICE}`);
   }
-  return new Map(Object.entries(data as Record<string, Json>));
+  if (version === VERSION && (!Number.isSafeInteger(seq) || (seq as number) < 0)) {
+    throw new StoreError(path, 'wrong-format', `state file ${path} has no valid "seq" (the commit it is as of)${ADVICE}`);
+  }
+  return { data: new Map(Object.entries(data as Record<string, Json>)), seq: version === VERSION ? (seq as number) : 0, version, bytes: Buffer.byteLength(text) };
 }
 
-/** The file's text: keys sorted, so the same state is always the same bytes. */
-export function serialize(data: Data): string {
+/** The snapshot's text as of commit `seq`: keys sorted, so the same state is always the same bytes. */
+export function serialize(data: Data, seq: number): string {
   const sorted = Object.fromEntries([...data].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return `${JSON.stringify({ format: FORMAT, version: VERSION, data: sorted })}\n`;
+  return `${JSON.stringify({ format: FORMAT, version: VERSION, seq, data: sorted })}\n`;
 }
 
 const fsyncAsync = promisify(fsync);
 
 /**
- * Replaces `dir/name` with `text` so that a crash leaves the old content or the new, never a mix:
- * temp file in the same directory (rename is only atomic within a file system), fsync it so the
- * rename cannot reach the disk before the data, rename, then fsync the directory so the rename
- * itself survives a power loss. Only the two fsyncs wait for the disk, so only they go to the
- * thread pool; the rest are page-cache operations of microseconds (see lock.ts). Returns the new
- * file's identity. A failure before the rename (a full disk) removes the temp file and leaves the
- * old state as it was.
+ * Writes `text` to a new temp file beside `dir/name` and fsyncs it, so that a rename of it over
+ * `name` cannot reach the disk before its data (rename is atomic only within a file system, hence
+ * the same directory). Returns the temp file's path and the identity the file will have once
+ * renamed. A failure (a full disk) removes the temp file. Only the fsync waits for the disk, so
+ * only it goes to the thread pool; the rest are page-cache operations of microseconds (lock.ts).
  */
-export async function writeDurably(dir: string, name: string, text: string, fault?: StoreFault): Promise<string> {
-  const path = join(dir, name);
+export async function writeTemp(dir: string, name: string, text: string): Promise<{ temp: string; id: string; ino: bigint; bytes: number }> {
   const temp = join(dir, tempName(name));
-  let id: string;
   try {
     const fd = openSync(temp, 'wx', 0o600);
     try {
-      reach(fault, 'temp-open');
       const bytes = Buffer.from(text, 'utf8');
-      const stop = bytesBeforeDeath(fault, bytes.length);
-      const end = stop ?? bytes.length;
-      for (let off = 0; off < end; ) off += writeSync(fd, bytes, off, end - off);
-      if (stop !== undefined) die();
-      reach(fault, 'temp-written');
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
       await fsyncAsync(fd);
-      reach(fault, 'temp-fsync');
-      id = identity(fstatSync(fd, { bigint: true }));
+      const st = fstatSync(fd, { bigint: true });
+      return { temp, id: identity(st), ino: st.ino, bytes: bytes.length };
     } finally {
       closeSync(fd);
     }
-    reach(fault, 'temp-close');
-    renameSync(temp, path);
   } catch (err) {
-    try {
-      unlinkQuiet(temp);
-    } catch {
-      // The temp file is ignored by readers and removed by the next open; the write's own error matters.
-    }
-    throw ioError(path, 'cannot write the state', err, '; the previous state is unchanged');
+    removeTemp(temp);
+    throw ioError(join(dir, name), 'cannot write the state', err, '; the previous state is unchanged');
   }
-  reach(fault, 'rename');
+}
+
+/** Renames a temp file of writeTemp over `dir/name`; on failure removes it. */
+export function installTemp(temp: string, dir: string, name: string): void {
+  try {
+    renameSync(temp, join(dir, name));
+  } catch (err) {
+    removeTemp(temp);
+    throw ioError(join(dir, name), 'cannot write the state', err, '; the previous state is unchanged');
+  }
+}
+
+export function removeTemp(temp: string): void {
+  try {
+    unlinkQuiet(temp);
+  } catch {
+    // Ignored by readers and removed by the next open; the error that led here is what matters.
+  }
+}
+
+/** fsyncs `dir`, so that the renames done in it survive a power loss. */
+export async function syncDir(dir: string): Promise<void> {
   try {
     const dh = openSync(dir, 'r');
     try {
@@ -144,6 +168,4 @@ export async function writeDurably(dir: string, name: string, text: string, faul
   } catch (err) {
     throw ioError(dir, 'wrote the new state but could not fsync its directory', err, ', so it may not survive a power loss');
   }
-  reach(fault, 'dir-fsync');
-  return id;
 }

@@ -10,17 +10,21 @@
  * - `lock-temp`: the lock's temp file is written, not yet linked to `store.lock` (lock.ts);
  * - `lock-linked`: `store.lock` exists, its temp file not yet removed;
  * - `locked`: the lock is held, nothing else done;
- * - `temp-open`: the state's temp file is created, empty;
- * - `temp-written`: all its bytes are written (a `{ bytes: n }` fault stops part-way through);
- * - `temp-fsync`: it is fsynced; `temp-close`: closed;
- * - `rename`: it is renamed over `store.json`; the directory is not yet fsynced;
- * - `dir-fsync`: the directory is fsynced: the commit is durable, the lock still held;
+ * - `appended`: the commit's record is in the journal, not yet synced (a `{ bytes: n }` fault
+ *   stops part-way through writing it);
+ * - `synced`: it is fdatasynced: the commit is durable, the lock still held;
  * - `released`: the lock is released.
+ * When a commit rewrites the snapshot and journal (the first commit in a fresh or migrated
+ * directory, before its record; a compaction, after it), between `locked` and `released`:
+ * - `journal-temp`, `snapshot-temp`: the new journal's (snapshot's) temp file is written and fsynced;
+ * - `journal-renamed`, `snapshot-renamed`: it is renamed into place (the first of the two
+ *   renames is the journal's when starting afresh, the snapshot's when compacting);
+ * - `dir-synced`: the directory is fsynced.
  */
-export const COMMIT_STEPS = ['lock-temp', 'lock-linked', 'locked', 'temp-open', 'temp-written', 'temp-fsync', 'temp-close', 'rename', 'dir-fsync', 'released'] as const;
+export const COMMIT_STEPS = ['lock-temp', 'lock-linked', 'locked', 'journal-temp', 'snapshot-temp', 'journal-renamed', 'snapshot-renamed', 'dir-synced', 'appended', 'synced', 'released'] as const;
 export type CommitStep = (typeof COMMIT_STEPS)[number];
 
-/** Where to die: after a step of the commit, or after `bytes` bytes of the state's temp file. */
+/** Where to die: after a step of the commit, or after `bytes` bytes of its journal record. */
 export type StoreFault = { step: CommitStep } | { bytes: number };
 
 /** Kills this process if `fault` names `step`. */
@@ -28,7 +32,7 @@ export function reach(fault: StoreFault | undefined, step: CommitStep): void {
   if (fault !== undefined && 'step' in fault && fault.step === step) die();
 }
 
-/** With a `bytes` fault, how many of the temp file's `total` bytes to write before dying. */
+/** With a `bytes` fault, how many of the record's `total` bytes to write before dying. */
 export function bytesBeforeDeath(fault: StoreFault | undefined, total: number): number | undefined {
   return fault !== undefined && 'bytes' in fault ? Math.min(fault.bytes, total) : undefined;
 }

@@ -1,31 +1,41 @@
-// The embedded store: the whole state in one JSON file, `<dir>/store.json` (its format and how
-// it is replaced: disk.ts).
+// The embedded store: a snapshot and a journal in the state directory (`<dir>/store.json` and
+// `<dir>/store.journal`; their formats: disk.ts, journal.ts; how they are read and written:
+// state.ts).
 //
-// One file, not one per document: a transaction that touches a network, its endpoints and a
-// sandbox then commits with a single rename(2), which is atomic, so no journal is needed. The
-// price is rewriting the whole file on each commit; the state of one host (networks, endpoints,
-// sandboxes) is kilobytes to a few megabytes, so that is cheap next to the fsyncs.
+// A commit appends one line to the journal and fdatasyncs it: one transaction touching a network,
+// its endpoints and a sandbox is one line, all-or-nothing because a line counts only when whole
+// and checksummed. So a commit costs what it changed, not the whole state, and the 500th sandbox
+// commits as fast as the first. When the journal outgrows the snapshot (and at least
+// `compactBytes`), the commit that crossed the line also rewrites the snapshot and starts an
+// empty journal; spread over the commits that filled it, that is a constant cost per commit too.
 //
 // Transactions are serialized in two layers: a promise queue inside the process, and a lock file
-// across processes (see lock.ts). Reads outside a transaction take no lock: they read
-// whichever `store.json` the last rename installed, which is always one whole commit. So a
-// store opened `readonly` writes nothing at all, not even a lock, and still reads consistently.
+// across processes (see lock.ts). Reads outside a transaction take no lock: they read the
+// snapshot and every whole record after it, which is always one whole commit, and keep what they
+// read in memory, reading only what was appended since. So a store opened `readonly` writes
+// nothing at all, not even a lock, and still reads consistently.
+//
+// The single-file state of earlier versions (version 1: all of it in `store.json`, rewritten at
+// every commit) is read as it is, and migrated to snapshot and journal by the first open that may
+// write.
 
 import { statSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js';
-import { readState, serialize, stateIdentity, writeDurably, type Data } from './disk.js';
+import type { Data } from './disk.js';
 import { ioError, StoreError, type LockHolder } from './errors.js';
 import { COMMIT_STEPS, reach, type StoreFault } from './fault.js';
 import { acquireLock, isCode, pidAlive, unlinkQuiet } from './lock.js';
+import { DiskState } from './state.js';
 import type { Json, Store, StoreEntry, StoreSnapshot, StoreTx } from './types.js';
 
-const STATE = 'store.json';
 const LOCK = 'store.lock';
-/** Temp files of the state, the lock and its break markers: `store.json.<pid>.<hex>.tmp`, `store.lock….<pid>.<hex>.tmp`. */
-const TEMP_RE = /^store\.(?:json|lock)(?:\.break-[0-9a-z-]+)*\.(\d+)\.[0-9a-f]+\.tmp$/;
+/** Temp files of the snapshot, the journal, the lock and its break markers: `store.json.<pid>.<hex>.tmp`, `store.lock….<pid>.<hex>.tmp`. */
+const TEMP_RE = /^store\.(?:json|journal|lock)(?:\.break-[0-9a-z-]+)*\.(\d+)\.[0-9a-f]+\.tmp$/;
+/** The journal size below which it is never compacted, however small the snapshot. */
+const MIN_COMPACT_BYTES = 1 << 20;
 
 export interface FileStoreOptions {
   /** The state directory (the engine passes its `stateDir`, /var/lib/nlnet by default). */
@@ -55,6 +65,11 @@ export interface FileStoreOptions {
   onLockWait?: (holder: LockHolder) => void;
   /** How long a transaction waits for the lock before `onLockWait` is called, ms. Default 0. */
   lockNoticeMs?: number;
+  /**
+   * The journal size, bytes, at which a commit rewrites the snapshot and starts the journal anew.
+   * Default: the snapshot's size, and at least 1 MiB.
+   */
+  compactBytes?: number;
   /** Test-only: die by SIGKILL at this point of the first commit (fault.ts). Leave undefined. */
   fault?: StoreFault;
 }
@@ -67,18 +82,20 @@ export class FileStore implements Store {
   readonly #readonly: boolean;
   readonly #lock: LockWait;
   readonly #fault: StoreFault | undefined;
-  /** The last state read or written, and the identity of the file it came from. Never mutated. */
-  #cache: { id: string; data: Data } | undefined;
-  /** Whether a state file was ever seen: then its disappearing is an error, not an empty state. */
-  #seen = false;
+  readonly #compactBytes: number | undefined;
+  readonly #state: DiskState;
+  /** The journal size at which a compaction that failed is tried again. */
+  #compactRetryAt = 0;
   /** Tail of the in-process queue: each update starts when the previous one has settled. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(dir: string, readonly: boolean, lock: LockWait, fault: StoreFault | undefined) {
+  private constructor(dir: string, readonly: boolean, lock: LockWait, fault: StoreFault | undefined, compactBytes: number | undefined) {
     this.#dir = dir;
     this.#readonly = readonly;
     this.#lock = lock;
     this.#fault = fault;
+    this.#compactBytes = compactBytes;
+    this.#state = new DiskState(dir);
   }
 
   /** The state directory. */
@@ -93,10 +110,11 @@ export class FileStore implements Store {
 
   /**
    * Opens the store in `dir` (creating `dir` unless told not to), removes the temp files dead
-   * processes left there, and reads the state once, so that a damaged file fails here.
+   * processes left there, reads the state once, so that a damaged file fails here, and migrates
+   * the single-file state of an earlier version (unless `readonly`).
    */
   static async open(options: FileStoreOptions): Promise<FileStore> {
-    const { dir, readonly = false, lockTimeoutMs = 30_000, lockNoticeMs = 0, onLockWait, fault } = options;
+    const { dir, readonly = false, lockTimeoutMs = 30_000, lockNoticeMs = 0, onLockWait, fault, compactBytes } = options;
     const create = options.create ?? !readonly;
     if (typeof dir !== 'string' || dir === '') throw new ValidationError('dir', dir, 'must be a non-empty path');
     if (typeof readonly !== 'boolean') throw new ValidationError('readonly', readonly, 'must be a boolean');
@@ -106,27 +124,29 @@ export class FileStore implements Store {
       if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new ValidationError(field, ms, 'must be a non-negative number of milliseconds');
     }
     if (onLockWait !== undefined && typeof onLockWait !== 'function') throw new ValidationError('onLockWait', onLockWait, 'must be a function');
+    if (compactBytes !== undefined && !(Number.isSafeInteger(compactBytes) && compactBytes >= 0)) throw new ValidationError('compactBytes', compactBytes, 'must be a non-negative whole number of bytes');
     if (fault !== undefined && !isFault(fault)) throw new ValidationError('fault', fault, `must be { step: ${COMMIT_STEPS.join('|')} } or { bytes: n }`);
 
     await openDir(dir, create);
     if (!readonly) await removeDeadTemps(dir);
-    const store = new FileStore(dir, readonly, { timeoutMs: lockTimeoutMs, noticeMs: lockNoticeMs, onWait: onLockWait }, fault);
-    await store.#read(); // a damaged file fails here, not at the first update
+    const store = new FileStore(dir, readonly, { timeoutMs: lockTimeoutMs, noticeMs: lockNoticeMs, onWait: onLockWait }, fault, compactBytes);
+    store.#state.read(); // a damaged file fails here, not at the first update
+    if (!readonly && store.#state.legacy) await store.#migrate();
     return store;
   }
 
   async get<T extends Json = Json>(key: string): Promise<T | undefined> {
     checkKey(key);
-    return copy((await this.#read()).get(key)) as T | undefined;
+    return copy(this.#state.read().get(key)) as T | undefined;
   }
 
   async list<T extends Json = Json>(prefix: string, opts: { readonly?: boolean } = {}): Promise<StoreEntry<T>[]> {
     checkPrefix(prefix);
-    return listOf(await this.#read(), prefix, opts.readonly !== true) as StoreEntry<T>[];
+    return listOf(this.#state.read(), new Map(), prefix, opts.readonly !== true) as StoreEntry<T>[];
   }
 
   async snapshot(): Promise<StoreSnapshot> {
-    return new FileSnapshot(await this.#read());
+    return new FileSnapshot(this.#state.share());
   }
 
   update<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<T> {
@@ -154,7 +174,7 @@ export class FileStore implements Store {
   async #transact<T>(fn: (tx: StoreTx) => T | Promise<T>, decided: (d: { value: T; written: Promise<void> }) => void): Promise<T> {
     const lock = await acquireLock(join(this.#dir, LOCK), { ...this.#lock, fault: this.#fault });
     try {
-      const tx = new FileTx(await this.#read());
+      const tx = new FileTx(this.#state.prepare());
       let result: T;
       try {
         result = await fn(tx);
@@ -162,10 +182,11 @@ export class FileStore implements Store {
         tx.done = true;
       }
       if (tx.writes.size > 0) {
-        const written = this.#write(tx.merged());
+        const written = this.#state.append(tx.writes, this.#fault);
         written.catch(() => undefined); // reported through `written` and this function's result
         decided({ value: result, written });
         await written;
+        await this.#compactIfDue();
       }
       return result;
     } finally {
@@ -174,39 +195,32 @@ export class FileStore implements Store {
     }
   }
 
-  // Synchronous: a page-cache read, cheaper than a thread-pool round trip (see lock.ts). The
-  // parsed state is kept while the file is the same one (every commit renames a new file in, so
-  // its inode, size or write time differ): with hundreds of sandboxes, parsing is most of a read.
-  async #read(): Promise<Data> {
-    const path = join(this.#dir, STATE);
-    const id = stateIdentity(path);
-    if (id !== undefined && this.#cache?.id === id) return this.#cache.data;
-    const data = id === undefined ? undefined : readState(path);
-    if (data === undefined) return this.#missing(path);
-    // Read between a stat and a rename by someone else, the text may be newer than `id`: then
-    // the next read sees another id and parses again. Never the reverse.
-    this.#cache = { id: id!, data };
-    this.#seen = true;
-    return data;
-  }
-
-  /** No state file: a fresh state, unless there was one (or the directory is gone too). */
-  #missing(path: string): Data {
-    if (this.#seen) throw new StoreError(path, 'vanished', `state file ${path} was removed while nlnet was using it; not reading it as an empty state`);
+  /**
+   * Rewrites the snapshot once the journal has outgrown it. The commit is durable already, so a
+   * compaction that fails (a full disk) fails nothing: it is tried again when the journal has
+   * grown as much once more, and the journal meanwhile holds every commit.
+   */
+  async #compactIfDue(): Promise<void> {
+    const journal = this.#state.journalBytes() ?? 0;
+    const limit = this.#compactBytes ?? Math.max(MIN_COMPACT_BYTES, this.#state.snapshotBytes);
+    if (journal < limit || journal < this.#compactRetryAt) return;
     try {
-      statSync(this.#dir);
-    } catch (err) {
-      if (isCode(err, 'ENOENT')) throw new StoreError(this.#dir, 'vanished', `state directory ${this.#dir} was removed while nlnet was using it`);
-      throw ioError(this.#dir, 'cannot read the state directory', err);
+      await this.#state.rewrite('compact', this.#fault);
+      this.#compactRetryAt = 0;
+    } catch {
+      this.#compactRetryAt = journal + limit;
     }
-    return new Map();
   }
 
-  async #write(data: Data): Promise<void> {
-    this.#cache = undefined;
-    const id = await writeDurably(this.#dir, STATE, serialize(data), this.#fault);
-    this.#cache = { id, data };
-    this.#seen = true;
+  /** Rewrites a version-1 state as snapshot and journal, under the lock (another process may too). */
+  async #migrate(): Promise<void> {
+    const lock = await acquireLock(join(this.#dir, LOCK), { ...this.#lock, fault: this.#fault });
+    try {
+      this.#state.prepare();
+      if (this.#state.legacy) await this.#state.rewrite('afresh', this.#fault);
+    } finally {
+      await lock.release();
+    }
   }
 }
 
@@ -282,7 +296,7 @@ class FileSnapshot implements StoreSnapshot {
 
   async list<T extends Json = Json>(prefix: string, opts: { readonly?: boolean } = {}): Promise<StoreEntry<T>[]> {
     checkPrefix(prefix);
-    return listOf(this.data, prefix, opts.readonly !== true) as StoreEntry<T>[];
+    return listOf(this.data, new Map(), prefix, opts.readonly !== true) as StoreEntry<T>[];
   }
 }
 
@@ -301,7 +315,7 @@ class FileTx implements StoreTx {
   async list<T extends Json = Json>(prefix: string, opts: { readonly?: boolean } = {}): Promise<StoreEntry<T>[]> {
     this.#live();
     checkPrefix(prefix);
-    return listOf(this.merged(), prefix, opts.readonly !== true) as StoreEntry<T>[];
+    return listOf(this.snapshot, this.writes, prefix, opts.readonly !== true) as StoreEntry<T>[];
   }
 
   put(key: string, value: Json): void {
@@ -317,15 +331,6 @@ class FileTx implements StoreTx {
     this.writes.set(key, undefined);
   }
 
-  merged(): Data {
-    const data = new Map(this.snapshot);
-    for (const [key, value] of this.writes) {
-      if (value === undefined) data.delete(key);
-      else data.set(key, value);
-    }
-    return data;
-  }
-
   /** A transaction object kept past its function would write into a commit that already happened. */
   #live(): void {
     if (this.done) throw new ConflictError('transaction', 'store', 'used after it ended');
@@ -338,11 +343,17 @@ function copy<T extends Json | undefined>(value: T): T {
   return value === undefined ? value : structuredClone(value);
 }
 
-function listOf(data: Data, prefix: string, copied = true): StoreEntry[] {
-  return [...data.keys()]
-    .filter((key) => key.startsWith(prefix))
-    .sort()
-    .map((key) => ({ key, value: copied ? copy(data.get(key) as Json) : (data.get(key) as Json) }));
+/** The documents under `prefix` of `data` with `writes` over it (undefined: deleted), sorted by key. */
+function listOf(data: Data, writes: ReadonlyMap<string, Json | undefined>, prefix: string, copied = true): StoreEntry[] {
+  const keys = new Set<string>();
+  for (const key of data.keys()) if (key.startsWith(prefix)) keys.add(key);
+  for (const [key, value] of writes) if (key.startsWith(prefix) && value !== undefined) keys.add(key);
+  const entries: StoreEntry[] = [];
+  for (const key of [...keys].sort()) {
+    const value = writes.has(key) ? writes.get(key) : data.get(key);
+    if (value !== undefined) entries.push({ key, value: copied ? copy(value) : value });
+  }
+  return entries;
 }
 
 /** Keys are `collection/id`-style paths: non-empty, no empty segment, no control characters. */

@@ -30,13 +30,17 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const GOOD = serialize(
-  new Map<string, Json>([
-    ['networks/a', { name: 'a', driver: 'bridge', subnet: '172.18.0.0/16', labels: { team: 'x' } }],
-    ['endpoints/e1', { network: 'a', ip: '172.18.0.2', aliases: ['web'] }],
-    ['sandboxes/web', { name: 'web', netns: '/run/netns/web', ok: true, n: null }],
-  ]),
-);
+/** The single-file state of earlier versions (format version 1), which the store reads and migrates. */
+const legacy = (data: Map<string, Json>): string => `${JSON.stringify({ format: 'nlnet-store', version: 1, data: Object.fromEntries(data) })}\n`;
+
+const DOCS = new Map<string, Json>([
+  ['networks/a', { name: 'a', driver: 'bridge', subnet: '172.18.0.0/16', labels: { team: 'x' } }],
+  ['endpoints/e1', { network: 'a', ip: '172.18.0.2', aliases: ['web'] }],
+  ['sandboxes/web', { name: 'web', netns: '/run/netns/web', ok: true, n: null }],
+]);
+const GOOD = legacy(DOCS);
+/** What a state directory holds between transactions: the snapshot and the journal. */
+const FILES = ['store.journal', 'store.json'];
 
 /** Opening fails with a StoreError of `problem` naming the file, and the file is left as it was. */
 async function expectRefused(content: string | Buffer, problem: StoreProblem, says: string | RegExp): Promise<StoreError> {
@@ -92,7 +96,7 @@ describe('a damaged state file is refused, named and left alone', () => {
   });
 
   it('a version it cannot read: newer, or not a version at all', async () => {
-    await expectRefused('{"format":"nlnet-store","version":2,"data":{}}', 'wrong-version', `state file ${state} was written by a newer nlnet (state format version 2); this nlnet reads version 1 and leaves it untouched`);
+    await expectRefused('{"format":"nlnet-store","version":3,"seq":0,"data":{}}', 'wrong-version', `state file ${state} was written by a newer nlnet (state format version 3); this nlnet reads versions 1 and 2 and leaves it untouched`);
     await expectRefused('{"format":"nlnet-store","version":"1","data":{}}', 'wrong-version', 'has an unknown state format version ("1")');
     await expectRefused('{"format":"nlnet-store","data":{}}', 'wrong-version', 'has an unknown state format version (undefined)');
   });
@@ -109,7 +113,7 @@ describe('a damaged state file is refused, named and left alone', () => {
     await expect(store.snapshot()).rejects.toBeInstanceOf(StoreError);
     await expect(store.update((tx) => tx.put('networks/b', {}))).rejects.toMatchObject({ problem: 'truncated' });
     expect(await readFile(state, 'utf8')).toBe(torn);
-    expect((await readdir(dir)).sort()).toEqual(['store.json']); // lock released, no temp file
+    expect((await readdir(dir)).sort()).toEqual(FILES); // lock released, no temp file
   });
 });
 
@@ -122,7 +126,7 @@ describe('a state that disappears is an error, not an empty state', () => {
     expect(err).toBeInstanceOf(StoreError);
     expect(err).toMatchObject({ problem: 'vanished', path: state, message: `state file ${state} was removed while nlnet was using it; not reading it as an empty state` });
     await expect(store.update((tx) => tx.put('networks/b', {}))).rejects.toMatchObject({ problem: 'vanished' });
-    expect(await readdir(dir)).toEqual([]); // no new, empty store.json written over the loss
+    expect(await readdir(dir)).toEqual(['store.journal']); // no new, empty store.json written over the loss
   });
 
   it('the state directory removed under a running store', async () => {
@@ -149,7 +153,7 @@ describe('the state directory', () => {
   it('missing, by default: created, mode 0700 (compatible with earlier versions)', async () => {
     const made = join(dir, 'a', 'state');
     await (await FileStore.open({ dir: made })).update((tx) => tx.put('k/1', 1));
-    expect(await readdir(made)).toEqual(['store.json']);
+    expect((await readdir(made)).sort()).toEqual(FILES);
   });
 
   it('a file where the directory should be, or under its path', async () => {
@@ -215,7 +219,7 @@ describe('the state directory', () => {
         error: { name: 'StoreError', problem: 'io', code: 'EACCES', message: `cannot take the state lock ${join(dir, 'store.lock')}: permission denied (EACCES)` },
       });
       expect(await readFile(state, 'utf8')).toBe(GOOD);
-      expect(await readdir(dir)).toEqual(['store.json']);
+      expect(await readdir(dir)).toEqual(['store.json']); // not migrated either: that needs the lock
       // A readonly store needs no write permission: its probe fails only at the update it refuses.
       expect((await probe({ readonly: true })).error).toMatchObject({ name: 'ConflictError', message: `store '${dir}': opened read-only: it cannot change anything` });
     });
@@ -238,12 +242,12 @@ describe('leftovers of a crash are recovered from, losing nothing', () => {
   it('a whole but never renamed temp file is not a commit: ignored, and removed', async () => {
     await writeFile(state, GOOD);
     const pid = deadPid();
-    const uncommitted = serialize(new Map<string, Json>([['networks/z', { name: 'z' }]]));
-    const leftovers = [`store.json.${pid}.0123456789ab.tmp`, `store.lock.${pid}.0123456789ab.tmp`, `store.lock.break-${pid}-aa.${pid}.0123456789ab.tmp`];
+    const uncommitted = serialize(new Map<string, Json>([['networks/z', { name: 'z' }]]), 7);
+    const leftovers = [`store.json.${pid}.0123456789ab.tmp`, `store.journal.${pid}.0123456789ab.tmp`, `store.lock.${pid}.0123456789ab.tmp`, `store.lock.break-${pid}-aa.${pid}.0123456789ab.tmp`];
     for (const name of leftovers) await writeFile(join(dir, name), uncommitted);
     const store = await FileStore.open({ dir });
     expect((await store.list('networks/')).map((e) => e.key)).toEqual(['networks/a']);
-    expect(await readdir(dir)).toEqual(['store.json']);
+    expect((await readdir(dir)).sort()).toEqual(FILES);
     await store.update((tx) => tx.put('networks/b', { name: 'b' }));
     expect((await store.list('networks/')).map((e) => e.key)).toEqual(['networks/a', 'networks/b']);
   });
@@ -256,7 +260,7 @@ describe('leftovers of a crash are recovered from, losing nothing', () => {
     await writeFile(join(dir, 'store.lock.break-dead-1'), lock('dead-2'));
     const store = await FileStore.open({ dir, lockTimeoutMs: 0 });
     await store.update((tx) => tx.put('networks/b', { name: 'b' }));
-    expect(await readdir(dir)).toEqual(['store.json']);
+    expect((await readdir(dir)).sort()).toEqual(FILES);
     expect((await store.list('networks/')).length).toBe(2);
   });
 });

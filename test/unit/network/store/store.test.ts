@@ -13,8 +13,9 @@ import { commandOf } from '../../../../lib/network/store/lock.js';
 import type { Json } from '../../../../lib/network/store/types.js';
 import { buildStore, STORE_WORKER, type StoreBuild } from '../../../helpers/store-build.js';
 
-// A switch to make rename(2) fail: the moment between "temp file written" and "renamed over".
-const faults = vi.hoisted(() => ({ failRename: false }));
+// Switches to make rename(2) fail (the moment between "temp file written" and "renamed over"),
+// and a journal append fail half-way (a write at a position: only appends give one).
+const faults = vi.hoisted(() => ({ failRename: false, failAppend: false }));
 vi.mock('node:fs', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs')>();
   return {
@@ -23,13 +24,25 @@ vi.mock('node:fs', async (importOriginal) => {
       if (faults.failRename) throw Object.assign(new Error('simulated crash before rename'), { code: 'EIO' });
       return real.renameSync(from, to);
     },
+    writeSync: (...args: Parameters<typeof real.writeSync>) => {
+      const [fd, buffer, offset, length, position] = args as [number, Buffer, number, number, number | undefined];
+      if (faults.failAppend && typeof position === 'number') {
+        real.writeSync(fd, buffer, offset, Math.floor(length / 2), position);
+        throw Object.assign(new Error('simulated I/O error'), { code: 'EIO' });
+      }
+      return (real.writeSync as (...a: unknown[]) => number)(...args);
+    },
   };
 });
+
+/** What a state directory holds between transactions: the snapshot and the journal. */
+const FILES = ['store.journal', 'store.json'];
 
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nlnet-store-'));
   faults.failRename = false;
+  faults.failAppend = false;
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -78,8 +91,13 @@ describe('FileStore documents and transactions', () => {
     // A second instance reads the same committed file.
     const other = await FileStore.open({ dir });
     expect(await other.list('networks/')).toEqual([{ key: 'networks/a', value: { name: 'a', internal: true } }]);
+    // The first commit made an empty snapshot and the journal; each commit since is one line of it.
     const file = JSON.parse(await readFile(join(dir, 'store.json'), 'utf8'));
-    expect(file).toMatchObject({ format: 'nlnet-store', version: 1 });
+    expect(file).toEqual({ format: 'nlnet-store', version: 2, seq: 0, data: {} });
+    const journal = (await readFile(join(dir, 'store.journal'), 'utf8')).split('\n');
+    expect(journal).toHaveLength(4);
+    expect(JSON.parse(journal[0]!)).toEqual({ format: 'nlnet-journal', version: 2, base: 0 });
+    expect(JSON.parse(journal[2]!.slice(9))).toEqual({ seq: 2, put: {}, del: ['networks/b'] });
   });
 
   it('returns copies, so changing a value read changes nothing stored', async () => {
@@ -106,7 +124,7 @@ describe('FileStore documents and transactions', () => {
   it('changes nothing when the transaction throws', async () => {
     const store = await FileStore.open({ dir });
     await store.update((tx) => tx.put('networks/a', { v: 1 }));
-    const before = await readFile(join(dir, 'store.json'));
+    const before = [await readFile(join(dir, 'store.json')), await readFile(join(dir, 'store.journal'))];
     const boom = new Error('boom');
     await expect(
       store.update(async (tx) => {
@@ -116,7 +134,7 @@ describe('FileStore documents and transactions', () => {
         throw boom;
       }),
     ).rejects.toBe(boom);
-    expect(await readFile(join(dir, 'store.json'))).toEqual(before);
+    expect([await readFile(join(dir, 'store.json')), await readFile(join(dir, 'store.journal'))]).toEqual(before);
     // The lock was released: the next transaction runs.
     await store.update((tx) => tx.put('networks/c', 3));
     expect((await store.list('networks/')).map((e) => e.key)).toEqual(['networks/a', 'networks/c']);
@@ -161,19 +179,65 @@ describe('FileStore documents and transactions', () => {
 });
 
 describe('FileStore atomic commits', () => {
-  it('keeps the old state when the commit fails between temp write and rename', async () => {
+  it('keeps the old state when an append fails half-way, cutting off what it wrote', async () => {
     const store = await FileStore.open({ dir });
     await store.update((tx) => tx.put('networks/a', { v: 1 }));
-    faults.failRename = true;
+    const journal = await readFile(join(dir, 'store.journal'));
+    faults.failAppend = true;
     const err = await store.update((tx) => tx.put('networks/a', { v: 2 })).catch((e: unknown) => e);
-    faults.failRename = false;
+    faults.failAppend = false;
     expect(err).toBeInstanceOf(StoreError);
-    expect(err).toMatchObject({ code: 'EIO', problem: 'io', path: join(dir, 'store.json') });
+    expect(err).toMatchObject({ code: 'EIO', problem: 'io', path: join(dir, 'store.journal') });
     expect(String(err)).toContain('the previous state is unchanged');
     expect(await store.get('networks/a')).toEqual({ v: 1 });
-    expect(await readdir(dir)).toEqual(['store.json']); // temp removed, lock released
+    expect(await readFile(join(dir, 'store.journal'))).toEqual(journal);
+    expect((await readdir(dir)).sort()).toEqual(FILES); // lock released
     await store.update((tx) => tx.put('networks/a', { v: 3 }));
-    expect(await store.get('networks/a')).toEqual({ v: 3 });
+    expect(await (await FileStore.open({ dir })).get('networks/a')).toEqual({ v: 3 });
+  });
+
+  it('keeps the old state when the first commit cannot make the files', async () => {
+    const store = await FileStore.open({ dir });
+    faults.failRename = true;
+    const err = await store.update((tx) => tx.put('networks/a', { v: 1 })).catch((e: unknown) => e);
+    faults.failRename = false;
+    expect(err).toMatchObject({ code: 'EIO', problem: 'io', path: join(dir, 'store.journal') });
+    expect(await readdir(dir)).toEqual([]); // temps removed, lock released
+    await store.update((tx) => tx.put('networks/a', { v: 2 }));
+    expect(await store.get('networks/a')).toEqual({ v: 2 });
+  });
+
+  it('compacts: the snapshot takes the journal in once it has grown past compactBytes', async () => {
+    const store = await FileStore.open({ dir, compactBytes: 600 });
+    const reader = await FileStore.open({ dir, readonly: true });
+    const sizes: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      await store.update((tx) => tx.put(`sandboxes/c${i}`, { name: `c${i}`, pad: 'x'.repeat(40) }));
+      sizes.push((await readFile(join(dir, 'store.journal'))).length);
+      // A reader that keeps its view sees every commit, across compactions.
+      expect((await reader.list('sandboxes/')).length).toBe(i + 1);
+    }
+    expect(Math.max(...sizes)).toBeLessThan(600 + 200); // the limit, the header and one record
+    const snapshot = JSON.parse(await readFile(join(dir, 'store.json'), 'utf8'));
+    expect(snapshot.seq).toBeGreaterThan(30);
+    expect(Object.keys(snapshot.data).length).toBe(snapshot.seq);
+    expect((await (await FileStore.open({ dir })).list('sandboxes/')).length).toBe(40);
+    expect((await readdir(dir)).sort()).toEqual(FILES);
+  });
+
+  it('keeps the commit when a compaction fails, and compacts later', async () => {
+    const store = await FileStore.open({ dir, compactBytes: 1 });
+    await store.update((tx) => tx.put('k/1', 1));
+    await store.update(() => undefined);
+    faults.failRename = true;
+    await store.update((tx) => tx.put('k/2', 2));
+    await store.update(() => undefined); // the compaction runs after the commit returned: wait for it
+    faults.failRename = false;
+    expect((await readdir(dir)).sort()).toEqual(FILES);
+    expect(JSON.parse(await readFile(join(dir, 'store.json'), 'utf8')).seq).toBe(1);
+    expect(await (await FileStore.open({ dir })).list('k/')).toEqual([{ key: 'k/1', value: 1 }, { key: 'k/2', value: 2 }]);
+    await store.update((tx) => tx.put('k/3', 3));
+    expect(JSON.parse(await readFile(join(dir, 'store.json'), 'utf8')).seq).toBe(3);
   });
 
   it('ignores a temp file left by a crash and removes it on open when its writer is dead', async () => {
@@ -223,7 +287,7 @@ describe('FileStore locking', () => {
     await Promise.all([runWorker(100), runWorker(100), runWorker(100), runWorker(100)]);
     const store = await FileStore.open({ dir });
     expect(await store.get('counters/c')).toBe(400);
-    expect(await readdir(dir)).toEqual(['store.json']);
+    expect((await readdir(dir)).sort()).toEqual(FILES);
   });
 
   it('takes over a lock left by a dead process', async () => {
@@ -231,7 +295,7 @@ describe('FileStore locking', () => {
     const store = await FileStore.open({ dir, lockTimeoutMs: 2_000 });
     await store.update((tx) => tx.put('k/1', 1));
     expect(await store.get('k/1')).toBe(1);
-    expect(await readdir(dir)).toEqual(['store.json']);
+    expect((await readdir(dir)).sort()).toEqual(FILES);
   });
 
   it('loses no update when 3 processes find the same stale lock at once', async () => {
@@ -239,7 +303,7 @@ describe('FileStore locking', () => {
     await Promise.all([runWorker(50), runWorker(50), runWorker(50)]);
     const store = await FileStore.open({ dir });
     expect(await store.get('counters/c')).toBe(150);
-    expect(await readdir(dir)).toEqual(['store.json']);
+    expect((await readdir(dir)).sort()).toEqual(FILES);
   });
 
   describe('with a live holder', () => {
@@ -288,7 +352,7 @@ describe('FileStore locking', () => {
       const old = new Date(Date.now() - 120_000);
       await utimes(join(dir, 'store.lock'), old, old);
       await store.update((tx) => tx.put('k/1', 1));
-      expect(await readdir(dir)).toEqual(['store.json']);
+      expect((await readdir(dir)).sort()).toEqual(FILES);
     });
   });
 
@@ -401,14 +465,14 @@ describe('FileStore locking', () => {
     const store = await FileStore.open({ dir, lockTimeoutMs: 0, onLockWait });
     await store.update((tx) => tx.put('k/1', 1));
     expect(onLockWait).not.toHaveBeenCalled();
-    expect(await readdir(dir)).toEqual(['store.json']);
+    expect((await readdir(dir)).sort()).toEqual(FILES);
   });
 
   it('takes over a lock taken in an earlier boot, even if its pid is alive now', async () => {
     await writeLock(process.pid, 'other-boot-1', { boot: '00000000-0000-0000-0000-000000000000' });
     const store = await FileStore.open({ dir, lockTimeoutMs: 0 });
     await store.update((tx) => tx.put('k/1', 1));
-    expect(await readdir(dir)).toEqual(['store.json']);
+    expect((await readdir(dir)).sort()).toEqual(FILES);
   });
 
   it('records the command line readable as typed', () => {
