@@ -1,4 +1,4 @@
-// The reply path of NlSocket::transact and transact_batch (native/socket.cc) without the socket:
+// The reply path of NlSocket::transact and transact_batch (native/core/socket.cc) without the socket:
 // a datagram framed by MsgReader, and parse_nlmsgerr on each NLMSG_ERROR (an ACK, or an errno
 // with the echoed request and the extended ack: NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS) and each
 // NLMSG_DONE that ends a multipart dump.
@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "../native/attr.h"
-#include "../native/socket.h"
+#include "core/attr.h"
+#include "core/socket.h"
 #include "decode.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

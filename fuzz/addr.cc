@@ -1,8 +1,8 @@
 // RTM_{NEW,DEL,GET}ADDR as native.decode(NETLINK_ROUTE, …) reads them: ifaddrmsg, IFA_* and
-// struct ifa_cacheinfo (addr.cc).
+// struct ifa_cacheinfo (native/rtnl/addr.cc).
 #include <linux/netlink.h>
 
-#include "../native/families.h"
+#include "rtnl/rtnl.h"
 #include "decode.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

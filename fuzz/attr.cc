@@ -1,4 +1,4 @@
-// AttrReader and Attr (native/attr.h), the TLV walk under every decoder, on arbitrary bytes.
+// AttrReader and Attr (native/core/attr.h), the TLV walk under every decoder, on arbitrary bytes.
 // Each attribute must lie inside what it was read from; each is then walked again as a nest, as
 // NEST and LIST fields and the families' own codecs do, from a copy of exactly its size so that
 // AddressSanitizer sees a read past the attribute and not only past the whole input.
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../native/attr.h"
+#include "core/attr.h"
 #include "decode.h"
 
 namespace {

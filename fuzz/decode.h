@@ -1,4 +1,4 @@
-// What native.decode(protocol, buffer) does (addon.cc), without the JS objects at the end: frame
+// What native.decode(protocol, buffer) does (native/core/addon.cc), without the JS objects at the end: frame
 // the datagram with MsgReader, pick each message's schema with schema_for, decode the body into a
 // Tape. Each target passes the schemas it is about, so that its time goes to one family; the
 // others' messages are framed and skipped.
@@ -10,7 +10,7 @@
 #include <initializer_list>
 #include <vector>
 
-#include "../native/codec.h"
+#include "core/codec.h"
 
 namespace nlnet::fuzz {
 

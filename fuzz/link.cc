@@ -1,9 +1,9 @@
 // RTM_{NEW,DEL,GET,SET}LINK as native.decode(NETLINK_ROUTE, …) reads them: ifinfomsg, IFLA_*,
-// IFLA_LINKINFO with every kind's IFLA_INFO_DATA (link_<kind>.cc) and the bridge port's
-// IFLA_INFO_SLAVE_DATA and IFLA_PROTINFO (bridge_port.cc).
+// IFLA_LINKINFO with every kind's IFLA_INFO_DATA (native/rtnl/link_<kind>.cc) and the bridge
+// port's IFLA_INFO_SLAVE_DATA and IFLA_PROTINFO (native/rtnl/bridge_port.cc).
 #include <linux/netlink.h>
 
-#include "../native/families.h"
+#include "rtnl/rtnl.h"
 #include "decode.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,10 +1,10 @@
 // nf_tables messages as native.decode(NETLINK_NETFILTER, …) reads them: tables, chains, rules
-// with their expression lists (nft_expr_*.cc, dynset's nested expressions included), sets,
+// with their expression lists (native/nft/expr/*.cc, dynset's nested expressions included), sets,
 // set elements, the generation and the batch envelope. One target for all: schema_for picks the
 // schema from the message type, and rules reach most of the code.
 #include <linux/netlink.h>
 
-#include "../native/nft.h"
+#include "nft/nft.h"
 #include "decode.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

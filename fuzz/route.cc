@@ -1,8 +1,9 @@
 // RTM_{NEW,DEL,GET}ROUTE as native.decode(NETLINK_ROUTE, …) reads them: rtmsg, RTA_*, the
-// RTA_METRICS nest and RTA_MULTIPATH's struct rtnexthop list, whose lengths route.cc checks itself.
+// RTA_METRICS nest and RTA_MULTIPATH's struct rtnexthop list, whose lengths native/rtnl/route.cc
+// checks itself.
 #include <linux/netlink.h>
 
-#include "../native/families.h"
+#include "rtnl/rtnl.h"
 #include "decode.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

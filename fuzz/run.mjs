@@ -22,27 +22,29 @@ const build = join(here, 'build');
 const CXX = process.env.CXX_FUZZ ?? 'clang++';
 
 // The addon's sources that talk to the kernel or to JS rather than decode: none of them is a
-// decoder, and addon.cc's NODE_API_MODULE would register a module nobody loads.
-const NOT_DECODERS = new Set(['addon', 'handle', 'events', 'netns', 'netns_socket', 'udp_endpoint', 'spawn', 'socket', 'errors']);
+// decoder, and core/addon.cc's NODE_API_MODULE would register a module nobody loads. netns/ has
+// no decoder at all. Paths are relative to native/, without .cc.
+const NOT_DECODERS = new Set(['core/addon', 'core/handle', 'core/ns_thread', 'core/socket', 'core/errors', 'rtnl/events']);
+const isDecoder = (s) => !NOT_DECODERS.has(s) && !s.startsWith('netns/');
 
 // The codec sources come from binding.gyp, so that a new family file is fuzzed (and linked:
-// registry.cc refers to every schema) as soon as the addon builds it.
+// core/registry.cc refers to every schema) as soon as the addon builds it.
 function codecSources() {
   const gyp = JSON.parse(readFileSync(join(root, 'binding.gyp'), 'utf8'));
-  return gyp.targets[0].sources.map((s) => s.replace(/^native\/|\.cc$/g, '')).filter((s) => !NOT_DECODERS.has(s));
+  return gyp.targets[0].sources.map((s) => s.replace(/^native\/|\.cc$/g, '')).filter(isDecoder);
 }
 
 function targets() {
   const codec = codecSources();
   return [
-    { name: 'attr', objs: ['attr'] },
+    { name: 'attr', objs: ['core/attr'] },
     { name: 'link', objs: codec },
     { name: 'addr', objs: codec },
     { name: 'route', objs: codec },
     { name: 'neigh', objs: codec },
     { name: 'nft', objs: codec },
-    // socket.cc's parse_nlmsgerr; errors.cc for Failure.
-    { name: 'ack', objs: ['attr', 'socket', 'errors'] },
+    // core/socket.cc's parse_nlmsgerr; core/errors.cc for Failure.
+    { name: 'ack', objs: ['core/attr', 'core/socket', 'core/errors'] },
   ];
 }
 
@@ -68,8 +70,9 @@ function fail(message) {
   process.exit(2);
 }
 
-// napi.h and node's headers (node_api.h, uv.h): the codec headers include napi.h because the
-// encoding half takes JS values. Nothing of node is linked or run.
+// native/ itself, as binding.gyp has it (includes read "core/attr.h"), then napi.h and node's
+// headers (node_api.h, uv.h): the codec headers include napi.h because the encoding half takes JS
+// values. Nothing of node is linked or run.
 function includeDirs() {
   const require = createRequire(join(root, 'package.json'));
   const napi = join(root, require('node-addon-api').include_dir);
@@ -80,7 +83,7 @@ function includeDirs() {
   ].filter(Boolean);
   const node = candidates.find((d) => existsSync(join(d, 'node_api.h')));
   if (!node) fail(`node's headers (node_api.h) not found in ${candidates.join(', ')}: run \`npx node-gyp install\`, or set NODE_INCLUDE_DIR`);
-  return [napi, node];
+  return [join(root, 'native'), napi, node];
 }
 
 function checkClang() {
@@ -122,12 +125,17 @@ async function pool(items, jobs, fn) {
 
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
 
+/** The .h files in dir and, with deep, in its subfolders (native/ is split into folders). */
+function headersIn(dir, deep) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return deep ? headersIn(p, deep) : [];
+    return e.name.endsWith('.h') ? [p] : [];
+  });
+}
+
 function newestHeader() {
-  const headers = [
-    ...readdirSync(join(root, 'native')).filter((f) => f.endsWith('.h')).map((f) => join(root, 'native', f)),
-    ...readdirSync(here).filter((f) => f.endsWith('.h')).map((f) => join(here, f)),
-  ];
-  return Math.max(...headers.map(mtime));
+  return Math.max(...[...headersIn(join(root, 'native'), true), ...headersIn(here, false)].map(mtime));
 }
 
 async function compile(list, includes, jobs, objDir) {
@@ -140,6 +148,7 @@ async function compile(list, includes, jobs, objDir) {
   const failed = [];
   await pool(list, jobs, async ({ src, obj, flags }) => {
     if (mtime(obj) > Math.max(mtime(src), headers)) return;
+    mkdirSync(dirname(obj), { recursive: true });
     const r = await run(CXX, [...CXXFLAGS, ...flags, ...inc, '-c', src, '-o', obj]);
     if (r.code !== 0) failed.push(`${relative(root, src)}:\n${r.out}`);
   });

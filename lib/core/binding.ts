@@ -52,7 +52,7 @@ export interface NativeBinding {
   sysctlRead(nsfd: number, path: string): Promise<string>;
   sysctlWrite(nsfd: number, path: string, value: string): Promise<void>;
   openNetlink(nsfd: number, protocol: number, groups: number[], receiveBuffer?: number): Promise<number>;
-  // -- sockets inside a namespace (native/netns_socket.cc) --
+  // -- sockets inside a namespace (native/netns/netns_socket.cc) --
   /** A TCP socket made in `nsfd` (-1: the process's own namespace), bound and listening: its fd. */
   socketListenTcp(nsfd: number, address: string, port: number, backlog: number): Promise<number>;
   /** A TCP socket made in `nsfd`, bound to `localAddress` unless '', connected to address:port: its fd. */
@@ -67,7 +67,7 @@ export interface NativeBinding {
     fd: number,
     onMessage: (data: Buffer, address: string, port: number) => void,
   ) => { send(data: Buffer, address: string, port: number): number; address(): { address: string; port: number }; close(): void; ref(): void; unref(): void };
-  // -- running a command inside a namespace (native/spawn.cc) --
+  // -- running a command inside a namespace (native/netns/spawn.cc) --
   /**
    * Forks and execs `file` (PATH already resolved) inside `nsPath`'s network namespace, with each
    * `binds` pair (source, target, …) bind-mounted in a mount namespace of its own. `started`
@@ -80,7 +80,7 @@ export interface NativeBinding {
   ): { pid: number; started: Promise<void> };
 }
 
-/** The error shape native code rejects with (see native/errors.cc). */
+/** The error shape native code rejects with (see native/core/errors.cc). */
 export interface NativeError extends Error {
   errno: number;
   code: string;

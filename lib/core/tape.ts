@@ -1,4 +1,4 @@
-// Builds JS values from the addon's decoder output (see native/tape.h): a flat list of
+// Builds JS values from the addon's decoder output (see native/core/tape.h): a flat list of
 // instructions, so that objects are made by JS code, which V8 does far faster than property
 // sets through N-API.
 

@@ -1,6 +1,6 @@
 // Running the user's own command inside a network namespace (`nlnet exec`, `nlnet run`), the way
 // `ip netns exec NAME CMD` does it: the namespace's /etc/netns/NAME/* bound over /etc/*, a fresh
-// /sys, then execve. The fork and exec happen in native/spawn.cc; this façade checks the input,
+// /sys, then execve. The fork and exec happen in native/netns/spawn.cc; this façade checks the input,
 // resolves PATH and lists the files to bind, so the child after fork() has nothing left to decide.
 import { accessSync, constants as fsConstants, readdirSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';

@@ -1,5 +1,5 @@
 // nlnet speaks netlink itself: nothing in lib/ or native/ may start a process to do its work.
-// The one exception is native/spawn.cc, which starts the user's own command for `nlnet exec` and
+// The one exception is native/netns/spawn.cc, which starts the user's own command for `nlnet exec` and
 // `nlnet run` (as `ip netns exec` does); it may fork and execve, and nothing else may.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +25,7 @@ const CC_PATTERNS = [/\bsystem\s*\(/, /\bpopen\s*\(/, /\bexec[lv]p?e?\s*\(/, /\b
 const codeOf = (file: string): string => readFileSync(file, 'utf8').replace(/\/\/.*$/gm, '');
 
 /** The user's command for `nlnet exec`/`run`: fork() and execve() only. */
-const SPAWN = join(root, 'native', 'spawn.cc');
+const SPAWN = join(root, 'native', 'netns', 'spawn.cc');
 const SPAWN_ALLOWED = [/\bv?fork\s*\(/, /\bexec[lv]p?e?\s*\(/];
 
 describe('no subprocess in lib/ or native/', () => {
@@ -41,7 +41,7 @@ describe('no subprocess in lib/ or native/', () => {
     for (const re of CC_PATTERNS) if (!allowed.includes(String(re))) expect(text, `${file} matches ${re}`).not.toMatch(re);
   });
 
-  it('native/spawn.cc, the exception, forks and execs only the user command', () => {
+  it('native/netns/spawn.cc, the exception, forks and execs only the user command', () => {
     const text = codeOf(SPAWN);
     expect(text.match(/\bfork\s*\(/g)?.length, 'one fork() call site').toBe(1);
     expect(text).toMatch(/\bexecve\s*\(/);

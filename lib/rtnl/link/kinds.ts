@@ -1,5 +1,5 @@
 // Link kinds: each maps its part of a link spec to IFLA_INFO_DATA and back, one file per kind,
-// found through this table (the TypeScript side of native/link_<kind>.cc).
+// found through this table (the TypeScript side of native/rtnl/link_<kind>.cc).
 import type { Body } from '../../core/binding.js';
 import type { NetnsTarget } from '../../netns/namespace.js';
 import { bridgeKind, type BridgeOptions } from './bridge.js';

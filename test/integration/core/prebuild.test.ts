@@ -161,7 +161,8 @@ describe.skipIf(skipReason !== undefined)(`npm install of the packed tarball wit
     expect(shipped).toContain('dist/index.js');
     expect(shipped).toContain(`prebuilds/linux-${host}/nlnet.node`);
     expect(shipped).toContain('binding.gyp');
-    expect(shipped).toContain('native/addon.cc');
+    expect(shipped).toContain('native/core/addon.cc');
+    expect(shipped).toContain('native/nft/expr/counter.cc');
     expect(shipped.filter((f) => f.startsWith('build/'))).toEqual([]);
   });
 

@@ -11,9 +11,9 @@ const NLMSG_ERROR = 2;
 describe('fuzz regressions', () => {
   // fuzz/ack, done-positive-errno: an NLMSG_DONE (NLM_F_MULTI | NLM_F_ACK_TLVS) whose errno field
   // holds 0x74f96b11, with NLMSGERR_ATTR_MSG "Dump interrupted", then 12 bytes claiming to be a
-  // message of about 2 GB. parse_nlmsgerr (native/socket.cc) negated the errno into a negative one;
-  // it now answers EPROTO for anything but 0…-4095. That function reads only what a netlink
-  // socket received, which a unit test cannot forge, so the fix is checked by the fuzz
+  // message of about 2 GB. parse_nlmsgerr (native/core/socket.cc) negated the errno into a
+  // negative one; it now answers EPROTO for anything but 0…-4095. That function reads only what a
+  // netlink socket received, which a unit test cannot forge, so the fix is checked by the fuzz
   // regression corpus; here the addon's own decoder must refuse the truncated second message.
   it('refuses the NLMSG_DONE with an impossible errno and a runaway length after it', () => {
     const bytes = Buffer.from(
