@@ -5,3 +5,8 @@ export type { PublishedPortRecord } from './ports/allocate.js';
 export type { NetworkInspect, EndpointInspect } from './model/inspect.js';
 export { AddressPool, DEFAULT_POOLS, allocateSubnet, claimSubnet, macFor } from './ipam/v4.js';
 export { FileStore } from './store/file.js';
+export { EtcdStore, type EtcdStoreOptions } from './store/etcd.js';
+export { EtcdError, type EtcdCode } from './store/etcd-client.js';
+export type { HostInfo, HostRegistration, RegisterHostOptions } from './store/etcd-lease.js';
+export type { StoreWatch, WatchEvent, WatchOptions } from './store/etcd-watch.js';
+export { parseClusterStore } from './store/cluster-url.js';

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The integration tests check nlnet's work with tools nlnet did not write: ip and bridge
-// (iproute2), nft (nftables), ping (iputils-ping) and dig (bind9-dnsutils). `npm test` runs this
+// (iproute2), nft (nftables), ping (iputils-ping) and dig (bind9-dnsutils); the etcd store's tests
+// run a real etcd (etcd-server). `npm test` runs this
 // first, so that a missing tool is one clear line up front, not dozens of failing tests later.
 //
 // As root (the integration tests run only as root) on Debian or Ubuntu, missing tools are
@@ -18,6 +19,7 @@ const ORACLES = [
   ['nft', 'nftables'],
   ['ping', 'iputils-ping'],
   ['dig', 'bind9-dnsutils'],
+  ['etcd', 'etcd-server'],
 ];
 
 const onPath = (cmd) =>
@@ -35,7 +37,7 @@ const packages = (list) => [...new Set(list.map(([, pkg]) => pkg))];
 const say = (line) => console.error(`nlnet tests: ${line}`);
 
 if (process.getuid?.() !== 0) {
-  say('not root: the integration tests will be skipped, so their tools (ip, nft, ping, dig) are not needed');
+  say('not root: the integration tests will be skipped, so their tools (ip, nft, ping, dig, etcd) are not needed');
   process.exit(0);
 }
 const before = missing();
