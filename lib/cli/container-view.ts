@@ -37,7 +37,8 @@ export function containerLine(sb: SandboxRecord, now: number, noTrunc = false): 
   };
 }
 
-interface PortBinding {
+/** Docker's own binding type (Go's nat.PortBinding) as its inspect JSON spells it: docker's field names, the port as a string. */
+interface DockerPortBinding {
   HostIp: string;
   HostPort: string;
 }
@@ -48,8 +49,8 @@ interface PortBinding {
  * namespace's path), Ports and one entry per network.
  */
 export function containerInspect(sb: SandboxRecord, networks: readonly Network[]): Record<string, unknown> {
-  const bindings: Record<string, PortBinding[]> = {};
-  const ports: Record<string, PortBinding[]> = {};
+  const bindings: Record<string, DockerPortBinding[]> = {};
+  const ports: Record<string, DockerPortBinding[]> = {};
   for (const ep of sb.endpoints) {
     for (const p of ep.ports ?? []) {
       const key = `${p.containerPort}/${p.protocol}`;

@@ -8,14 +8,14 @@ import { isIP } from 'node:net';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { Netlink } from '../rtnl/netlink.js';
 import { netns, type Netns, type NetnsTarget } from '../netns/namespace.js';
-import type { Json } from './store/types.js';
 import { FileStore } from './store/file.js';
 import { processAlive } from './store/lock.js';
 import { register } from './store/presence.js';
 import { deleteLink } from './drivers/common.js';
 import { driverFor, publishers, type DriverContext } from './drivers/driver.js';
 import { dropNetwork, makeNetwork } from './networks.js';
-import { asJson, checkMacFree, gatewayIn, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './model/records.js';
+import { recordsIn, recordsOf, type RecordReader } from './model/collections.js';
+import { checkMacFree, gatewayIn, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './model/records.js';
 import { plumb, rollback, routeDefault, unplumb, withNetlink, type Undo } from './plumbing.js';
 import { inspectJson, type NetworkInspect } from './model/inspect.js';
 import { DnsService, type DnsServiceOptions } from './dns/service.js';
@@ -36,8 +36,9 @@ import {
   type SandboxRecord,
 } from './model/sandbox.js';
 
-export type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, DetachStep, EngineFaults, EngineOptions, Network, NetworkStep, PortMapping, Step } from './model/types.js';
-import type { Step, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network, PortMapping } from './model/types.js';
+export type { AttachStep, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, DetachStep, EngineFaults, EngineOptions, Network, NetworkStep, Step } from './model/types.js';
+import type { Step, ConnectOptions, CreateNetworkOptions, CreateSandboxOptions, EngineFaults, EngineOptions, Network } from './model/types.js';
+import type { PublishedPort } from './ports/spec.js';
 
 
 const strip = ({ pool: _pool, pool6: _pool6, ...network }: NetworkRecord): Network => network;
@@ -63,6 +64,9 @@ export class Engine {
   /** This store's owner id, written into what it makes (owner.ts); '' for a read-only engine. */
   #owner = '';
 
+  /** The store's latest committed records, for reads outside a transaction. */
+  readonly #records: RecordReader;
+
   private constructor(
     /** The host namespace's name under /run/netns; '' for the caller's own. */
     readonly hostNetns: string,
@@ -70,7 +74,9 @@ export class Engine {
     readonly store: FileStore,
     /** Opened with `readonly`: every change is refused. */
     readonly readonly: boolean,
-  ) {}
+  ) {
+    this.#records = recordsOf(store);
+  }
 
   /**
    * Opens a Netlink handle in `hostNetns` (default: the caller's namespace) and the file store in
@@ -179,29 +185,28 @@ export class Engine {
 
   /** `docker network ls` */
   async listNetworks(): Promise<Network[]> {
-    return (await this.store.list<Json>('networks/')).map((e) => strip(e.value as unknown as NetworkRecord));
+    return (await this.#records.networks.list()).map(strip);
   }
 
   /** `docker network inspect NAME` */
   async inspectNetwork(name: string): Promise<NetworkInspect> {
     checkName('name', name);
-    const rec = await this.store.get<Json>(`networks/${name}`);
+    const rec = await this.#records.networks.get(name);
     if (rec === undefined) throw new NotFoundError('network', name);
-    const sandboxes = (await this.store.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
-    return inspectJson(rec as unknown as NetworkRecord, sandboxes);
+    return inspectJson(rec, await this.#records.sandboxes.list());
   }
 
   /** The stored records of every sandbox (`docker ps -a`, network side). */
   async listSandboxes(): Promise<SandboxRecord[]> {
-    return (await this.store.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
+    return this.#records.sandboxes.list();
   }
 
   /** The stored record of a sandbox. */
   async inspectSandbox(name: string): Promise<SandboxRecord> {
     checkName('name', name);
-    const rec = await this.store.get<Json>(`sandboxes/${name}`);
+    const rec = await this.#records.sandboxes.get(name);
     if (rec === undefined) throw new NotFoundError('sandbox', name);
-    return rec as unknown as SandboxRecord;
+    return rec;
   }
 
   /** `docker run --network none|host|container:X|NETWORK [--ip IP]`, without the process. */
@@ -243,8 +248,9 @@ export class Engine {
       const {
         value: { sandbox, endpoint, network },
         written,
-      } = await this.store.decide(async (tx) => {
-        if ((await tx.get(`sandboxes/${name}`)) !== undefined) throw new ConflictError('sandbox', name, `the container name ${name} is already in use`);
+      } = await this.store.decide(async (raw) => {
+        const tx = recordsIn(raw);
+        if ((await tx.sandboxes.get(name)) !== undefined) throw new ConflictError('sandbox', name, `the container name ${name} is already in use`);
         const sb: SandboxRecord = { name, id: randomId(), created: new Date().toISOString(), mode: '', netns: sandboxNetnsName(this.hostNetns, name), ownsNetns: true, endpoints: [] };
         let reserved: [EndpointRecord, NetworkRecord] | undefined;
         switch (mode.kind) {
@@ -275,13 +281,13 @@ export class Engine {
             throw new ValidationError('network', unknown, 'unknown network mode');
           }
         }
-        tx.put(`sandboxes/${name}`, asJson(sb));
+        tx.sandboxes.put(sb);
         return { sandbox: sb, endpoint: reserved?.[0], network: reserved?.[1] };
       });
       undo.push(() =>
         this.store.update(async (tx) => {
           if (endpoint !== undefined) await releaseEndpoint(tx, endpoint, name);
-          tx.delete(`sandboxes/${name}`);
+          recordsIn(tx).sandboxes.delete(name);
         }),
       );
       // Awaited below; until then its failure is only held for that await.
@@ -347,7 +353,7 @@ export class Engine {
   async removeSandbox(name: string): Promise<void> {
     this.#writable();
     const sb = await this.inspectSandbox(name);
-    const sharers = (await this.store.list<Json>('sandboxes/', { readonly: true })).map((e) => e.value as unknown as SandboxRecord).filter((s) => s.mode === `container:${name}`);
+    const sharers = (await this.#records.sandboxes.list({ readonly: true })).filter((s) => s.mode === `container:${name}`);
     if (sharers.length > 0) throw new ConflictError('sandbox', name, `its namespace is shared by ${sharers.map((s) => s.name).join(', ')}`);
     // The kernel first: a removal that fails half-way leaves the record, and running it again
     // finishes the job (links and namespaces already gone are not errors).
@@ -366,7 +372,7 @@ export class Engine {
     await this.store.update(async (tx) => {
       const now = await sandboxIn(tx, name);
       for (const ep of now.endpoints) await releaseEndpoint(tx, ep, name);
-      tx.delete(`sandboxes/${name}`);
+      recordsIn(tx).sandboxes.delete(name);
     });
   }
 
@@ -390,7 +396,7 @@ export class Engine {
         const s = await sandboxIn(tx, sandbox);
         if (!s.ownsNetns || s.mode === 'none') throw new ConflictError('sandbox', sandbox, `a sandbox in network mode ${s.mode} cannot be connected to networks`);
         const [ep, n] = await reserveEndpoint(tx, s, network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(opts.ip6 === undefined ? {} : { ip6: opts.ip6 }), aliases });
-        tx.put(`sandboxes/${sandbox}`, asJson(s));
+        recordsIn(tx).sandboxes.put(s);
         // The default route comes from this endpoint if none before it is on a non-internal network.
         return { sb: s, endpoint: ep, net: n, first: (await gatewayIn(tx, s)) === ep };
       });
@@ -421,7 +427,7 @@ export class Engine {
     await unplumb(this.nl, sb.netns, ep);
     await this.#step('release');
     const next = await this.store.update(async (tx) => {
-      const was = await tx.get(`sandboxes/${sandbox}`);
+      const was = await recordsIn(tx).sandboxes.get(sandbox);
       const before = was === undefined ? undefined : await gatewayIn(tx, await sandboxIn(tx, sandbox));
       await releaseEndpoint(tx, ep, sandbox);
       // The default route went with the gateway endpoint's link: the next candidate takes it
@@ -433,8 +439,8 @@ export class Engine {
     if (next !== undefined) await routeDefault(sb.netns, next.ep, next.net);
   }
 
-  /** `docker port SANDBOX`: the published ports of its endpoints (none in host mode). */
-  async listPorts(sandbox: string): Promise<PortMapping[]> {
+  /** `docker port SANDBOX`: the published ports of its endpoints (none in host mode), every host address spelled out (`80/tcp -> 0.0.0.0:32768`). */
+  async listPorts(sandbox: string): Promise<Required<PublishedPort>[]> {
     const sb = await this.inspectSandbox(sandbox);
     return sb.endpoints.flatMap((e) => (e.ports ?? []).map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp ?? '0.0.0.0', hostPort: p.hostPort })));
   }
@@ -445,7 +451,7 @@ export class Engine {
    */
   async prune(): Promise<string[]> {
     this.#writable();
-    const used = new Set((await this.store.list<Json>('sandboxes/')).flatMap((e) => (e.value as unknown as SandboxRecord).endpoints.map((ep) => ep.network)));
+    const used = new Set((await this.#records.sandboxes.list()).flatMap((s) => s.endpoints.map((ep) => ep.network)));
     const removed: string[] = [];
     for (const n of await this.listNetworks()) {
       if (n.name === DEFAULT_NETWORK || used.has(n.name)) continue;
@@ -469,7 +475,7 @@ export class Engine {
     if (this.#defaultExists) return false;
     let made = false;
     for (let waited = 0; ; waited += 10) {
-      const rec = (await this.store.get(`networks/${DEFAULT_NETWORK}`)) as unknown as NetworkRecord | undefined;
+      const rec = await this.#records.networks.get(DEFAULT_NETWORK);
       if (rec === undefined) {
         const first = this.#creatingDefault === undefined;
         this.#creatingDefault ??= this.createNetwork({ name: DEFAULT_NETWORK })

@@ -1,7 +1,7 @@
 // The Docker network modes: the engine and the pieces it is built from.
-export { Engine, type EngineOptions, type EngineFaults, type AttachStep, type DetachStep, type NetworkStep, type Step, type CreateNetworkOptions, type CreateSandboxOptions, type Network, type PortMapping } from './engine.js';
+export { Engine, type EngineOptions, type EngineFaults, type AttachStep, type DetachStep, type NetworkStep, type Step, type CreateNetworkOptions, type CreateSandboxOptions, type Network } from './engine.js';
 export type { EndpointRecord, NetworkRecord, SandboxRecord } from './model/sandbox.js';
-export type { PublishedPortRecord } from './ports/allocate.js';
+export type { PublishedPort } from './ports/spec.js';
 export type { NetworkInspect, EndpointInspect } from './model/inspect.js';
 export { AddressPool, DEFAULT_POOLS, allocateSubnet, claimSubnet, macFor } from './ipam/v4.js';
 export { FileStore } from './store/file.js';

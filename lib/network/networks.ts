@@ -7,11 +7,11 @@ import { MTU, rollback, type Undo } from './drivers/common.js';
 import { DEFAULT_DRIVER, driverFor } from './drivers/driver.js';
 import { AddressPool, allocateSubnet, claimSubnet } from './ipam/v4.js';
 import { AddressPool6, allocateSubnet6, claimSubnet6 } from './ipam/v6.js';
-import { asJson, networkIn, sandboxesIn } from './model/records.js';
+import { recordsIn } from './model/collections.js';
+import { networkIn, sandboxesIn } from './model/records.js';
 import { checkName, randomId, type NetworkRecord } from './model/sandbox.js';
 import type { FileStore } from './store/file.js';
 import { thisProcess } from './store/lock.js';
-import type { Json } from './store/types.js';
 import type { CreateNetworkOptions, NetworkStep } from './model/types.js';
 
 /**
@@ -31,9 +31,10 @@ export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNet
   if (mtu !== undefined && !(Number.isInteger(mtu) && mtu >= 68 && mtu <= 65535)) throw new ValidationError(`options.${MTU}`, options[MTU], 'expected an MTU from 68 to 65535');
   const hostRoutes = (await nl.route.list({ table: 'all', family: 'inet' })).map((r) => r.dst);
   await step('net-record');
-  const rec = await store.update(async (tx) => {
-    if ((await tx.get(`networks/${name}`)) !== undefined) throw new ConflictError('network', name, `network with name ${name} already exists`);
-    const others = (await tx.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
+  const rec = await store.update(async (raw) => {
+    const tx = recordsIn(raw);
+    if ((await tx.networks.get(name)) !== undefined) throw new ConflictError('network', name, `network with name ${name} already exists`);
+    const others = await tx.networks.list();
     driver.checkConflicts?.(name, options, others);
     const subnet = opts.subnet === undefined ? allocateSubnet({ taken: others.map((o) => o.subnet), hostRoutes }) : claimSubnet(opts.subnet, others);
     const pool = new AddressPool({ subnet, ...(opts.gateway === undefined ? {} : { gateway: opts.gateway }), ...(opts.ipRange === undefined ? {} : { ipRange: opts.ipRange }) });
@@ -58,13 +59,13 @@ export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNet
       pool: pool.toJSON(),
       ...(pool6 === undefined ? {} : { subnet6: pool6.subnet, gateway6: pool6.gateway, pool6: pool6.toJSON() }),
     };
-    tx.put(`networks/${name}`, asJson({ ...r, creating: thisProcess() }));
+    tx.networks.put({ ...r, creating: thisProcess() });
     return r;
   });
-  const undo: Undo = [() => store.update((tx) => tx.delete(`networks/${name}`))];
+  const undo: Undo = [() => store.update((tx) => recordsIn(tx).networks.delete(name))];
   try {
     await driver.createNetwork({ nl, owner }, rec, undo, step);
-    await store.update((tx) => tx.put(`networks/${rec.name}`, asJson(rec)));
+    await store.update((tx) => recordsIn(tx).networks.put(rec));
   } catch (e) {
     await rollback(undo);
     throw e;
@@ -81,13 +82,13 @@ export async function dropNetwork(nl: Netlink, store: FileStore, name: string, o
     const r = await networkIn(tx, name);
     const users = (await sandboxesIn(tx)).filter((s) => s.endpoints.some((e) => e.network === name));
     if (users.length > 0) throw new ConflictError('network', name, `error while removing network: network ${name} has active endpoints (${users.map((u) => u.name).join(', ')})`);
-    tx.delete(`networks/${name}`);
+    recordsIn(tx).networks.delete(name);
     return r;
   });
   try {
     await driverFor(rec.driver).deleteNetwork({ nl, owner }, rec, step);
   } catch (e) {
-    await store.update((tx) => tx.put(`networks/${name}`, asJson(rec)));
+    await store.update((tx) => recordsIn(tx).networks.put(rec));
     throw e;
   }
 }

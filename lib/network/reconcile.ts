@@ -13,7 +13,7 @@ import { join } from 'node:path';
 
 import type { Netlink } from '../rtnl/netlink.js';
 import { netns } from '../netns/namespace.js';
-import type { Json, StoreTx } from './store/types.js';
+import type { StoreTx } from './store/types.js';
 import { others } from './store/presence.js';
 import type { FileStore } from './store/file.js';
 import { withNetlink } from './drivers/common.js';
@@ -21,6 +21,7 @@ import { reconcilers } from './drivers/driver.js';
 import { processAlive } from './store/lock.js';
 import { ETC_NETNS, removeSandboxEtc, writeSandboxFiles } from './etc.js';
 import { markedNetns, markNetns, unmarkNetns } from './owner.js';
+import { recordsIn, type Collection } from './model/collections.js';
 import type { NetworkRecord, SandboxRecord } from './model/sandbox.js';
 
 export interface ReconcileReport {
@@ -54,22 +55,36 @@ export async function reconcile(ctx: ReconcileContext): Promise<ReconcileReport>
 
 async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport> {
   const report: ReconcileReport = { recreated: [], removed: [] };
-  const stored = (await tx.list<Json>('networks/')).map((e) => e.value as unknown as NetworkRecord);
+  const records = recordsIn(tx);
+  const stored = await records.networks.list();
   // A network another live process is making is that process's to finish.
   const all = stored.filter((n) => n.creating === undefined || !processAlive(n.creating));
-  const sandboxes = (await tx.list<Json>('sandboxes/')).map((e) => e.value as unknown as SandboxRecord);
+  const sandboxes = await records.sandboxes.list();
   const byNetwork = new Map(all.map((n) => [n.name, n]));
+  // The namespaces first: the /etc files and every driver's endpoints live in them.
+  const present = await repairNamespaces(ctx.owner, sandboxes, report);
+  repairEtc(sandboxes, byNetwork, report);
+  // 2. Each driver's own objects (bridge: bridges, firewall rules, veths; macvlan/ipvlan:
+  // parents and sub-interfaces), then the published ports.
+  const state = { stored, networks: all, byNetwork, sandboxes, present };
+  for (const r of reconcilers()) await r(ctx, state, report);
+  finishNetworks(records.networks, all, report);
+  return report;
+}
 
-  // 1. Namespaces this store marked and no longer knows go, with their /etc/netns files and
-  // then the marker (a crash in between leaves the marker, so the next pass finishes); owned
-  // ones missing come back.
+/**
+ * 1. Namespaces this store marked and no longer knows go, with their /etc/netns files and then
+ * the marker (a crash in between leaves the marker, so the next pass finishes); owned ones
+ * missing come back. Returns the named namespaces that exist afterwards.
+ */
+async function repairNamespaces(owner: string, sandboxes: readonly SandboxRecord[], report: ReconcileReport): Promise<Set<string>> {
   const knownNs = new Set(sandboxes.map((s) => s.netns));
   const listed = await netns.list();
   // A file left by a delete killed between its umount and its unlink is no namespace: a known
   // one is made again, after the file goes.
   for (const ns of listed) if (knownNs.has(ns) && !netns.mounted(ns)) await netns.delete(ns);
-  let present = new Set(listed.filter((ns) => netns.mounted(ns)));
-  for (const ns of markedNetns(ctx.owner)) {
+  const present = new Set(listed.filter((ns) => netns.mounted(ns)));
+  for (const ns of markedNetns(owner)) {
     if (knownNs.has(ns)) continue;
     if (listed.includes(ns)) {
       await netns.delete(ns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
@@ -83,31 +98,27 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
   }
   for (const sb of sandboxes) {
     if (!sb.ownsNetns || present.has(sb.netns)) continue;
-    markNetns(sb.netns, ctx.owner);
+    markNetns(sb.netns, owner);
     await netns.create(sb.netns);
     await withNetlink(sb.netns, (s) => s.link.set('lo', { up: true }));
     report.recreated.push(`netns ${sb.netns} of sandbox ${sb.name}`);
   }
-  present = new Set(await netns.list());
+  return new Set(await netns.list());
+}
 
-  // 1b. Their /etc/netns files: missing ones are written again.
+/** 1b. Their /etc/netns files: missing ones are written again. */
+function repairEtc(sandboxes: readonly SandboxRecord[], byNetwork: ReadonlyMap<string, NetworkRecord>, report: ReconcileReport): void {
   for (const sb of sandboxes) {
     if (!sb.ownsNetns || existsSync(join(ETC_NETNS, sb.netns, 'resolv.conf'))) continue;
     const first = sb.endpoints[0];
     writeSandboxFiles(sb, first === undefined ? undefined : byNetwork.get(first.network));
     report.recreated.push(`/etc/netns/${sb.netns} of sandbox ${sb.name}`);
   }
+}
 
-  // 2. Each driver's own objects (bridge: bridges, firewall rules, veths; macvlan/ipvlan:
-  // parents and sub-interfaces), then the published ports.
-  const state = { stored, networks: all, byNetwork, sandboxes, present };
-  for (const r of reconcilers()) await r(ctx, state, report);
-
-  // 3. Networks whose maker died half-way are whole now.
+/** 3. Networks whose maker died half-way are whole now: their records lose the `creating` mark. */
+function finishNetworks(networks: Collection<NetworkRecord>, all: readonly NetworkRecord[], report: ReconcileReport): void {
   const repaired = all.filter((n) => n.creating !== undefined);
-  if (repaired.length > 0) {
-    for (const { creating: _dead, ...n } of repaired) tx.put(`networks/${n.name}`, n as unknown as Json);
-    for (const n of repaired) report.recreated.push(`network ${n.name} left half-made`);
-  }
-  return report;
+  for (const { creating: _dead, ...n } of repaired) networks.put(n);
+  for (const n of repaired) report.recreated.push(`network ${n.name} left half-made`);
 }

@@ -49,9 +49,10 @@ export interface PortPublisher {
   reconcile: Reconciler;
 }
 
-export interface Driver {
+/** A driver named N; a Driver without N is any registered one. */
+export interface Driver<N extends string = DriverName> {
   /** `docker network create -d NAME` */
-  readonly name: NetworkRecord['driver'];
+  readonly name: N;
   /** The `-o` options it reads. Others are kept in the record (inspect shows them, as Docker's does) but change nothing: the CLI warns about them. */
   readonly options: readonly string[];
   /** Refuses what the driver cannot do with these options (`options` is `opts.options` or {}), before anything is recorded. */
@@ -83,11 +84,14 @@ export interface Driver {
   readonly reconcile: Reconciler;
 }
 
-/** `docker network create` without `-d`. */
-export const DEFAULT_DRIVER = 'bridge';
-
 /** Every driver, in the order reconcile repairs them. */
-export const DRIVERS: readonly Driver[] = [bridge, macvlan, ipvlan];
+export const DRIVERS = [bridge, macvlan, ipvlan] as const;
+
+/** The name of a registered driver, as a network record keeps it: the registry says which there are. */
+export type DriverName = (typeof DRIVERS)[number]['name'];
+
+/** `docker network create` without `-d`. */
+export const DEFAULT_DRIVER: DriverName = 'bridge';
 
 const quoted = DRIVERS.map((d) => `'${d.name}'`);
 const expected = `expected ${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)!}`;

@@ -11,7 +11,7 @@ import type { MacvlanMode } from '../../rtnl/link/macvlan.js';
 import type { IpvlanFlag, IpvlanMode } from '../../rtnl/link/ipvlan.js';
 import { gatewayEndpoint, type EndpointRecord, type NetworkRecord } from '../model/sandbox.js';
 import { checkIpv6Wish, configureSandbox, deleteLink, deleteSandboxLink, prefixlen, withNetlink } from './common.js';
-import type { Driver, Reconciler } from './driver.js';
+import type { Driver, DriverName, Reconciler } from './driver.js';
 
 export type SubDriver = 'macvlan' | 'ipvlan';
 
@@ -54,7 +54,8 @@ export async function ensureParent(nl: Netlink, parent: string): Promise<boolean
   if ((await nl.link.list()).some((l) => l.name === parent)) return false;
   const m = /^(.+)\.(\d{1,4})$/.exec(parent);
   if (m === null || Number(m[2]) > 4094) throw new NotFoundError('parent interface', parent);
-  const [, lower, id] = m as unknown as [string, string, string];
+  // Neither group is optional: both matched.
+  const [lower, id] = [m[1]!, m[2]!];
   if (!(await nl.link.list()).some((l) => l.name === lower)) throw new NotFoundError('parent interface', lower);
   try {
     await nl.batch((b) => {
@@ -69,8 +70,8 @@ export async function ensureParent(nl: Netlink, parent: string): Promise<boolean
 }
 
 /** What differs between macvlan and ipvlan. */
-export interface SubKind {
-  name: SubDriver;
+export interface SubKind<N extends SubDriver = SubDriver> {
+  name: N;
   options: readonly string[];
   /** Makes the endpoint's link in the host namespace (where the parent is), born in `netns`. */
   addLink(host: Netlink, e: SubEndpointSpec): Promise<unknown>;
@@ -86,7 +87,7 @@ export interface SubEndpointSpec {
 }
 
 // Every sub-interface driver made by subInterfaceDriver, by name: which networks use a parent.
-const KINDS = new Map<string, SubKind>();
+const KINDS = new Map<DriverName, SubKind>();
 
 /** The sandbox side of a sub-interface endpoint; ipvlan l3 has no gateway: the default route is the device. */
 async function configureSub(kind: SubKind, ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord, gateway: boolean): Promise<void> {
@@ -115,7 +116,7 @@ const reconcileSubInterfaces: Reconciler = async ({ nl }, { networks: all, byNet
 };
 
 /** A driver whose endpoints are sub-interfaces of the network's parent. */
-export function subInterfaceDriver(kind: SubKind): Driver {
+export function subInterfaceDriver<N extends SubDriver>(kind: SubKind<N>): Driver<N> {
   KINDS.set(kind.name, kind);
   const { name } = kind;
   return {

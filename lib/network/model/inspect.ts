@@ -1,4 +1,5 @@
 // `docker network inspect` output, built from the store's records. Pure.
+import type { DriverName } from '../drivers/driver.js';
 import type { NetworkRecord, SandboxRecord } from './sandbox.js';
 
 export interface EndpointInspect {
@@ -14,7 +15,7 @@ export interface NetworkInspect {
   Id: string;
   Created: string;
   Scope: 'local';
-  Driver: string;
+  Driver: DriverName;
   EnableIPv6: boolean;
   IPAM: { Driver: 'default'; Options: Record<string, string>; Config: { Subnet: string; Gateway: string; IPRange?: string }[] };
   Internal: boolean;

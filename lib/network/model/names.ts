@@ -3,7 +3,7 @@
 // its endpoint's aliases resolve to its address on that network.
 import { driverFor } from '../drivers/driver.js';
 import type { FileStore } from '../store/file.js';
-import type { Json } from '../store/types.js';
+import { recordsOf, type RecordReader } from './collections.js';
 import type { NetworkRecord, SandboxRecord } from './sandbox.js';
 
 /** Whether a network's sandboxes use the embedded DNS (Docker: user-defined networks only). */
@@ -13,7 +13,11 @@ export function hasEmbeddedDns(net: Pick<NetworkRecord, 'name' | 'driver'>): boo
 
 /** The engine's side of lib/network/dns's DnsSource. */
 export class StoreNames {
-  constructor(private readonly store: FileStore) {}
+  readonly #records: RecordReader;
+
+  constructor(store: FileStore) {
+    this.#records = recordsOf(store);
+  }
 
   /** Each user-defined bridge network's gateway, where its sandboxes' resolv.conf points. */
   async listeners(): Promise<{ network: string; address: string }[]> {
@@ -41,10 +45,10 @@ export class StoreNames {
 
   // Read at every query: not copied, only looked at.
   async #networks(): Promise<readonly NetworkRecord[]> {
-    return (await this.store.list<Json>('networks/', { readonly: true })).map((e) => e.value as unknown as NetworkRecord);
+    return this.#records.networks.list({ readonly: true });
   }
 
   async #sandboxes(): Promise<readonly SandboxRecord[]> {
-    return (await this.store.list<Json>('sandboxes/', { readonly: true })).map((e) => e.value as unknown as SandboxRecord);
+    return this.#records.sandboxes.list({ readonly: true });
   }
 }

@@ -5,34 +5,31 @@ import { AddressPool, macFor, randomMac } from '../ipam/v4.js';
 import { AddressPool6 } from '../ipam/v6.js';
 import { driverFor } from '../drivers/driver.js';
 import { gatewayEndpoint, nextIfname, randomId, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './sandbox.js';
-import type { Json, StoreTx } from '../store/types.js';
-
-export const asJson = (v: object): Json => v as unknown as Json;
-
-/** What reading needs: a transaction, or a snapshot of one commit (store.snapshot()). */
-export type StoreReader = Pick<StoreTx, 'get' | 'list'>;
+import { recordsIn, recordsOf, type StoreReader } from './collections.js';
+import type { StoreTx } from '../store/types.js';
 
 export async function networkIn(tx: StoreTx, name: string): Promise<NetworkRecord> {
-  const r = await tx.get<Json>(`networks/${name}`);
+  const r = await recordsIn(tx).networks.get(name);
   if (r === undefined) throw new NotFoundError('network', name);
-  return r as unknown as NetworkRecord;
+  return r;
 }
 
 export async function sandboxIn(tx: StoreTx, name: string): Promise<SandboxRecord> {
-  const r = await tx.get<Json>(`sandboxes/${name}`);
+  const r = await recordsIn(tx).sandboxes.get(name);
   if (r === undefined) throw new NotFoundError('sandbox', name);
-  return r as unknown as SandboxRecord;
+  return r;
 }
 
 /** Every sandbox, to read only (not copied: changing one would change the transaction's snapshot). */
 export async function sandboxesIn(tx: StoreReader): Promise<readonly SandboxRecord[]> {
-  return (await tx.list<Json>('sandboxes/', { readonly: true })).map((e) => e.value as unknown as SandboxRecord);
+  return recordsOf(tx).sandboxes.list({ readonly: true });
 }
 
 /** The sandbox's gateway endpoint (sandbox.ts `gatewayEndpoint`), its networks read in `tx`. */
 export async function gatewayIn(tx: StoreTx, sb: SandboxRecord): Promise<EndpointRecord | undefined> {
+  const { networks } = recordsIn(tx);
   const internal = new Map<string, boolean>();
-  for (const e of sb.endpoints) internal.set(e.network, ((await tx.get<Json>(`networks/${e.network}`)) as unknown as NetworkRecord | undefined)?.internal ?? true);
+  for (const e of sb.endpoints) internal.set(e.network, (await networks.get(e.network))?.internal ?? true);
   return gatewayEndpoint(sb.endpoints, (n) => internal.get(n) ?? true);
 }
 
@@ -72,7 +69,7 @@ export async function reserveEndpoint(tx: StoreTx, sb: SandboxRecord, network: s
   } else if (want.ip6 !== undefined) {
     throw new ConflictError('network', network, `network ${network} has no IPv6: --ip6 needs a network made with --ipv6`);
   }
-  tx.put(`networks/${network}`, asJson(net));
+  recordsIn(tx).networks.put(net);
   const ep: EndpointRecord = {
     network,
     endpointId: randomId(),
@@ -89,7 +86,8 @@ export async function reserveEndpoint(tx: StoreTx, sb: SandboxRecord, network: s
 
 /** Gives the endpoint's address back and drops it from the record of `sandbox` (if still there). */
 export async function releaseEndpoint(tx: StoreTx, ep: EndpointRecord, sandbox: string): Promise<void> {
-  const net = (await tx.get<Json>(`networks/${ep.network}`)) as unknown as NetworkRecord | undefined;
+  const { networks, sandboxes } = recordsIn(tx);
+  const net = await networks.get(ep.network);
   if (net !== undefined) {
     const pool = AddressPool.fromJSON(net.pool);
     pool.release(ep.ip);
@@ -99,11 +97,11 @@ export async function releaseEndpoint(tx: StoreTx, ep: EndpointRecord, sandbox: 
       pool6.release(ep.ip6);
       net.pool6 = pool6.toJSON();
     }
-    tx.put(`networks/${ep.network}`, asJson(net));
+    networks.put(net);
   }
-  const sb = (await tx.get<Json>(`sandboxes/${sandbox}`)) as unknown as SandboxRecord | undefined;
+  const sb = await sandboxes.get(sandbox);
   const i = sb?.endpoints.findIndex((x) => x.endpointId === ep.endpointId) ?? -1;
   if (sb === undefined || i < 0) return;
   sb.endpoints.splice(i, 1);
-  tx.put(`sandboxes/${sandbox}`, asJson(sb));
+  sandboxes.put(sb);
 }

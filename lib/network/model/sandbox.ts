@@ -5,7 +5,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ValidationError } from '../../core/errors.js';
 import type { AddressPoolState } from '../ipam/v4.js';
 import type { AddressPool6State } from '../ipam/v6.js';
-import type { PublishedPortRecord } from '../ports/allocate.js';
+import type { PublishedPort } from '../ports/spec.js';
+import type { DriverName } from '../drivers/driver.js';
 
 /** One sandbox's attachment to one network. */
 export interface EndpointRecord {
@@ -21,7 +22,7 @@ export interface EndpointRecord {
   ip6?: string;
   mac: string;
   /** `docker run -p`: on the endpoint the sandbox was created with, with every host port known. */
-  ports?: PublishedPortRecord[];
+  ports?: PublishedPort[];
   /** `--network-alias` / `network connect --alias`: further names the embedded DNS answers for. */
   aliases?: string[];
 }
@@ -47,7 +48,7 @@ export interface SandboxRecord {
 export interface NetworkRecord {
   name: string;
   id: string;
-  driver: 'bridge' | 'macvlan' | 'ipvlan';
+  driver: DriverName;
   subnet: string;
   gateway: string;
   ipRange?: string;

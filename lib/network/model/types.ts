@@ -1,6 +1,7 @@
 // The engine's public option and result types (engine.ts re-exports them).
 import type { NetworkRecord } from './sandbox.js';
 import type { LockHolder } from '../store/errors.js';
+import type { DriverName } from '../drivers/driver.js';
 
 export interface EngineOptions {
   /** The namespace playing the host (a name under /run/netns); the caller's own when omitted. */
@@ -23,8 +24,8 @@ export interface EngineOptions {
 
 export interface CreateNetworkOptions {
   name: string;
-  /** `-d bridge` (default), `macvlan` or `ipvlan` (these need `options.parent`). */
-  driver?: 'bridge' | 'macvlan' | 'ipvlan';
+  /** `-d bridge` (default), `macvlan` or `ipvlan` (these need `options.parent`); any other name is a ValidationError. */
+  driver?: DriverName;
   subnet?: string;
   gateway?: string;
   ipRange?: string;
@@ -75,14 +76,6 @@ export interface ConnectOptions {
   ip?: string;
   ip6?: string;
   aliases?: string[];
-}
-
-/** One line of `docker port SANDBOX`: `80/tcp -> 0.0.0.0:32768`. */
-export interface PortMapping {
-  containerPort: number;
-  protocol: 'tcp' | 'udp';
-  hostIp: string;
-  hostPort: number;
 }
 
 /** A network as the engine hands it out: its record without the address pools. */

@@ -2,16 +2,7 @@
 // with every host port known, refusing a port another endpoint holds and picking the missing ones.
 // Pure: the engine runs it inside a store transaction, with the bindings the store already holds.
 import { ValidationError } from '../../core/errors.js';
-import { conflicts, parsePortSpec, pickHostPort, type PortBinding, type PortSpec, type Protocol } from './spec.js';
-
-/** A published port as an endpoint record keeps it (`docker port` prints these). */
-export interface PublishedPortRecord {
-  /** Absent: every address of the host (0.0.0.0). */
-  hostIp?: string;
-  hostPort: number;
-  containerPort: number;
-  protocol: Protocol;
-}
+import { conflicts, parsePortSpec, pickHostPort, type HostBinding, type PortSpec, type PublishedPort } from './spec.js';
 
 /**
  * `-p SPEC…` and `-P`. `-P` publishes every exposed port on a random host port; a sandbox has no
@@ -38,10 +29,10 @@ export function portSpecs(publish: readonly string[] | undefined, publishAll: bo
  */
 export function resolvePorts(
   specs: readonly PortSpec[],
-  existing: readonly PortBinding[],
+  existing: readonly HostBinding[],
   opts: { range: readonly [number, number]; alsoTaken?: ReadonlySet<string>; random?: () => number },
-): PublishedPortRecord[] {
-  const record = (s: PortSpec, hostPort: number): PublishedPortRecord => ({ ...(s.hostIp === undefined ? {} : { hostIp: s.hostIp }), hostPort, containerPort: s.containerPort, protocol: s.protocol });
+): PublishedPort[] {
+  const record = (s: PortSpec, hostPort: number): PublishedPort => ({ ...(s.hostIp === undefined ? {} : { hostIp: s.hostIp }), hostPort, containerPort: s.containerPort, protocol: s.protocol });
   const out = specs.filter((s) => s.hostPort !== undefined).map((s) => record(s, s.hostPort!));
   conflicts(existing, out);
   const taken = new Set([...(opts.alsoTaken ?? []), ...[...existing, ...out].map((b) => `${b.protocol}/${b.hostPort}`)]);

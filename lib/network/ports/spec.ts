@@ -7,24 +7,28 @@ import { ipToBigInt } from '../ipam/v4.js';
 
 export type Protocol = 'tcp' | 'udp';
 
-/** One container port to publish, as parsed from a spec. */
-export interface PortSpec {
+/**
+ * One published port, its host port known: what an endpoint record keeps, `docker port` and
+ * `docker inspect` show, and the bridge driver's firewall publishes.
+ */
+export interface PublishedPort {
+  /** Absent: every address of the host (0.0.0.0, and :: too on a network with IPv6). */
   hostIp?: string;
-  /** Undefined: pick one (from `hostPortRange` when given, else from ip_local_port_range). */
-  hostPort?: number;
-  /** `-p 8000-8010:80`: the host range to pick `hostPort` from. */
-  hostPortRange?: [number, number];
+  hostPort: number;
   containerPort: number;
   protocol: Protocol;
 }
 
-/** A published port once its host port is known. */
-export interface PortBinding {
-  hostIp?: string;
-  hostPort: number;
-  containerPort?: number;
-  protocol: Protocol;
+/** One container port to publish, as parsed from a `-p` spec: its host port may be left to pick. */
+export interface PortSpec extends Omit<PublishedPort, 'hostPort'> {
+  /** Undefined: pick one (from `hostPortRange` when given, else from ip_local_port_range). */
+  hostPort?: number;
+  /** `-p 8000-8010:80`: the host range to pick `hostPort` from. */
+  hostPortRange?: [number, number];
 }
+
+/** What two published ports clash on: the host side. The container port plays no part, so it may be left out. */
+export type HostBinding = Omit<PublishedPort, 'containerPort'> & Partial<Pick<PublishedPort, 'containerPort'>>;
 
 /** Every host port of a range is taken. */
 export class PortsExhaustedError extends ConflictError {
@@ -140,7 +144,7 @@ function addressKey(hostIp: string | undefined): string | undefined {
   return isIP(hostIp) === 6 ? `6/${ipToBigInt(hostIp)}` : `4/${hostIp}`;
 }
 
-function showBind(b: PortBinding): string {
+function showBind(b: HostBinding): string {
   const address = b.hostIp ?? '0.0.0.0';
   return `${isIP(address) === 6 ? `[${address}]` : address}:${b.hostPort}`;
 }
@@ -150,7 +154,7 @@ function showBind(b: PortBinding): string {
  * on an overlapping host address (an unspecified address, 0.0.0.0 and :: overlap every address).
  * Wanted bindings are also checked against each other. Throws ConflictError worded like dockerd's.
  */
-export function conflicts(existing: readonly PortBinding[], wanted: readonly PortBinding[]): void {
+export function conflicts(existing: readonly HostBinding[], wanted: readonly HostBinding[]): void {
   const held = [...existing];
   for (const w of wanted) {
     const wKey = addressKey(w.hostIp);

@@ -9,22 +9,17 @@ import { ConflictError, NetlinkError, ValidationError } from '../../../core/erro
 import type { Netlink } from '../../../rtnl/netlink.js';
 import type { Element, NftBatch, SetSpec } from '../../../nft/index.js';
 import { ifname, knownKeys, object, oneOf, prefix, uint } from '../../../core/validate.js';
+import type { PublishedPort } from '../../ports/spec.js';
 import { chainsFor, networkComment, networkRules, setsFor, staticRules, TABLE, type ChainName, type FirewallFamily, type NetworkFirewall } from './ruleset.js';
 
 export { networkRules, staticRules, SETS, SETS6, TABLE, type NetworkFirewall } from './ruleset.js';
 
-/** One published port, with its host port known. */
-export interface PublishedPort {
-  protocol: 'tcp' | 'udp';
-  /**
-   * One host address, of the container address's family; absent, "0.0.0.0" or "::": every
-   * address of the host (of that family).
-   */
-  hostIp?: string;
-  hostPort: number;
-  containerIp: string;
-  containerPort: number;
-}
+/**
+ * A published port as one map element: with the container address it goes to, of one family.
+ * `hostIp` is of that family too; absent, "0.0.0.0" or "::": every address of the host (of that
+ * family).
+ */
+export type FirewallPort = PublishedPort & { containerIp: string };
 
 const RETRIES = 5;
 
@@ -189,7 +184,7 @@ export async function removeNetwork(nl: Netlink, bridge: string): Promise<void> 
 /** The unspecified address of each family: the port on every host address. */
 const ANY: Record<FirewallFamily, string> = { ip: '0.0.0.0', ip6: '::' };
 
-interface Checked extends Required<PublishedPort> {
+interface Checked extends Required<FirewallPort> {
   family: FirewallFamily;
   /** The map it goes in, its key and value there. */
   set: SetSpec;
@@ -260,7 +255,7 @@ const allocated = (p: Binding): ConflictError => {
  * is refused before that. The refusal is dockerd's "port is already allocated". Whether IP:P and
  * 0.0.0.0:P (two maps) clash is the caller's to check: the engine does it in its store.
  */
-export async function publish(nl: Netlink, ports: readonly PublishedPort[]): Promise<void> {
+export async function publish(nl: Netlink, ports: readonly FirewallPort[]): Promise<void> {
   const list = checkPorts('ports', ports);
   list.forEach((p, i) => {
     if (list.slice(0, i).some((q) => clash(q, p))) throw allocated(p);
@@ -295,8 +290,8 @@ export async function listElementsIfAny(nl: Netlink, set: SetSpec): Promise<Elem
 }
 
 /** Every published port in the maps of both families (`nft list map ip nlnet ports_any` …). */
-export async function listPublished(nl: Netlink): Promise<PublishedPort[]> {
-  const out: PublishedPort[] = [];
+export async function listPublished(nl: Netlink): Promise<FirewallPort[]> {
+  const out: FirewallPort[] = [];
   for (const family of ['ip', 'ip6'] as const) {
     const sets = setsFor(family);
     for (const e of await listElementsIfAny(nl, sets.portsAny)) {
@@ -317,7 +312,7 @@ export async function listPublished(nl: Netlink): Promise<PublishedPort[]> {
  * Withdraws published ports (`docker stop`, `docker rm`): the elements publish() added. A port
  * not published, or published to another container, is left alone.
  */
-export async function unpublish(nl: Netlink, ports: readonly PublishedPort[]): Promise<void> {
+export async function unpublish(nl: Netlink, ports: readonly FirewallPort[]): Promise<void> {
   const list = checkPorts('ports', ports);
   await transact(nl, async () => {
     // Elements as 'map|key|value' text: one lookup each, not a scan of the map per port.

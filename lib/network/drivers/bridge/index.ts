@@ -15,7 +15,7 @@ function checkBool(options: Record<string, string>, key: string): void {
   if (v !== undefined && !isSwitch(v)) throw new ValidationError(`options.${key}`, v, 'expected true or false');
 }
 
-export const bridge: Driver = {
+export const bridge: Driver<'bridge'> = {
   name: 'bridge',
   options: [MASQUERADE, ICC, MTU],
 

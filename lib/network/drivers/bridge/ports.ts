@@ -12,11 +12,11 @@ import * as firewall from './firewall.js';
  * published on every IPv4 address and, when the endpoint has IPv6, on every IPv6 one too (as
  * Docker binds 0.0.0.0 and [::]); one with a host address only in that address's family.
  */
-export function firewallPorts(ep: EndpointRecord): firewall.PublishedPort[] {
+export function firewallPorts(ep: EndpointRecord): firewall.FirewallPort[] {
   return (ep.ports ?? []).flatMap((p) => {
     const base = { protocol: p.protocol, hostPort: p.hostPort, containerPort: p.containerPort };
     const v6Host = p.hostIp !== undefined && isIP(p.hostIp) === 6;
-    const out: firewall.PublishedPort[] = [];
+    const out: firewall.FirewallPort[] = [];
     if (!v6Host) out.push({ ...base, ...(p.hostIp === undefined ? {} : { hostIp: p.hostIp }), containerIp: ep.ip });
     if (ep.ip6 !== undefined && (p.hostIp === undefined || v6Host)) out.push({ ...base, ...(p.hostIp === undefined ? {} : { hostIp: p.hostIp }), containerIp: ep.ip6 });
     return out;
@@ -26,12 +26,12 @@ export function firewallPorts(ep: EndpointRecord): firewall.PublishedPort[] {
 const anyAddress = (ip: string | undefined): boolean => ip === undefined || ip === '0.0.0.0' || ip === '::';
 
 /** The map element a published port is, as 'key|value' text (how firewall.unpublish compares). */
-function elementText(p: firewall.PublishedPort): string {
+function elementText(p: firewall.FirewallPort): string {
   const key = anyAddress(p.hostIp) ? [p.protocol, p.hostPort] : [p.hostIp, p.protocol, p.hostPort];
   return `${String(key)}|${String([p.containerIp, p.containerPort])}`;
 }
 
-const showPort = (p: firewall.PublishedPort): string => {
+const showPort = (p: firewall.FirewallPort): string => {
   const v6 = isIP(p.containerIp) === 6;
   const host = p.hostIp ?? (v6 ? '::' : '0.0.0.0');
   return `${v6 ? `[${host}]` : host}:${p.hostPort}/${p.protocol} -> ${v6 ? `[${p.containerIp}]` : p.containerIp}:${p.containerPort}`;

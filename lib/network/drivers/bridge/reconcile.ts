@@ -1,9 +1,12 @@
 // The bridge driver's part of reconciliation (see ../../reconcile.ts): `br-` bridges this store
 // made and no longer knows go, missing ones come back; then each network's firewall rules; then
 // veths: strays of this store go, endpoints whose veth is missing or off its bridge come back.
-import { gatewayEndpoint } from '../../model/sandbox.js';
+import type { Link } from '../../../rtnl/link.js';
+import type { Netlink } from '../../../rtnl/netlink.js';
+import type { ReconcileReport } from '../../reconcile.js';
+import { gatewayEndpoint, type NetworkRecord } from '../../model/sandbox.js';
 import { configureSandbox, deleteLink, withNetlink } from '../common.js';
-import type { Reconciler } from '../driver.js';
+import type { DriverContext, Reconciler, ReconcileState } from '../driver.js';
 import * as firewall from './firewall.js';
 import { SETS, SETS6 } from './firewall.js';
 import { bridgeSpec, createBridge, createVeth, firewallSpec, ICC, switchedOff, vethSpec, type EndpointSpec } from './veth.js';
@@ -11,23 +14,45 @@ import { bridgeSpec, createBridge, createVeth, firewallSpec, ICC, switchedOff, v
 const VETH_RE = /^veth[0-9a-f]{7}$/;
 const BRIDGE_RE = /^br-[0-9a-f]{12}$/;
 
-export const reconcileBridges: Reconciler = async (ctx, { stored, networks: all, byNetwork, sandboxes, present }, report) => {
-  const { nl } = ctx;
-  const networks = all.filter((n) => n.driver === 'bridge');
-  const knownBridges = new Set(stored.map((n) => n.bridge));
-  const knownVeths = new Set(sandboxes.flatMap((s) => s.endpoints.map((e) => e.hostIf)));
+/** What the steps share: the bridge networks to repair and the names the store knows. */
+interface Known {
+  networks: readonly NetworkRecord[];
+  bridges: ReadonlySet<string>;
+  veths: ReadonlySet<string>;
+}
 
-  // 2. Bridges: stray `br-` bridges of this store go (with any firewall rules of theirs); missing ones come back.
-  let links = await nl.link.list();
+// In this order: a veth is born on its bridge, so the bridges come first; the firewall rules name
+// the bridges; the veths and endpoints last.
+export const reconcileBridges: Reconciler = async (ctx, state, report) => {
+  const { stored, networks: all, sandboxes } = state;
+  const known: Known = {
+    networks: all.filter((n) => n.driver === 'bridge'),
+    bridges: new Set(stored.map((n) => n.bridge)),
+    veths: new Set(sandboxes.flatMap((s) => s.endpoints.map((e) => e.hostIf))),
+  };
+  const recreatedBridges = await repairBridges(ctx, known, report);
+  await repairFirewall(ctx.nl, known.networks, recreatedBridges, report);
+  const links = await ctx.nl.link.list();
+  await repairVeths(ctx, links, known, state, report);
+  await repairEndpoints(ctx, links, state, report);
+};
+
+/**
+ * 2. Bridges: stray `br-` bridges of this store go (with any firewall rules of theirs); missing
+ * ones come back, half-made ones are finished. Returns the bridges made anew.
+ */
+async function repairBridges(ctx: DriverContext, known: Known, report: ReconcileReport): Promise<Set<string>> {
+  const { nl } = ctx;
+  const links = await nl.link.list();
   for (const l of links) {
-    if (l.kind === 'bridge' && BRIDGE_RE.test(l.name) && !knownBridges.has(l.name) && l.alias === ctx.owner) {
+    if (l.kind === 'bridge' && BRIDGE_RE.test(l.name) && !known.bridges.has(l.name) && l.alias === ctx.owner) {
       await firewall.removeNetwork(nl, l.name);
       await deleteLink(nl, l.name);
       report.removed.push(`bridge ${l.name}`);
     }
   }
-  const recreatedBridges = new Set<string>();
-  for (const n of networks) {
+  const recreated = new Set<string>();
+  for (const n of known.networks) {
     const have = links.find((l) => l.name === n.bridge);
     // Up and marked is the last step of the batch that makes a bridge: without both, its maker
     // was killed inside that batch (or it is an older nlnet's): the gateway addresses it lacks,
@@ -44,43 +69,49 @@ export const reconcileBridges: Reconciler = async (ctx, { stored, networks: all,
     }
     if (have !== undefined) continue;
     await createBridge(nl, bridgeSpec(n, ctx.owner));
-    recreatedBridges.add(n.bridge);
+    recreated.add(n.bridge);
     report.recreated.push(`bridge ${n.bridge} of network ${n.name}`);
   }
+  return recreated;
+}
 
-  // 3. Network firewall rules: a network whose bridge is not in the `bridges` set gets its rules anew.
-  if (networks.length > 0) {
-    await firewall.ensure(nl);
-    const inSet = new Set((await nl.nft.listElements(SETS.bridges)).map((e) => String(e.key)));
-    if (networks.some((n) => n.subnet6 !== undefined)) await firewall.ensure(nl, 'ip6');
-    const inSet6 = new Set((await firewall.listElementsIfAny(nl, SETS6.bridges)).map((e) => String(e.key)));
-    for (const n of networks) {
-      if (inSet.has(n.bridge) && (n.subnet6 === undefined || inSet6.has(n.bridge))) {
-        // A new bridge device lost its per-device sysctl.
-        if (recreatedBridges.has(n.bridge)) await nl.sysctl.set(`net/ipv4/conf/${n.bridge}/route_localnet`, 1);
-        continue;
-      }
-      await firewall.removeNetwork(nl, n.bridge);
-      await firewall.addNetwork(nl, firewallSpec(n));
-      report.recreated.push(`firewall of network ${n.name}`);
+/** 3. Network firewall rules: a network whose bridge is not in the `bridges` set gets its rules anew. */
+async function repairFirewall(nl: Netlink, networks: readonly NetworkRecord[], recreatedBridges: ReadonlySet<string>, report: ReconcileReport): Promise<void> {
+  if (networks.length === 0) return;
+  await firewall.ensure(nl);
+  const inSet = new Set((await nl.nft.listElements(SETS.bridges)).map((e) => String(e.key)));
+  if (networks.some((n) => n.subnet6 !== undefined)) await firewall.ensure(nl, 'ip6');
+  const inSet6 = new Set((await firewall.listElementsIfAny(nl, SETS6.bridges)).map((e) => String(e.key)));
+  for (const n of networks) {
+    if (inSet.has(n.bridge) && (n.subnet6 === undefined || inSet6.has(n.bridge))) {
+      // A new bridge device lost its per-device sysctl.
+      if (recreatedBridges.has(n.bridge)) await nl.sysctl.set(`net/ipv4/conf/${n.bridge}/route_localnet`, 1);
+      continue;
     }
-    await nl.sysctl.set('net.ipv4.ip_forward', 1);
-    if (networks.some((n) => n.subnet6 !== undefined)) await nl.sysctl.set('net.ipv6.conf.all.forwarding', 1);
+    await firewall.removeNetwork(nl, n.bridge);
+    await firewall.addNetwork(nl, firewallSpec(n));
+    report.recreated.push(`firewall of network ${n.name}`);
   }
+  await nl.sysctl.set('net.ipv4.ip_forward', 1);
+  if (networks.some((n) => n.subnet6 !== undefined)) await nl.sysctl.set('net.ipv6.conf.all.forwarding', 1);
+}
 
-  // 4. Veths: strays of this store go: marked with its owner id, or (killed inside the batch
-  // that makes them, before the alias) ports of a bridge this store made, since a veth is born
-  // on its bridge; endpoints whose veth is missing or off its bridge come back.
-  links = await nl.link.list();
+/**
+ * 4. Veths: strays of this store go: marked with its owner id, or (killed inside the batch that
+ * makes them, before the alias) ports of a bridge this store made, since a veth is born on its
+ * bridge. Known ones left half-made are finished.
+ */
+async function repairVeths(ctx: DriverContext, links: readonly Link[], known: Known, { sandboxes, byNetwork }: ReconcileState, report: ReconcileReport): Promise<void> {
+  const { nl } = ctx;
   const byIndex = new Map(links.map((l) => [l.index, l]));
   const ourBridge = (index: number | undefined): boolean => {
     const br = index === undefined ? undefined : byIndex.get(index);
-    return br !== undefined && knownBridges.has(br.name) && br.alias === ctx.owner;
+    return br !== undefined && known.bridges.has(br.name) && br.alias === ctx.owner;
   };
   const networkOfVeth = new Map(sandboxes.flatMap((s) => s.endpoints.map((e) => [e.hostIf, byNetwork.get(e.network)] as const)));
   for (const l of links) {
     if (!VETH_RE.test(l.name) || l.master === undefined) continue;
-    if (knownVeths.has(l.name)) {
+    if (known.veths.has(l.name)) {
       // Up and marked is the last step of the batch that makes a veth (isolated before it, for
       // enable_icc=false): a veth down was left inside that batch, and is finished here.
       if (!l.up || (l.alias ?? '') === '') {
@@ -96,6 +127,10 @@ export const reconcileBridges: Reconciler = async (ctx, { stored, networks: all,
       report.removed.push(`veth ${l.name}`);
     }
   }
+}
+
+/** 4b. Endpoints of bridge networks whose veth is missing or off its bridge come back; a pair that is there gets its sandbox side checked. */
+async function repairEndpoints(ctx: DriverContext, links: readonly Link[], { byNetwork, sandboxes, present }: ReconcileState, report: ReconcileReport): Promise<void> {
   const internal = (network: string): boolean => byNetwork.get(network)?.internal ?? true;
   for (const sb of sandboxes) {
     if (sb.endpoints.length === 0 || !present.has(sb.netns)) continue;
@@ -115,17 +150,22 @@ export const reconcileBridges: Reconciler = async (ctx, { stored, networks: all,
         if (fixed === 'fixed') report.recreated.push(`address of ${sb.name} on ${net.name}`);
         if (fixed !== 'no peer') continue;
       }
-      if (host !== undefined) await deleteLink(nl, ep.hostIf);
-      // A peer left behind in the sandbox (its host end renamed or moved) would block the name.
-      await withNetlink(sb.netns, async (s) => {
-        if ((await s.link.list()).some((l) => l.name === ep.ifname)) await s.link.del(ep.ifname);
-      });
-      await createVeth(nl, spec);
-      await withNetlink(sb.netns, (s) => configureSandbox(s, spec, gateway, false, isGateway ? net.gateway6 : undefined));
+      await remakeEndpoint(ctx.nl, spec, host !== undefined, gateway, isGateway ? net.gateway6 : undefined);
       report.recreated.push(`endpoint ${sb.name} on ${net.name} (${ep.hostIf})`);
     }
   }
-};
+}
+
+/** An endpoint's veth pair made anew: whatever is left of the old one goes first, or it would block the names. */
+async function remakeEndpoint(nl: Netlink, spec: EndpointSpec, hostLeft: boolean, gateway: string | undefined, gateway6: string | undefined): Promise<void> {
+  if (hostLeft) await deleteLink(nl, spec.hostIf);
+  // A peer left behind in the sandbox (its host end renamed or moved) would block the name.
+  await withNetlink(spec.netns, async (s) => {
+    if ((await s.link.list()).some((l) => l.name === spec.ifname)) await s.link.del(spec.ifname);
+  });
+  await createVeth(nl, spec);
+  await withNetlink(spec.netns, (s) => configureSandbox(s, spec, gateway, false, gateway6));
+}
 
 /** Configures the sandbox end where it lacks its address, its up state or (gateway endpoint) its default route. */
 async function fixSandboxSide(spec: EndpointSpec, gateway: string | undefined): Promise<'ok' | 'fixed' | 'no peer'> {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ConflictError, ValidationError } from '../../../../lib/core/errors.js';
-import { PortsExhaustedError, conflicts, parsePortSpec, pickHostPort, type PortBinding } from '../../../../lib/network/ports/spec.js';
+import { PortsExhaustedError, conflicts, parsePortSpec, pickHostPort, type HostBinding } from '../../../../lib/network/ports/spec.js';
 
 function caught(fn: () => unknown): unknown {
   try {
@@ -122,7 +122,7 @@ describe('pickHostPort (docker run -p CONTAINERPORT, -P)', () => {
 });
 
 describe('conflicts (docker run -p against published ports)', () => {
-  const existing: PortBinding[] = [
+  const existing: HostBinding[] = [
     { hostPort: 8080, protocol: 'tcp', containerPort: 80 },
     { hostIp: '127.0.0.1', hostPort: 9000, protocol: 'tcp' },
     { hostIp: '::1', hostPort: 9001, protocol: 'tcp' },

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ConflictError } from '../../../../../lib/index.js';
-import { addNetwork, ensure, publish, removeNetwork, unpublish, type PublishedPort } from '../../../../../lib/network/drivers/bridge/firewall.js';
+import { addNetwork, ensure, publish, removeNetwork, unpublish, type FirewallPort } from '../../../../../lib/network/drivers/bridge/firewall.js';
 import { attach, bridgeNetwork, uplink, UPLINK, type TestNetwork } from '../../../../helpers/hostnet.js';
 import { nft, nftj, pings, ruleTexts, startAddressServer, tcpAsk, useTcpServers } from '../../../../helpers/nft.js';
 import { isRoot, ROOT_SKIP_REASON, useNetns } from '../../../../helpers/ns.js';
@@ -92,7 +92,7 @@ describe.skipIf(!isRoot)(`firewall (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () 
     await world();
     await networks();
     await startAddressServer(a1().name, 80);
-    const port: PublishedPort = { protocol: 'tcp', hostPort: 8080, containerIp: IP.a1, containerPort: 80 };
+    const port: FirewallPort = { protocol: 'tcp', hostPort: 8080, containerIp: IP.a1, containerPort: 80 };
     expect(tcpAsk(outside().name, UPLINK.host, 8080), 'not yet published').toBe('ECONNREFUSED');
     await publish(host().nl, [port]);
     expect(nft(host().name, 'list', 'map', 'ip', 'nlnet', 'ports_any')).toContain(`tcp . 8080 : ${IP.a1} . 80`);
@@ -191,7 +191,7 @@ describe.skipIf(!isRoot)(`firewall (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () 
     await networks();
     await publish(host().nl, [{ protocol: 'tcp', hostPort: 8080, containerIp: IP.a1, containerPort: 80 }]);
     const before = nft(host().name, 'list', 'table', 'ip', 'nlnet');
-    const attempts: PublishedPort[][] = [
+    const attempts: FirewallPort[][] = [
       [{ protocol: 'tcp', hostPort: 8090, containerIp: IP.a2, containerPort: 80 }, { protocol: 'tcp', hostPort: 8080, containerIp: IP.a2, containerPort: 80 }],
       [{ protocol: 'tcp', hostPort: 8080, containerIp: IP.a1, containerPort: 80 }],
       [{ protocol: 'udp', hostPort: 53, containerIp: IP.a2, containerPort: 53 }, { protocol: 'udp', hostIp: A.gateway, hostPort: 53, containerIp: IP.a1, containerPort: 53 }],

@@ -3,12 +3,12 @@
 import { describe, expect, it } from 'vitest';
 
 import { ValidationError, type Netlink } from '../../../../../lib/index.js';
-import { addNetwork, networkRules, publish, removeNetwork, staticRules, unpublish, type PublishedPort } from '../../../../../lib/network/drivers/bridge/firewall.js';
+import { addNetwork, networkRules, publish, removeNetwork, staticRules, unpublish, type FirewallPort } from '../../../../../lib/network/drivers/bridge/firewall.js';
 
 // Any use of it would throw a TypeError that is not a ValidationError.
 const nl = {} as Netlink;
 
-const port: PublishedPort = { protocol: 'tcp', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80 };
+const port: FirewallPort = { protocol: 'tcp', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80 };
 
 async function invalid(p: Promise<unknown>, field: string): Promise<void> {
   const e = await p.catch((x: unknown) => x);
