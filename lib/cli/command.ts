@@ -72,6 +72,12 @@ export interface GlobalOptions {
   stateDir: string;
   /** `--lock-timeout`: how long a change waits for another nlnet's lock on the state, seconds. */
   lockTimeout: number;
+  /** `--cluster-store etcd://…` (or NLNET_CLUSTER_STORE): the store shared with other hosts. */
+  clusterStore?: string;
+  /** `--cluster-advertise IP|INTERFACE` (or NLNET_CLUSTER_ADVERTISE): this host's underlay address. */
+  clusterAdvertise?: string;
+  /** `--cluster-store-opt discovery.ttl=SECONDS`: how long a dead host stays listed. */
+  hostTtl?: number;
 }
 
 export const DEFAULT_STATE_DIR = '/var/lib/nlnet';
@@ -81,6 +87,9 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: 'host-netns', kind: 'string', value: 'NAME', help: "Namespace (under /run/netns) that plays the host (default: nlnet's own)" },
   { name: 'state-dir', kind: 'string', value: 'DIR', help: `Directory of nlnet's state (default ${DEFAULT_STATE_DIR})` },
   { name: 'lock-timeout', kind: 'string', value: 'SECONDS', help: `How long to wait for another nlnet holding the state's lock (default ${DEFAULT_LOCK_TIMEOUT}; 0: not at all)` },
+  { name: 'cluster-store', kind: 'string', value: 'URL', help: 'The store shared by the hosts of a cluster, etcd://HOST:2379[,HOST2:2379] (or NLNET_CLUSTER_STORE)' },
+  { name: 'cluster-advertise', kind: 'string', value: 'IP|IFACE', help: "This host's underlay address in the cluster, or an interface to take it from (or NLNET_CLUSTER_ADVERTISE)" },
+  { name: 'cluster-store-opt', kind: 'list', value: 'KEY=VALUE', help: 'Cluster store option: discovery.ttl=SECONDS, how long a host that stopped renewing stays listed (default 20)' },
   { name: 'help', short: 'h', kind: 'bool', help: 'Print usage' },
 ];
 

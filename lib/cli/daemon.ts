@@ -28,7 +28,9 @@ export const daemonCommand: Command = {
   min: 0,
   max: 0,
   flags: [],
-  notes: 'Prints "nlnet daemon: ready" on stderr once it answers. The name server follows network\nchanges made meanwhile by other nlnet commands.',
+  notes:
+    'Prints "nlnet daemon: ready" on stderr once it answers. The name server follows network\nchanges made meanwhile by other nlnet commands.\n\n' +
+    'With --cluster-store and --cluster-advertise it also joins the cluster: this host is listed\nin etcd under a lease it renews, and drops out of every host\'s list once its daemon has\nstopped renewing for discovery.ttl seconds (--cluster-store-opt discovery.ttl=N, default 20).',
   async run(ctx) {
     // Listen first: a stop request during the start-up still ends in a clean close.
     const stopped = untilStopped();
@@ -36,6 +38,11 @@ export const daemonCommand: Command = {
     try {
       const dns = await engine.serveDns();
       try {
+        if (engine.cluster !== undefined) {
+          // Revoked by engine.close(): a daemon stopped cleanly leaves the list at once.
+          const host = await engine.registerHost(ctx.global.hostTtl === undefined ? {} : { ttlSeconds: ctx.global.hostTtl });
+          ctx.err(`nlnet daemon: host ${host.id} joined the cluster at ${engine.cluster.url}\n`);
+        }
         ctx.err('nlnet daemon: ready\n');
         const sig = await stopped;
         ctx.err(`nlnet daemon: ${sig}, stopping\n`);

@@ -11,6 +11,7 @@ import { containerGroup, port } from './container.js';
 import { daemonCommand } from './daemon.js';
 import { describeError, exitCodeOf, isExpected } from './errors.js';
 import { execCommand, runCommand } from './exec.js';
+import { infoCommand } from './info.js';
 import { networkGroup } from './network.js';
 import { parseCommandLine } from './program.js';
 
@@ -31,7 +32,7 @@ const demoCommand: Command = {
 };
 
 const GROUPS: readonly Group[] = [networkGroup, containerGroup];
-const COMMANDS: readonly Command[] = [execCommand, runCommand, port, daemonCommand, demoCommand];
+const COMMANDS: readonly Command[] = [execCommand, runCommand, port, infoCommand, daemonCommand, demoCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -92,7 +93,30 @@ function globalOptions(parsed: readonly Parsed[]): GlobalOptions {
   const hostNetns = last('host-netns');
   const wait = last('lock-timeout');
   if (wait !== undefined && !/^\d+(\.\d+)?$/.test(wait)) throw new UsageError(`invalid argument "${wait}" for "--lock-timeout" flag: expected seconds`, 'nlnet');
-  return { stateDir: last('state-dir') ?? DEFAULT_STATE_DIR, lockTimeout: wait === undefined ? DEFAULT_LOCK_TIMEOUT : Number(wait), ...(hostNetns === undefined ? {} : { hostNetns }) };
+  const env = (name: string): string | undefined => (process.env[name] === '' ? undefined : process.env[name]);
+  const clusterStore = last('cluster-store') ?? env('NLNET_CLUSTER_STORE');
+  const clusterAdvertise = last('cluster-advertise') ?? env('NLNET_CLUSTER_ADVERTISE');
+  const hostTtl = clusterStoreOpts(parsed.flatMap((p) => p.list('cluster-store-opt')));
+  return {
+    stateDir: last('state-dir') ?? DEFAULT_STATE_DIR,
+    lockTimeout: wait === undefined ? DEFAULT_LOCK_TIMEOUT : Number(wait),
+    ...(hostNetns === undefined ? {} : { hostNetns }),
+    ...(clusterStore === undefined ? {} : { clusterStore }),
+    ...(clusterAdvertise === undefined ? {} : { clusterAdvertise }),
+    ...(hostTtl === undefined ? {} : { hostTtl }),
+  };
+}
+
+/** `--cluster-store-opt KEY=VALUE`: Docker's `discovery.ttl`, the one nlnet has; the last one wins. */
+function clusterStoreOpts(opts: readonly string[]): number | undefined {
+  let ttl: number | undefined;
+  for (const opt of opts) {
+    const [key, value] = opt.split('=', 2) as [string, string | undefined];
+    if (key !== 'discovery.ttl') throw new UsageError(`invalid argument "${opt}" for "--cluster-store-opt" flag: unknown option (nlnet knows discovery.ttl=SECONDS)`, 'nlnet');
+    if (value === undefined || !/^[1-9]\d*$/.test(value)) throw new UsageError(`invalid argument "${opt}" for "--cluster-store-opt" flag: discovery.ttl takes whole seconds, at least 1`, 'nlnet');
+    ttl = Number(value);
+  }
+  return ttl;
 }
 
 function context(io: Output, global: GlobalOptions, state: StateUse): Context {
@@ -105,6 +129,8 @@ function context(io: Output, global: GlobalOptions, state: StateUse): Context {
         readonly: state === 'read',
         create: state === 'create',
         lockTimeoutMs: global.lockTimeout * 1000,
+        ...(global.clusterStore === undefined ? {} : { store: global.clusterStore }),
+        ...(global.clusterAdvertise === undefined ? {} : { advertise: global.clusterAdvertise }),
         // Said once per command, and only past a second: commands started together take short
         // turns without a word.
         lockNoticeMs: 1000,

@@ -8,7 +8,9 @@ import { isIP } from 'node:net';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { Netlink } from '../rtnl/netlink.js';
 import { netns, type Netns, type NetnsTarget } from '../netns/namespace.js';
+import { advertiseAddress, Cluster, DEFAULT_HOST_TTL } from './cluster.js';
 import { FileStore } from './store/file.js';
+import type { HostInfo, HostRegistration } from './store/etcd-lease.js';
 import { processAlive } from './store/lock.js';
 import { register } from './store/presence.js';
 import { deleteLink } from './drivers/common.js';
@@ -74,6 +76,10 @@ export class Engine {
     readonly store: FileStore,
     /** Opened with `readonly`: every change is refused. */
     readonly readonly: boolean,
+    /** The store shared with other hosts (`store: 'etcd://…'`), connected on first use. */
+    readonly cluster: Cluster | undefined,
+    /** `advertise` as given: an address, or an interface resolved when the host registers. */
+    readonly advertise: string | undefined,
   ) {
     this.#records = recordsOf(store);
   }
@@ -85,6 +91,12 @@ export class Engine {
   static async open(options: EngineOptions): Promise<Engine> {
     const host = options?.hostNetns;
     if (host !== undefined && (typeof host !== 'string' || host === '')) throw new ValidationError('hostNetns', host, 'expected a namespace name');
+    const { store: url, advertise, clusterTimeoutMs = 5000 } = options;
+    if (url !== undefined && typeof url !== 'string') throw new ValidationError('store', url, 'expected etcd://host:2379[,host2:2379]');
+    if (advertise !== undefined && (typeof advertise !== 'string' || advertise === '')) throw new ValidationError('advertise', advertise, 'expected an IPv4 address or an interface name');
+    if (advertise !== undefined && url === undefined) throw new ValidationError('advertise', advertise, 'a cluster address needs a cluster store (--cluster-store)');
+    if (!Number.isInteger(clusterTimeoutMs) || clusterTimeoutMs < 1) throw new ValidationError('clusterTimeoutMs', clusterTimeoutMs, 'must be a whole number of milliseconds, at least 1');
+    const cluster = url === undefined ? undefined : new Cluster(url, clusterTimeoutMs);
     const readonly = options.readonly === true;
     const create = options.create ?? !readonly;
     // A mistyped --state-dir must not become a new, empty state: its reconcile would see every
@@ -105,7 +117,7 @@ export class Engine {
         ...(options.onLockWait === undefined ? {} : { onLockWait: options.onLockWait }),
         ...(options.lockNoticeMs === undefined ? {} : { lockNoticeMs: options.lockNoticeMs }),
       });
-      const engine = new Engine(host ?? '', nl, store, readonly);
+      const engine = new Engine(host ?? '', nl, store, readonly, cluster, advertise);
       if (readonly) return engine;
       engine.#unregister = register(engine.store.dir);
       try {
@@ -145,8 +157,32 @@ export class Engine {
   async close(): Promise<void> {
     for (const d of this.#dns.splice(0)) await d.close();
     this.#unregister();
+    await this.cluster?.close();
     await this.store.close();
     this.nl.close();
+  }
+
+  /**
+   * Joins the cluster: puts this host (its owner id, its `advertise` address) under an etcd lease
+   * that the returned handle renews until closed (`nlnet daemon` does this). A host whose process
+   * dies is gone from every host's list once `ttlSeconds` have passed.
+   */
+  async registerHost(opts: { ttlSeconds?: number } = {}): Promise<HostRegistration> {
+    this.#writable();
+    const cluster = this.#needCluster();
+    if (this.advertise === undefined) throw new ValidationError('advertise', undefined, 'joining a cluster needs this host\'s underlay address (--cluster-advertise IP|INTERFACE)');
+    const address = await advertiseAddress(this.nl, this.advertise);
+    return (await cluster.store()).registerHost({ id: this.#owner, address, ttlSeconds: opts.ttlSeconds ?? DEFAULT_HOST_TTL });
+  }
+
+  /** The hosts of the cluster whose leases are alive (`docker info`'s view of the cluster). */
+  async clusterHosts(): Promise<HostInfo[]> {
+    return this.#needCluster().hosts();
+  }
+
+  #needCluster(): Cluster {
+    if (this.cluster === undefined) throw new ValidationError('store', undefined, 'no cluster store is configured (--cluster-store etcd://HOST:2379)');
+    return this.cluster;
   }
 
   /**

@@ -20,6 +20,16 @@ export interface EngineOptions {
   /** Called once when a change has waited `lockNoticeMs` (default 0) for a lock another live process holds: who holds it. */
   onLockWait?: (holder: LockHolder) => void;
   lockNoticeMs?: number;
+  /**
+   * The store shared with other hosts, `etcd://host:2379[,host2:2379]` (`--cluster-store`). Only
+   * what is global goes there (see cluster.ts); it is connected on first use, so Engine.open and
+   * everything local work while it is down.
+   */
+  store?: string;
+  /** This host's underlay address, or an interface of the host namespace (`--cluster-advertise`). */
+  advertise?: string;
+  /** How long a call to the cluster store waits before it fails as unreachable, ms (default 5000). */
+  clusterTimeoutMs?: number;
 }
 
 export interface CreateNetworkOptions {

@@ -165,3 +165,9 @@ export class EtcdStore implements Store {
     }
   }
 }
+
+// The rest of the `nlnet/etcd` entry point (package.json's exports).
+export { EtcdError, type EtcdCode } from './etcd-client.js';
+export { parseClusterStore } from './cluster-url.js';
+export type { HostInfo, HostRegistration, RegisterHostOptions } from './etcd-lease.js';
+export type { StoreWatch, WatchEvent, WatchOptions } from './etcd-watch.js';

@@ -28,6 +28,7 @@ import type { Data } from './disk.js';
 import { ioError, StoreError, type LockHolder } from './errors.js';
 import { COMMIT_STEPS, reach, type StoreFault } from './fault.js';
 import { acquireLock, isCode, pidAlive, unlinkQuiet } from './lock.js';
+import { checkJson, checkKey, checkPrefix } from './keys.js';
 import { DiskState } from './state.js';
 import type { Json, Store, StoreEntry, StoreSnapshot, StoreTx } from './types.js';
 
@@ -356,28 +357,3 @@ function listOf(data: Data, writes: ReadonlyMap<string, Json | undefined>, prefi
   return entries;
 }
 
-/** Keys are `collection/id`-style paths: non-empty, no empty segment, no control characters. */
-function checkKey(key: string): void {
-  if (typeof key !== 'string' || !/^[^/\0-\x1f]+(?:\/[^/\0-\x1f]+)*$/.test(key)) {
-    throw new ValidationError('key', key, "must be a non-empty path like 'networks/<id>'");
-  }
-}
-
-function checkPrefix(prefix: string): void {
-  if (typeof prefix !== 'string') throw new ValidationError('prefix', prefix, 'must be a string');
-}
-
-/** Rejects what JSON.stringify would silently change or drop, so a value reads back as it was put. */
-function checkJson(value: unknown, where: string): void {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
-  if (typeof value === 'number') {
-    if (Number.isFinite(value)) return;
-  } else if (Array.isArray(value)) {
-    value.forEach((v, i) => checkJson(v, `${where}[${i}]`));
-    return;
-  } else if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const [k, v] of Object.entries(value)) checkJson(v, `${where}.${k}`);
-    return;
-  }
-  throw new ValidationError(where, value, 'must be plain JSON (null, boolean, finite number, string, array, plain object)');
-}

@@ -1,9 +1,7 @@
-// What a store accepts as a key and as a value, for every back end: the same rules as the file
-// store's (file.ts), so that a state moves between back ends without a document being refused on
+// What a store accepts as a key and as a value, for every back end (file.ts, etcd.ts), so that a state moves between back ends without a document being refused on
 // the way. etcd adds one reason of its own: its internal keys (etcd-tx.ts) hold a control
 // character, which no store key may, so the two can never meet.
 import { ValidationError } from '../../core/errors.js';
-import type { Json } from './types.js';
 
 /** Keys are `collection/id`-style paths: non-empty, no empty segment, no control characters. */
 export function checkKey(key: string): void {

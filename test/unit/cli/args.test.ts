@@ -178,8 +178,8 @@ describe('the command line', () => {
       const text = help(inGroup(command({ aliases: ['make'], notes: 'A note.\n' })), ['network', 'create', '--help']);
       expect(text).toMatch(/\nAliases:\n {2}create, make\n\nOptions:\n {2}-d, --driver {5}\n/);
       expect(text).toMatch(/\n {6}--alias {6}; also --network-alias\n {6}--rm {9}; default true\n/);
-      expect(text).toContain('\nGlobal options:\n      --host-netns NAME        Namespace');
-      expect(text).toMatch(/\n {2}-h, --help {19}Print usage\n\nA note\.\n$/);
+      expect(text).toContain('\nGlobal options:\n      --host-netns NAME               Namespace');
+      expect(text).toMatch(/\n {2}-h, --help {26}Print usage\n\nA note\.\n$/);
     });
 
     it('is not a flag of the command line of exec or run', () => {
