@@ -8,7 +8,11 @@
 // - the first attaches against the 500th on one bridge (510 in sequence, median of #1–#21 against
 //   #490–#510: one attach alone is too noisy to divide by);
 // - 100 detaches at once against 100 one after another (a veth delete waits ~19 ms for the
-//   kernel: at once, those waits overlap).
+//   kernel: at once, those waits overlap);
+// - the kernel's own attach (kernel-baseline.c, the same messages) on the empty bridge and with the
+//   510 sandboxes attached: how much of the 500th attach's growth is the kernel's.
+import * as kernel from './kernel.js';
+import { nsName } from './sandbox.js';
 import { median, ms, time } from './util.js';
 
 const SERIES = 510;
@@ -49,7 +53,23 @@ async function bigSandbox(engine, tools, reps, quick) {
  * row's nlnet figure is compared with) and notes. `leftovers()` lists the engine's sandbox
  * namespaces still present, to check that every detach really removed its namespace.
  */
-export async function bench({ engine, tools, quick, leftovers }) {
+/** `reps` attach/detach pairs of the C baseline (kernel.js) on nlnet0: the attach times. */
+async function kernelAttaches(bin, host, reps) {
+  if (bin === undefined) return [];
+  const steps = kernel.attachSteps(bin, { host, s: nsName('kscale'), veth: 'vbkscale', addr: '172.17.201.4', port: 9083 });
+  const t = [];
+  try {
+    for (let i = 0; i < reps; i++) {
+      t.push(await steps.attach());
+      await steps.detach();
+    }
+  } finally {
+    await steps.close();
+  }
+  return t;
+}
+
+export async function bench({ engine, tools, quick, leftovers, bin, host }) {
   const reps = quick ? 5 : 20;
   const bigReps = quick ? 1 : 3;
   const rows = [];
@@ -69,10 +89,12 @@ export async function bench({ engine, tools, quick, leftovers }) {
   }
   rows.push({ op: '1-port attach, bridge already holding 1,000 mappings', nlnet: median(crowded), vs: '1-port attach, empty bridge (nlnet)', other: median(empty), target: 1.1 });
 
-  // 510 attaches in sequence, then the detaches.
+  // 510 attaches in sequence, then the detaches; the kernel's own attach before and among them.
+  const kernelEmpty = await kernelAttaches(bin, host, 21);
   const names = Array.from({ length: SERIES }, (_, i) => `s${i + 1}`);
   const series = [];
   for (const name of names) series.push(await time(() => engine.createSandbox({ name, publish: [`${20000 + series.length}:80`] })));
+  const kernelFull = await kernelAttaches(bin, host, 21);
   const atOnceRest = await time(() => Promise.all(names.slice(MANY).map((n) => engine.removeSandbox(n))));
   const atOnce = await time(() => Promise.all(names.slice(0, MANY).map((n) => engine.removeSandbox(n))));
   if (leftovers().length) throw new Error(`${leftovers().length} sandbox namespaces left after the detaches at once`);
@@ -84,6 +106,9 @@ export async function bench({ engine, tools, quick, leftovers }) {
   if (leftovers().length) throw new Error(`${leftovers().length} sandbox namespaces left after the detaches in sequence`);
 
   rows.push({ op: '500th attach on one bridge (median of #490–#510)', nlnet: median(series.slice(489, 510)), vs: 'first attaches on it (median of #1–#21, nlnet)', other: median(series.slice(0, 21)), target: 1.1 });
+  if (kernelEmpty.length > 0) {
+    rows.push({ op: `kernel (C) attach with ${SERIES} sandboxes on the bridge (median of 21)`, nlnet: median(kernelFull), vs: 'kernel (C) attach, empty bridge (median of 21)', other: median(kernelEmpty), grown: true });
+  }
   rows.push({ op: `${MANY} detaches at once (Promise.all, total)`, nlnet: atOnce, vs: `the same ${MANY} one after another (nlnet)`, other: oneByOne });
 
   const notes = [

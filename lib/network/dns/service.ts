@@ -1,7 +1,7 @@
 // The engine's embedded DNS, running: a DnsServer answering from the store (names.ts), which
-// follows the networks as they come and go, whichever process changes them. The store is one
-// file renamed over at each commit, so watching its directory sees every change; a slow timer
-// also retries listeners that could not open yet.
+// follows the networks as they come and go, whichever process changes them. Every commit appends
+// to the store's journal (or renames a new snapshot in), so watching its directory sees every
+// change; a slow timer also retries listeners that could not open yet.
 import { watch, type FSWatcher } from 'node:fs';
 
 import { DnsServer, type DnsListener, type DnsListenerFailure } from './index.js';

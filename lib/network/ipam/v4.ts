@@ -146,7 +146,11 @@ export interface AddressPoolState {
   subnet: string;
   gateway: string;
   ipRange?: string;
-  /** Addresses handed out (dynamic and static), in ascending order; the gateway is not listed. */
+  /**
+   * Addresses handed out (dynamic and static), in ascending order; the gateway is not listed. A run
+   * of consecutive ones is one entry, `first-last` (`172.17.0.2-172.17.1.245`): a network's
+   * record is rewritten at every attach, and 500 containers are then one entry, not 500.
+   */
   allocated: string[];
 }
 
@@ -201,17 +205,48 @@ export class AddressPool {
   /** Rebuilds a pool from what the store kept. */
   static fromJSON(state: AddressPoolState): AddressPool {
     const pool = new AddressPool({ subnet: state.subnet, gateway: state.gateway, ...(state.ipRange === undefined ? {} : { ipRange: state.ipRange }) });
-    for (const a of state.allocated) pool.allocateStatic(a);
+    for (const entry of state.allocated) {
+      const dash = entry.indexOf('-');
+      if (dash < 0) {
+        pool.allocateStatic(entry);
+        continue;
+      }
+      const first = pool.#offset('ip', entry.slice(0, dash));
+      const last = pool.#offset('ip', entry.slice(dash + 1));
+      if (last < first) throw new ValidationError('ip', entry, 'is a range that ends before it starts');
+      for (let o = first; o <= last; o++) {
+        if (o === pool.#gatewayOffset) throw new ConflictError('address', entry, `holds the gateway of ${pool.subnet}`);
+        if (pool.#has(o)) throw new ConflictError('address', entry, 'Address already in use');
+        pool.#set(o, true);
+      }
+    }
     return pool;
   }
 
   toJSON(): AddressPoolState {
     const allocated: string[] = [];
+    let run: [number, number] | undefined;
+    const flush = (): void => {
+      if (run !== undefined) allocated.push(run[0] === run[1] ? this.#address(run[0]) : `${this.#address(run[0])}-${this.#address(run[1])}`);
+      run = undefined;
+    };
     // Byte by byte: a /16 is 8 KiB of bitmap, mostly zero bytes, skipped whole.
     for (let i = 0; i < this.#used.length; i++) {
-      if (this.#used[i] === 0) continue;
-      for (let o = i * 8; o < i * 8 + 8; o++) if (o > 0 && o < this.#size - 1 && o !== this.#gatewayOffset && this.#has(o)) allocated.push(this.#address(o));
+      if (this.#used[i] === 0) {
+        flush();
+        continue;
+      }
+      for (let o = i * 8; o < i * 8 + 8; o++) {
+        if (o > 0 && o < this.#size - 1 && o !== this.#gatewayOffset && this.#has(o)) {
+          if (run !== undefined && run[1] === o - 1) run[1] = o;
+          else {
+            flush();
+            run = [o, o];
+          }
+        } else flush();
+      }
     }
+    flush();
     return { subnet: this.subnet, gateway: this.gateway, ...(this.ipRange === undefined ? {} : { ipRange: this.ipRange }), allocated };
   }
 

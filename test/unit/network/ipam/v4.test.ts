@@ -241,6 +241,30 @@ describe('AddressPool', () => {
     expect(back.isAllocated('10.0.0.9')).toBe(true);
     expect(JSON.parse(JSON.stringify(new AddressPool({ subnet: '10.0.0.0/30' })))).toEqual({ subnet: '10.0.0.0/30', gateway: '10.0.0.1', allocated: [] });
   });
+
+  it('keeps a run of consecutive addresses as one entry, around the gateway and across bitmap bytes', () => {
+    const pool = new AddressPool({ subnet: '10.1.0.0/16', gateway: '10.1.0.20' });
+    for (let i = 0; i < 500; i++) pool.allocate();
+    pool.release('10.1.0.100');
+    pool.allocateStatic('10.1.200.1');
+    const state = JSON.parse(JSON.stringify(pool));
+    // .1–.19, then the gateway .20 breaks the run, .21–.99, a hole at .100, on to the 501st address.
+    expect(state.allocated).toEqual(['10.1.0.1-10.1.0.19', '10.1.0.21-10.1.0.99', '10.1.0.101-10.1.1.245', '10.1.200.1']);
+    const back = AddressPool.fromJSON(state);
+    expect(back.allocate()).toBe('10.1.0.100');
+    expect(back.allocate()).toBe('10.1.1.246');
+    expect(JSON.parse(JSON.stringify(AddressPool.fromJSON(state)))).toEqual(state);
+  });
+
+  it('reads the one-entry-per-address form of earlier versions, and refuses bad ranges', () => {
+    const base = { subnet: '10.2.0.0/24', gateway: '10.2.0.1' };
+    const old = AddressPool.fromJSON({ ...base, allocated: ['10.2.0.2', '10.2.0.3', '10.2.0.4'] });
+    expect(JSON.parse(JSON.stringify(old)).allocated).toEqual(['10.2.0.2-10.2.0.4']);
+    expect(caught(() => AddressPool.fromJSON({ ...base, allocated: ['10.2.0.9-10.2.0.5'] }))).toBeInstanceOf(ValidationError);
+    expect(caught(() => AddressPool.fromJSON({ ...base, allocated: ['10.2.0.1-10.2.0.5'] }))).toBeInstanceOf(ConflictError);
+    expect(caught(() => AddressPool.fromJSON({ ...base, allocated: ['10.2.0.2-10.2.0.5', '10.2.0.4'] }))).toBeInstanceOf(ConflictError);
+    expect(caught(() => AddressPool.fromJSON({ ...base, allocated: ['10.2.0.2-10.2.1.5'] }))).toBeInstanceOf(ValidationError);
+  });
 });
 
 describe('macFor (docker run without --mac-address)', () => {
