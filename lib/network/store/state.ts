@@ -131,12 +131,7 @@ export class DiskState {
       else record.put[key] = value;
     }
     const bytes = encodeRecord(record);
-    let fd: number;
-    try {
-      fd = openSync(this.#journalPath, 'r+');
-    } catch (err) {
-      throw ioError(this.#journalPath, 'cannot write the state', err, '; the previous state is unchanged');
-    }
+    const fd = this.#openForWrite();
     try {
       try {
         const stop = bytesBeforeDeath(fault, bytes.length);
@@ -297,12 +292,7 @@ export class DiskState {
 
   /** Cuts off what a writer that died part-way through its append left (we hold the lock). */
   #cutTail(journal: Journal): void {
-    let fd: number;
-    try {
-      fd = openSync(this.#journalPath, 'r+');
-    } catch (err) {
-      throw ioError(this.#journalPath, 'cannot write the state', err, '; the previous state is unchanged');
-    }
+    const fd = this.#openForWrite();
     try {
       cut(fd, journal.end);
       journal.tail = 0;
@@ -310,6 +300,15 @@ export class DiskState {
       throw ioError(this.#journalPath, 'cannot cut off a torn commit at the end of', err, '; the previous state is unchanged');
     } finally {
       closeSync(fd);
+    }
+  }
+
+  /** The journal, opened to write (holding the lock); failing to open it changes nothing. */
+  #openForWrite(): number {
+    try {
+      return openSync(this.#journalPath, 'r+');
+    } catch (err) {
+      throw ioError(this.#journalPath, 'cannot write the state', err, '; the previous state is unchanged');
     }
   }
 

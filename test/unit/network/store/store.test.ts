@@ -96,7 +96,7 @@ describe('FileStore documents and transactions', () => {
     expect(JSON.parse(journal[2]!.slice(9))).toEqual({ seq: 2, put: {}, del: ['networks/b'] });
   });
 
-  it('changes nothing when the transaction throws', async () => {
+  it('leaves both files byte for byte as they were when the transaction throws', async () => {
     const store = await FileStore.open({ dir });
     await store.update((tx) => tx.put('networks/a', { v: 1 }));
     const before = [await readFile(join(dir, 'store.json')), await readFile(join(dir, 'store.journal'))];
