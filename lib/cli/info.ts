@@ -1,8 +1,10 @@
 // `nlnet info`: the network side of `docker info`: where the state is, and the cluster (the store
 // it shares, this host's address, the hosts whose leases are alive). With the cluster store out
-// of reach it prints what it knows, then fails with etcd's one line.
-import type { HostInfo } from '../network/index.js';
-import { EXIT, type Command } from './command.js';
+// of reach it prints what it knows, then fails with etcd's one line. A host that has made nothing
+// yet (no state directory) still sees the cluster.
+import { NotFoundError } from '../core/errors.js';
+import { Cluster, type HostInfo } from '../network/index.js';
+import { EXIT, type Command, type Context } from './command.js';
 import { parseFormat, renderTemplate, table } from './format.js';
 
 /** What `nlnet info --format json` prints. */
@@ -26,12 +28,11 @@ export const infoCommand: Command = {
   flags: [{ name: 'format', short: 'f', kind: 'string', value: 'FORMAT', help: 'json, or a template such as {{.ClusterStore}}' }],
   async run(ctx, p) {
     const format = parseFormat(p.string('format'));
-    return ctx.withEngine(async (engine) => {
-      const info: Info = { StateDir: engine.store.dir, HostNetns: engine.hostNetns, ClusterStore: engine.cluster?.url ?? '', ClusterAdvertise: engine.advertise ?? '' };
+    const show = async (info: Info, cluster: Cluster | undefined): Promise<number> => {
       let failure: unknown;
-      if (engine.cluster !== undefined) {
+      if (cluster !== undefined) {
         try {
-          info.Hosts = (await engine.clusterHosts()).map((h: HostInfo) => ({ ID: h.id, Address: h.address, Since: h.since }));
+          info.Hosts = (await cluster.hosts()).map((h: HostInfo) => ({ ID: h.id, Address: h.address, Since: h.since }));
         } catch (e) {
           failure = e;
         }
@@ -41,9 +42,24 @@ export const infoCommand: Command = {
       else ctx.out(text(info));
       if (failure !== undefined) throw failure;
       return EXIT.ok;
-    });
+    };
+    try {
+      return await ctx.withEngine((engine) => show(described(ctx, engine.store.dir), engine.cluster));
+    } catch (e) {
+      if (!(e instanceof NotFoundError && e.kind === 'state')) throw e;
+      const cluster = ctx.global.clusterStore === undefined ? undefined : new Cluster(ctx.global.clusterStore, 5000);
+      try {
+        return await show({ ...described(ctx, ctx.global.stateDir), StateDir: `${ctx.global.stateDir} (nothing made yet)` }, cluster);
+      } finally {
+        await cluster?.close();
+      }
+    }
   },
 };
+
+function described(ctx: Context, stateDir: string): Info {
+  return { StateDir: stateDir, HostNetns: ctx.global.hostNetns ?? '', ClusterStore: ctx.global.clusterStore ?? '', ClusterAdvertise: ctx.global.clusterAdvertise ?? '' };
+}
 
 function text(info: Info): string {
   const lines = [

@@ -9,7 +9,7 @@ export { FileStore } from './store/file.js';
 // host without a cluster should not pay at every command.
 export type { EtcdStore, EtcdStoreOptions } from './store/etcd.js';
 export type { EtcdError, EtcdCode } from './store/etcd-client.js';
-export { DEFAULT_HOST_TTL } from './cluster.js';
+export { Cluster, DEFAULT_HOST_TTL } from './cluster.js';
 export type { HostInfo, HostRegistration, RegisterHostOptions } from './store/etcd-lease.js';
 export type { StoreWatch, WatchEvent, WatchOptions } from './store/etcd-watch.js';
 export { parseClusterStore } from './store/cluster-url.js';
