@@ -157,9 +157,12 @@ export class Engine {
   async close(): Promise<void> {
     for (const d of this.#dns.splice(0)) await d.close();
     this.#unregister();
-    await this.cluster?.close();
-    await this.store.close();
-    this.nl.close();
+    try {
+      await this.cluster?.close();
+    } finally {
+      await this.store.close();
+      this.nl.close();
+    }
   }
 
   /**
