@@ -9,7 +9,11 @@ import { unmarkPrefixed } from '../../lib/network/owner.js';
 import { sandboxNetnsName } from '../../lib/network/model/sandbox.js';
 
 export async function removeEngineLeftovers(host: string): Promise<void> {
-  const prefix = sandboxNetnsName(host, '');
+  await removeSandboxesPrefixed(sandboxNetnsName(host, ''));
+}
+
+/** The sandbox namespaces, markers and /etc/netns files whose names start with `prefix`. */
+export async function removeSandboxesPrefixed(prefix: string): Promise<void> {
   for (const n of await netns.list()) if (n.startsWith(prefix)) await netns.delete(n).catch(() => undefined);
   unmarkPrefixed(prefix);
   let dirs: string[] = [];

@@ -13,11 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { BIN, type CliResult } from './cli.js';
+import { removeSandboxesPrefixed } from './engine.js';
 import { ETCD, ETCD_SKIP_REASON } from './etcd.js';
 import { unique } from './ns.js';
 
 export const UNDERLAY_GATEWAY = '10.200.0.1';
 const ETCD_PORT = 2379;
+/** Prints the prefix of the sandbox namespaces an engine in this namespace makes (dist/ is built by tsc). */
+const SANDBOX_PREFIX = `import(${JSON.stringify(join(import.meta.dirname, '..', '..', 'dist', 'network', 'model', 'sandbox.js'))}).then((m) => console.log(m.sandboxNetnsName('', '')))`;
 
 export interface TestHost {
   /** The namespace playing this host. */
@@ -62,6 +65,12 @@ export async function startCluster(count: number, prefix = 'nlmh'): Promise<Test
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGKILL');
       await exited;
+    }
+    // What nlnet made for a host lives outside its namespace (/run/netns, /etc/netns), named by
+    // the prefix nlnet derives inside it.
+    for (const host of hosts) {
+      const prefix = spawnSync('nsenter', [`--net=/run/netns/${host.netns}`, process.execPath, '--input-type=module', '-e', SANDBOX_PREFIX], { encoding: 'utf8' }).stdout.trim();
+      if (prefix.startsWith('nlnet-')) await removeSandboxesPrefixed(prefix);
     }
     for (const ns of [...hosts.map((h) => h.netns), underlay]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
     await rm(dir, { recursive: true, force: true });

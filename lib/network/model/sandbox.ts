@@ -1,6 +1,7 @@
 // Sandboxes and endpoints as the store keeps them (plain JSON), and the pure rules about them:
 // which mode a `--network` value means, names of namespaces, interfaces and ids.
 import { createHash, randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 
 import { ValidationError } from '../../core/errors.js';
 import type { AddressPoolState } from '../ipam/v4.js';
@@ -113,12 +114,26 @@ export function checkName(field: string, name: unknown): string {
 }
 
 /**
- * The namespace of sandbox NAME: `nlnet-<8 hex of the host namespace's name>-NAME`. The hash keeps
- * two engines (two tests, each with its own host namespace) from taking the same name.
+ * The namespace of sandbox NAME: `nlnet-<8 hex of the host namespace>-NAME`, the hash of its name
+ * under /run/netns, or for an engine in its own namespace (`hostNetns` '') of that namespace's
+ * inode. It keeps two engines from taking the same name: two tests, each with its own host
+ * namespace, and two "hosts" on one machine, each running nlnet inside its namespace (nsenter), whose
+ * sandboxes all go under the one /run/netns. The machine's own namespace has a fixed inode, so its
+ * sandboxes keep their names across boots; the name is stored with each sandbox anyway.
  */
 export function sandboxNetnsName(hostNetns: string, name: string): string {
-  const tag = createHash('sha256').update(hostNetns).digest('hex').slice(0, 8);
+  const host = hostNetns !== '' ? hostNetns : ownNetnsInode();
+  const tag = createHash('sha256').update(host).digest('hex').slice(0, 8);
   return `nlnet-${tag}-${name}`;
+}
+
+/** `ino:<n>` of this process's network namespace; '' where /proc cannot tell (as before). */
+function ownNetnsInode(): string {
+  try {
+    return `ino:${statSync('/proc/self/ns/net').ino}`;
+  } catch {
+    return '';
+  }
 }
 
 const ALIAS = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9_-]{0,62})(\.[a-zA-Z0-9]([a-zA-Z0-9_-]{0,62}))*$/;

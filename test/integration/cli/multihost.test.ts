@@ -2,7 +2,8 @@
 // real etcd inside the underlay namespace), each running `nlnet daemon` inside its namespace with
 // `--cluster-advertise eth0`: every host sees the same list of hosts, with each one's underlay
 // address; a host that joins late is seen by the others; a host whose daemon is SIGKILLed drops
-// out of every host's list once its lease's ttl has run out; one stopped cleanly, at once.
+// out of every host's list once its lease's ttl has run out; one stopped cleanly, at once. And a
+// container of the same name on two hosts: each host names its sandbox namespaces apart.
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -75,5 +76,23 @@ describe.skipIf(SKIP !== '')(`three hosts in one cluster (${SKIP || 'root, etcd'
     da.kill('SIGTERM');
     expect(await exited(da)).toBe(0);
     expect(seenFrom(b)).toEqual([]);
+  });
+
+  it('the same container name on two hosts: two sandboxes, each in a namespace of its own', () => {
+    const [a, b] = cluster.hosts as [TestHost, TestHost];
+    const netnsOf = (host: TestHost): string => {
+      const made = cluster.nlnet(host, 'container', 'create', '--name', 'web');
+      expect(made.stderr).toBe('');
+      expect(made.status).toBe(0);
+      const r = cluster.nlnet(host, 'container', 'inspect', 'web');
+      return (JSON.parse(r.stdout) as { NetworkSettings: { SandboxKey: string } }[])[0]!.NetworkSettings.SandboxKey;
+    };
+    const [ka, kb] = [netnsOf(a), netnsOf(b)];
+    expect(ka).not.toBe(kb);
+    for (const host of [a, b]) {
+      const r = cluster.nlnet(host, 'container', 'rm', 'web');
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    }
   });
 });
