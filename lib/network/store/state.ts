@@ -115,9 +115,10 @@ export class DiskState {
   }
 
   /**
-   * Appends one commit (after `prepare`, holding the lock, with no commit since) and applies it to the documents in
-   * memory at once, as other processes see it once it is in the page cache. The promise settles
-   * when it is on disk. A failed append (a full disk) is cut off again and changes nothing.
+   * Appends one commit (after `prepare`, holding the lock, with no commit since) and applies it to
+   * the documents in memory at once, as other processes see it once it is in the page cache. The
+   * promise settles when it is on disk. A failed append (a full disk) is cut off again and changes
+   * nothing.
    */
   async append(writes: Writes, fault?: StoreFault): Promise<void> {
     // A fresh directory or a version-1 state gets its journal; a stale journal is replaced.
