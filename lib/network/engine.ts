@@ -269,8 +269,10 @@ export class Engine {
     const firewallTaken = wanted.some((s) => s.hostPort === undefined) ? await this.#publishedKeys() : undefined;
     // A taken port or MAC is refused before the default network is made for this sandbox: a
     // refused create changes nothing. Read from a snapshot, without the lock: the transaction
-    // below checks again.
-    if (wanted.length > 0 || mac !== undefined) {
+    // below checks again, so when no default network is to be made this first look is skipped
+    // (it reads every sandbox: a cost that grows with them).
+    const makesDefault = mode.kind === 'network' && mode.network === DEFAULT_NETWORK && !this.#defaultExists;
+    if (makesDefault && (wanted.length > 0 || mac !== undefined)) {
       const now = await this.store.snapshot();
       const existing = (await sandboxesIn(now)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
       if (wanted.length > 0) resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
