@@ -47,7 +47,7 @@ export const infoCommand: Command = {
       return await ctx.withEngine((engine) => show(described(ctx, engine.store.dir), engine.cluster));
     } catch (e) {
       if (!(e instanceof NotFoundError && e.kind === 'state')) throw e;
-      const cluster = ctx.global.clusterStore === undefined ? undefined : new Cluster(ctx.global.clusterStore, 5000);
+      const cluster = ctx.global.clusterStore === undefined ? undefined : new Cluster(ctx.global.clusterStore);
       try {
         return await show({ ...described(ctx, ctx.global.stateDir), StateDir: `${ctx.global.stateDir} (nothing made yet)` }, cluster);
       } finally {

@@ -20,6 +20,9 @@ import type { HostInfo } from './store/etcd-lease.js';
 /** How long a host stays listed after its last renewal, seconds: Docker's discovery TTL was 60 s. */
 export const DEFAULT_HOST_TTL = 20;
 
+/** How long a call to etcd waits before it fails as unreachable, ms. */
+export const DEFAULT_CLUSTER_TIMEOUT_MS = 5000;
+
 export class Cluster {
   /** The endpoints, `host:port`, as errors name them. */
   readonly endpoints: string[];
@@ -28,7 +31,7 @@ export class Cluster {
   /** `url` as `--cluster-store` takes it; a bad one is a ValidationError here. */
   constructor(
     readonly url: string,
-    readonly timeoutMs: number,
+    readonly timeoutMs = DEFAULT_CLUSTER_TIMEOUT_MS,
   ) {
     this.endpoints = parseClusterStore(url).endpoints;
   }

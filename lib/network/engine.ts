@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { Netlink } from '../rtnl/netlink.js';
 import { netns, type Netns, type NetnsTarget } from '../netns/namespace.js';
-import { advertiseAddress, Cluster, DEFAULT_HOST_TTL } from './cluster.js';
+import { advertiseAddress, Cluster, DEFAULT_CLUSTER_TIMEOUT_MS, DEFAULT_HOST_TTL } from './cluster.js';
 import { FileStore } from './store/file.js';
 import type { HostInfo, HostRegistration } from './store/etcd-lease.js';
 import { processAlive } from './store/lock.js';
@@ -91,7 +91,7 @@ export class Engine {
   static async open(options: EngineOptions): Promise<Engine> {
     const host = options?.hostNetns;
     if (host !== undefined && (typeof host !== 'string' || host === '')) throw new ValidationError('hostNetns', host, 'expected a namespace name');
-    const { store: url, advertise, clusterTimeoutMs = 5000 } = options;
+    const { store: url, advertise, clusterTimeoutMs = DEFAULT_CLUSTER_TIMEOUT_MS } = options;
     if (url !== undefined && typeof url !== 'string') throw new ValidationError('store', url, 'expected etcd://host:2379[,host2:2379]');
     if (advertise !== undefined && (typeof advertise !== 'string' || advertise === '')) throw new ValidationError('advertise', advertise, 'expected an IPv4 address or an interface name');
     if (advertise !== undefined && url === undefined) throw new ValidationError('advertise', advertise, 'a cluster address needs a cluster store (--cluster-store)');

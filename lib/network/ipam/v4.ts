@@ -214,11 +214,7 @@ export class AddressPool {
       const first = pool.#offset('ip', entry.slice(0, dash));
       const last = pool.#offset('ip', entry.slice(dash + 1));
       if (last < first) throw new ValidationError('ip', entry, 'is a range that ends before it starts');
-      for (let o = first; o <= last; o++) {
-        if (o === pool.#gatewayOffset) throw new ConflictError('address', entry, `holds the gateway of ${pool.subnet}`);
-        if (pool.#has(o)) throw new ConflictError('address', entry, 'Address already in use');
-        pool.#set(o, true);
-      }
+      for (let o = first; o <= last; o++) pool.#take(o, entry);
     }
     return pool;
   }
@@ -266,10 +262,15 @@ export class AddressPool {
   /** `docker run --ip` / `network connect --ip`: anywhere in the subnet, even outside the ip-range. */
   allocateStatic(address: string): string {
     const o = this.#offset('ip', address);
-    if (o === this.#gatewayOffset) throw new ConflictError('address', address, `is the gateway of ${this.subnet}`);
-    if (this.#has(o)) throw new ConflictError('address', address, 'Address already in use');
-    this.#set(o, true);
+    this.#take(o, address);
     return this.#address(o);
+  }
+
+  /** Marks offset `o` taken; `what` (an address, or a stored range holding it) names it in the refusal. */
+  #take(o: number, what: string): void {
+    if (o === this.#gatewayOffset) throw new ConflictError('address', what, `is the gateway of ${this.subnet}`);
+    if (this.#has(o)) throw new ConflictError('address', what, 'Address already in use');
+    this.#set(o, true);
   }
 
   /** Gives an address back (container removed or disconnected). False when it was not allocated. */

@@ -76,21 +76,24 @@ export function recordsOf(source: StoreReader): RecordReader {
   return { networks: reading(source, NETWORKS), sandboxes: reading(source, SANDBOXES) };
 }
 
-// The RecordTxs recordsIn made: a helper handed one uses it as it is.
-const typed = new WeakSet<StoreTx>();
-const isTyped = (tx: StoreTx): tx is RecordTx => typed.has(tx);
+// The typed view of each transaction, made once: helpers along one attach call recordsIn on the
+// same transaction several times, and a RecordTx handed to one is its own view.
+const views = new WeakMap<StoreTx, RecordTx>();
 
-/** `tx` with its records typed; a RecordTx already is handed back as it is. */
+/** `tx` with its records typed (the same object for the same transaction). */
 export function recordsIn(tx: StoreTx): RecordTx {
-  if (isTyped(tx)) return tx;
-  const rtx: RecordTx = {
-    get: <T extends Json = Json>(key: string) => tx.get<T>(key),
-    list: <T extends Json = Json>(prefix: string, opts?: { readonly?: boolean }) => tx.list<T>(prefix, opts),
-    put: (key, value) => tx.put(key, value),
-    delete: (key) => tx.delete(key),
-    networks: writing(tx, NETWORKS),
-    sandboxes: writing(tx, SANDBOXES),
-  };
-  typed.add(rtx);
-  return rtx;
+  let view = views.get(tx);
+  if (view === undefined) {
+    view = {
+      get: <T extends Json = Json>(key: string) => tx.get<T>(key),
+      list: <T extends Json = Json>(prefix: string, opts?: { readonly?: boolean }) => tx.list<T>(prefix, opts),
+      put: (key, value) => tx.put(key, value),
+      delete: (key) => tx.delete(key),
+      networks: writing(tx, NETWORKS),
+      sandboxes: writing(tx, SANDBOXES),
+    };
+    views.set(tx, view);
+    views.set(view, view);
+  }
+  return view;
 }

@@ -127,13 +127,20 @@ export function sandboxNetnsName(hostNetns: string, name: string): string {
   return `nlnet-${tag}-${name}`;
 }
 
-/** `ino:<n>` of this process's network namespace; '' where /proc cannot tell (as before). */
+/**
+ * `ino:<n>` of this process's network namespace; '' where /proc cannot tell (as before). Read
+ * once: nlnet's JS thread never changes namespace (ARCHITECTURE: dedicated native threads do).
+ */
+let ownInode: string | undefined;
 function ownNetnsInode(): string {
-  try {
-    return `ino:${statSync('/proc/self/ns/net').ino}`;
-  } catch {
-    return '';
+  if (ownInode === undefined) {
+    try {
+      ownInode = `ino:${statSync('/proc/self/ns/net').ino}`;
+    } catch {
+      ownInode = '';
+    }
   }
+  return ownInode;
 }
 
 const ALIAS = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9_-]{0,62})(\.[a-zA-Z0-9]([a-zA-Z0-9_-]{0,62}))*$/;

@@ -143,7 +143,7 @@ export class FileStore implements Store {
 
   async list<T extends Json = Json>(prefix: string, opts: { readonly?: boolean } = {}): Promise<StoreEntry<T>[]> {
     checkPrefix(prefix);
-    return listOf(this.#state.read(), new Map(), prefix, opts.readonly !== true) as StoreEntry<T>[];
+    return listOf(this.#state.read(), NO_WRITES, prefix, opts.readonly !== true) as StoreEntry<T>[];
   }
 
   async snapshot(): Promise<StoreSnapshot> {
@@ -297,7 +297,7 @@ class FileSnapshot implements StoreSnapshot {
 
   async list<T extends Json = Json>(prefix: string, opts: { readonly?: boolean } = {}): Promise<StoreEntry<T>[]> {
     checkPrefix(prefix);
-    return listOf(this.data, new Map(), prefix, opts.readonly !== true) as StoreEntry<T>[];
+    return listOf(this.data, NO_WRITES, prefix, opts.readonly !== true) as StoreEntry<T>[];
   }
 }
 
@@ -343,6 +343,8 @@ class FileTx implements StoreTx {
 function copy<T extends Json | undefined>(value: T): T {
   return value === undefined ? value : structuredClone(value);
 }
+
+const NO_WRITES: ReadonlyMap<string, Json | undefined> = new Map();
 
 /** The documents under `prefix` of `data` with `writes` over it (undefined: deleted), sorted by key. */
 function listOf(data: Data, writes: ReadonlyMap<string, Json | undefined>, prefix: string, copied = true): StoreEntry[] {

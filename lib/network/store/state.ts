@@ -77,7 +77,7 @@ export class DiskState {
     if (id === undefined) return this.#missing();
     const view = this.#view;
     if (view !== undefined && view.snapshotId === id && this.#follow(view)) return view.data;
-    return this.#load().data;
+    return this.#load();
   }
 
   /** The latest committed documents, as a map that later commits will not change. */
@@ -97,9 +97,8 @@ export class DiskState {
     return this.#view?.snapshotBytes ?? 0;
   }
 
-  /** Whether the directory holds the version-1 single-file state of an earlier nlnet. */
+  /** Whether the last read found the version-1 single-file state of an earlier nlnet. */
   get legacy(): boolean {
-    this.read();
     return this.#view?.version === LEGACY_VERSION;
   }
 
@@ -140,7 +139,7 @@ export class DiskState {
         for (let off = 0; off < end; ) off += writeSync(fd, bytes, off, end - off, journal.end + off);
         if (stop !== undefined) die();
       } catch (err) {
-        cut(fd, journal.end);
+        ftruncateSync(fd, journal.end);
         throw ioError(this.#journalPath, 'cannot write the state', err, '; the previous state is unchanged');
       }
       reach(fault, 'appended');
@@ -203,21 +202,18 @@ export class DiskState {
   }
 
   /** Reads the snapshot and its whole journal. */
-  #load(): View {
+  #load(): Data {
     for (let attempt = 1; ; attempt++) {
       const id = stateIdentity(this.#snapshotPath);
       const snap = id === undefined ? undefined : readState(this.#snapshotPath);
-      if (snap === undefined) {
-        this.#missing();
-        return { snapshotId: '', snapshotBytes: 0, version: VERSION, snapshotSeq: 0, seq: 0, data: new Map(), shared: false, journal: undefined };
-      }
+      if (snap === undefined) return this.#missing(); // removed since read() looked
       // Read between a stat and a rename by someone else, the text may be newer than `id`: then the
       // next read sees another id and loads again. Never the reverse.
       const view: View = { snapshotId: id!, snapshotBytes: snap.bytes, version: snap.version, snapshotSeq: snap.seq, seq: snap.seq, data: snap.data, shared: false, journal: undefined };
       if (snap.version === LEGACY_VERSION || this.#readJournal(view)) {
         this.#view = view;
         this.#seen = true;
-        return view;
+        return view.data;
       }
       if (attempt === LOAD_ATTEMPTS) {
         throw new StoreError(this.#journalPath, 'garbage', `journal ${this.#journalPath} follows a later commit than the snapshot ${this.#snapshotPath} after ${LOAD_ATTEMPTS} reads; not reading it: restore the state directory, or move it away to start afresh`);
@@ -295,7 +291,7 @@ export class DiskState {
   #cutTail(journal: Journal): void {
     const fd = this.#openForWrite();
     try {
-      cut(fd, journal.end);
+      ftruncateSync(fd, journal.end);
       journal.tail = 0;
     } catch (err) {
       throw ioError(this.#journalPath, 'cannot cut off a torn commit at the end of', err, '; the previous state is unchanged');
@@ -325,10 +321,6 @@ export class DiskState {
     this.#view = undefined;
     return new Map();
   }
-}
-
-function cut(fd: number, length: number): void {
-  ftruncateSync(fd, length);
 }
 
 function readAt(fd: number, position: number, length: number, path: string): Buffer {
