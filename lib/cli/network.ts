@@ -51,6 +51,7 @@ export function createNetworkOptions(p: Parsed): CreateNetworkOptions {
   // The engine checks the driver's name.
   if (driver !== undefined) opts.driver = driver as NonNullable<CreateNetworkOptions['driver']>;
   if (p.bool('ipv6')) opts.ipv6 = true;
+  if (p.bool('attachable')) opts.attachable = true;
   if (subnet.v4 !== undefined) opts.subnet = subnet.v4;
   if (gateway.v4 !== undefined) opts.gateway = gateway.v4;
   if (subnet.v6 !== undefined) opts.subnet6 = subnet.v6;
@@ -70,7 +71,7 @@ export function networkLine(n: Network, noTrunc = false): Record<string, string>
     Internal: String(n.internal),
     Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(','),
     Name: n.name,
-    Scope: 'local',
+    Scope: n.driver === 'overlay' ? 'global' : 'local',
   };
 }
 
@@ -97,7 +98,8 @@ const create: Command = {
   min: 1,
   max: 1,
   flags: [
-    { name: 'driver', short: 'd', kind: 'string', value: 'DRIVER', help: 'Driver: bridge (default), macvlan or ipvlan (with -o parent=IF)' },
+    { name: 'driver', short: 'd', kind: 'string', value: 'DRIVER', help: 'Driver: bridge (default), macvlan or ipvlan (with -o parent=IF), overlay (with --cluster-store)' },
+    { name: 'attachable', kind: 'bool', help: 'Overlay: let standalone containers attach (always so in nlnet; recorded and shown)' },
     { name: 'subnet', kind: 'list', value: 'CIDR', help: 'Subnet, e.g. 172.30.0.0/16 (default: the next free pool); with --ipv6 also an IPv6 one' },
     { name: 'gateway', kind: 'list', value: 'IP', help: "Gateway address (default: the subnet's first address); one per family" },
     { name: 'ip-range', kind: 'string', value: 'CIDR', help: 'Allocate container addresses from this part of the subnet' },
@@ -134,11 +136,21 @@ const ls: Command = {
   ],
   async run(ctx, p) {
     const format = parseFormat(p.string('format'));
-    const nets = (await ctx.withEngine((e) => e.listNetworks())).sort((a, b) => a.name.localeCompare(b.name));
+    // With the cluster store down the host's own networks are still listed, then the one line.
+    let failed: unknown;
+    const nets = await ctx.withEngine((e) =>
+      e.listNetworks().catch((err: unknown) => {
+        failed = err;
+        return e.listNetworks({ scope: 'local' });
+      }),
+    );
+    nets.sort((a, b) => a.name.localeCompare(b.name));
     const lines = nets.map((n) => networkLine(n, p.bool('no-trunc')));
     if (p.bool('quiet')) ctx.out(lines.map((l) => `${l.ID}\n`).join(''));
     else ctx.out(formatList(format, lines, ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], (l) => [l.ID!, l.Name!, l.Driver!, l.Scope!]));
-    return EXIT.ok;
+    if (failed === undefined) return EXIT.ok;
+    ctx.err(`nlnet: ${describeError(failed)}\n`);
+    return EXIT.failed;
   },
 };
 

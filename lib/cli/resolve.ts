@@ -20,9 +20,21 @@ export function pick(kind: string, items: readonly Named[], ref: string): string
   return byId[0]?.name ?? ref;
 }
 
-/** The name of the network `ref` names. */
+/**
+ * The name of the network `ref` names. This host's networks first: a local network's name
+ * needs no cluster store, so local networks work while etcd is down (an overlay network's
+ * command then fails on etcd itself, with its one line).
+ */
 export async function networkName(engine: Engine, ref: string): Promise<string> {
-  return pick('network', await engine.listNetworks(), ref);
+  const local = await engine.listNetworks({ scope: 'local' });
+  if (engine.cluster === undefined || local.some((n) => n.name === ref)) return pick('network', local, ref);
+  let all;
+  try {
+    all = await engine.listNetworks();
+  } catch {
+    return pick('network', local, ref);
+  }
+  return pick('network', all, ref);
 }
 
 /** The name of the sandbox (container) `ref` names. */

@@ -18,6 +18,11 @@ import { driverFor, publishers, type DriverContext } from './drivers/driver.js';
 import { dropNetwork, makeNetwork } from './networks.js';
 import { recordsIn, recordsOf, type RecordReader } from './model/collections.js';
 import { checkMacFree, gatewayIn, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './model/records.js';
+import { clusterStore, createOverlayNetwork, dropUnusedOverlays, globalNetworkIn, keepCopy, releaseOverlays, remotePeers, removeOverlayNetwork, reserveOverlay, type OverlayHost, type OverlayReservation } from './overlay/host.js';
+import { ICC, MASQUERADE } from './drivers/bridge/veth.js';
+import { globalEndpoints, globalNetworks } from './overlay/records.js';
+import { OverlayAgent, type OverlayAgentOptions } from './overlay/agent.js';
+import type { EtcdStore } from './store/etcd.js';
 import { plumb, rollback, routeDefault, unplumb, withNetlink, type Undo } from './plumbing.js';
 import { inspectJson, type NetworkInspect } from './model/inspect.js';
 import { DnsService, type DnsServiceOptions } from './dns/service.js';
@@ -30,6 +35,8 @@ import {
   checkMac,
   checkName,
   DEFAULT_NETWORK,
+  GWBRIDGE,
+  nextIfname,
   parseMode,
   randomId,
   sandboxNetnsName,
@@ -54,14 +61,16 @@ function defaultBridgeOnly(o: { ip?: string | undefined; ip6?: string | undefine
 export class Engine {
   /** Test-only fault injection; leave undefined. */
   faults: EngineFaults | undefined;
-  /** The default network's creation while it runs, so concurrent first users wait for one. */
-  #creatingDefault: Promise<void> | undefined;
-  /** Set once the default network is known to exist: nobody can remove it (see removeNetwork). */
-  #defaultExists = false;
+  /** A predefined network's creation (bridge, docker_gwbridge) while it runs, so concurrent first users wait for one. */
+  readonly #creating = new Map<string, Promise<void>>();
+  /** The predefined networks known to exist. */
+  readonly #exists = new Set<string>();
   /** Removes this process from the state's list of open engines (store/presence.ts). */
   #unregister: () => void = () => undefined;
   /** The DNS services serveDns started, closed with the engine. */
   readonly #dns: DnsService[] = [];
+  /** The overlay agents serveOverlay started, closed with the engine. */
+  readonly #agents: OverlayAgent[] = [];
 
   /** This store's owner id, written into what it makes (owner.ts); '' for a read-only engine. */
   #owner = '';
@@ -155,6 +164,7 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    for (const a of this.#agents.splice(0)) await a.close();
     for (const d of this.#dns.splice(0)) await d.close();
     this.#unregister();
     try {
@@ -200,10 +210,29 @@ export class Engine {
     return service;
   }
 
+  /**
+   * The host's part of the overlay networks (dockerd's, with a cluster store): programs every
+   * remote endpoint of the overlay networks this host has endpoints on into their vxlan0, as
+   * etcd's watches report them and as hosts' leases expire, and answers the embedded DNS of
+   * those networks on their gateways, by any host's container names. Until closed (or the
+   * engine is). `nlnet daemon` runs it.
+   */
+  async serveOverlay(opts: OverlayAgentOptions = {}): Promise<OverlayAgent> {
+    this.#writable();
+    const etcd = await clusterStore(this.#overlayHost());
+    const agent = await OverlayAgent.start({ ...this.#overlayHost(), etcd }, opts, () => this.#agents.splice(this.#agents.indexOf(agent) >>> 0, 1));
+    this.#agents.push(agent);
+    return agent;
+  }
+
   /** `docker network create [-d DRIVER] [--subnet S] [--gateway G] [--ip-range R] [--ipv6] [--internal] NAME` */
   async createNetwork(opts: CreateNetworkOptions): Promise<Network> {
     this.#writable();
-    const rec = await makeNetwork(this.nl, this.store, opts, this.#owner, (st) => this.#step(st));
+    if (opts?.driver === 'overlay') {
+      driverFor('overlay').checkOptions(opts.options ?? {}, opts);
+      return strip(await createOverlayNetwork(this.#overlayHost(), opts));
+    }
+    const rec = await makeNetwork(this.#ctx(), this.store, opts, (st) => this.#step(st));
     // This process's DNS answers on it before the call returns (others follow the store shortly).
     await this.#syncDns();
     return strip(rec);
@@ -218,22 +247,48 @@ export class Engine {
     this.#writable();
     checkName('name', name);
     if (name === DEFAULT_NETWORK) throw new ConflictError('network', name, `${name} is a pre-defined network and cannot be removed`);
-    await dropNetwork(this.nl, this.store, name, this.#owner, (st) => this.#step(st));
+    if (await this.#isGlobal(name)) {
+      await removeOverlayNetwork(this.#overlayHost(), name);
+      // This host's copy, if a failed attach left one behind.
+      await this.store.update((tx) => dropUnusedOverlays(this.#overlayHost(), recordsIn(tx), [name]));
+      return;
+    }
+    await dropNetwork(this.#ctx(), this.store, name, (st) => this.#step(st));
+    this.#exists.delete(name);
     await this.#syncDns();
   }
 
-  /** `docker network ls` */
-  async listNetworks(): Promise<Network[]> {
-    return (await this.#records.networks.list()).map(strip);
+  /**
+   * `docker network ls`: this host's networks and, with a cluster store, the cluster's overlay
+   * networks (etcd down: it fails, and `{ scope: 'local' }` still lists the host's own).
+   */
+  async listNetworks(opts: { scope?: 'local' } = {}): Promise<Network[]> {
+    const local = (await this.#records.networks.list()).filter((n) => n.driver !== 'overlay');
+    if (this.cluster === undefined || opts.scope === 'local') return local.map(strip);
+    const global = await globalNetworks(await this.cluster.store());
+    return [...local, ...global].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(strip);
   }
 
-  /** `docker network inspect NAME` */
+  /** `docker network inspect NAME`; an overlay network's Containers are this host's, its Peers the hosts with endpoints. */
   async inspectNetwork(name: string): Promise<NetworkInspect> {
     checkName('name', name);
     const rec = await this.#records.networks.get(name);
-    if (rec === undefined) throw new NotFoundError('network', name);
-    return inspectJson(rec, await this.#records.sandboxes.list());
+    if (rec !== undefined && rec.driver !== 'overlay') return inspectJson(rec, await this.#records.sandboxes.list());
+    if (this.cluster === undefined) throw new NotFoundError('network', name);
+    const etcd = await this.cluster.store();
+    const net = await globalNetworkIn(etcd, name);
+    const hosts = new Map((await etcd.hosts()).map((h) => [h.id, h]));
+    const peers = new Map<string, string>();
+    for (const e of await globalEndpoints(etcd, name)) peers.set(e.host, e.vtep);
+    return inspectJson(net, await this.#records.sandboxes.list(), [...peers].map(([id, ip]) => ({ Name: hosts.get(id)?.id ?? id, IP: ip })));
   }
+
+  /** Whether `name` is not a local network of this host but (with a cluster store) a global one. */
+  async #isGlobal(name: string): Promise<boolean> {
+    const rec = await this.#records.networks.get(name);
+    return this.cluster !== undefined && (rec === undefined || rec.driver === 'overlay');
+  }
+
 
   /** The stored records of every sandbox (`docker ps -a`, network side). */
   async listSandboxes(): Promise<SandboxRecord[]> {
@@ -264,36 +319,41 @@ export class Engine {
     // Host and none: dockerd discards published ports ("Published ports are discarded when using host network mode").
     const wanted = mode.kind === 'network' ? specs : [];
     if (mode.kind === 'network' && mode.network === DEFAULT_NETWORK) defaultBridgeOnly({ ...opts, aliases });
+    if (opts.ip6 !== undefined && mode.kind === 'network' && (await this.#isGlobal(mode.network))) throw new ValidationError('ip6', opts.ip6, 'overlay networks have no IPv6');
     // Read outside the transaction: the kernel's range and what the firewall already holds.
     const range = wanted.some((s) => s.hostPort === undefined && s.hostPortRange === undefined) ? parsePortRange(await this.nl.sysctl.get('net.ipv4.ip_local_port_range')) : undefined;
     const firewallTaken = wanted.some((s) => s.hostPort === undefined) ? await this.#publishedKeys() : undefined;
-    // A taken port or MAC is refused before the default network is made for this sandbox: a
-    // refused create changes nothing. Read from a snapshot, without the lock: the transaction
-    // below checks again, so when no default network is to be made this first look is skipped
-    // (it reads every sandbox: a cost that grows with them).
-    const makesDefault = mode.kind === 'network' && mode.network === DEFAULT_NETWORK && !this.#defaultExists;
-    if (makesDefault && (wanted.length > 0 || mac !== undefined)) {
-      const now = await this.store.snapshot();
-      const existing = (await sandboxesIn(now)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
-      if (wanted.length > 0) resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
-      if (mac !== undefined && mode.kind === 'network') await checkMacFree(now, mode.network, mac);
-    }
-    const madeDefault = mode.kind === 'network' && mode.network === DEFAULT_NETWORK ? await this.#ensureDefaultNetwork() : false;
+    const portsFor = (existing: readonly PublishedPort[]): PublishedPort[] => resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
     const undo: Undo = [];
-    if (madeDefault) undo.push(() => this.#dropDefaultIfUnused());
     try {
+      // An overlay network's endpoint is reserved in the cluster store first (etcd down: nothing
+      // changed yet), and the sandbox joins docker_gwbridge too unless the network is internal.
+      const sandboxId = randomId();
+      const overlay = mode.kind === 'network' && (await this.#isGlobal(mode.network)) ? await this.#reserveOverlay({ name, id: sandboxId, endpoints: [] }, mode.network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(mac === undefined ? {} : { mac }), aliases }, undo) : undefined;
+      const first = overlay === undefined ? (mode.kind === 'network' ? mode.network : undefined) : overlay.network.internal ? undefined : GWBRIDGE;
+      // A taken port or MAC is refused before a predefined network is made for this sandbox: a
+      // refused create changes nothing. Read from a snapshot, without the lock: the transaction
+      // below checks again, so when no network is to be made this first look is skipped (it
+      // reads every sandbox: a cost that grows with them).
+      const predefined = first === DEFAULT_NETWORK || first === GWBRIDGE ? first : undefined;
+      if (predefined !== undefined && !this.#exists.has(predefined) && (wanted.length > 0 || (mac !== undefined && overlay === undefined))) {
+        const now = await this.store.snapshot();
+        if (wanted.length > 0) portsFor((await sandboxesIn(now)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? [])));
+        if (mac !== undefined && mode.kind === 'network' && overlay === undefined) await checkMacFree(now, mode.network, mac);
+      }
+      if (predefined !== undefined && (await this.#ensurePredefined(predefined))) undo.push(() => this.#dropPredefinedIfUnused(predefined));
       await this.#step('allocate');
       // The kernel work overlaps the store's write of this decision; `written` is awaited before
       // the attach counts as done. A crash before the write leaves kernel objects the store does
       // not know, which reconcile removes.
       const {
-        value: { sandbox, endpoint, network },
+        value: { sandbox, attachments },
         written,
       } = await this.store.decide(async (raw) => {
         const tx = recordsIn(raw);
         if ((await tx.sandboxes.get(name)) !== undefined) throw new ConflictError('sandbox', name, `the container name ${name} is already in use`);
-        const sb: SandboxRecord = { name, id: randomId(), created: new Date().toISOString(), mode: '', netns: sandboxNetnsName(this.hostNetns, name), ownsNetns: true, endpoints: [] };
-        let reserved: [EndpointRecord, NetworkRecord] | undefined;
+        const sb: SandboxRecord = { name, id: sandboxId, created: new Date().toISOString(), mode: '', netns: sandboxNetnsName(this.hostNetns, name), ownsNetns: true, endpoints: [] };
+        const joined: [EndpointRecord, NetworkRecord][] = [];
         switch (mode.kind) {
           case 'none':
             sb.mode = 'none';
@@ -306,29 +366,39 @@ export class Engine {
             Object.assign(sb, { mode: `container:${mode.target}`, netns: target.netns, ownsNetns: false });
             break;
           }
-          case 'network':
+          case 'network': {
             sb.mode = mode.network;
-            reserved = await reserveEndpoint(tx, sb, mode.network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(opts.ip6 === undefined ? {} : { ip6: opts.ip6 }), ...(mac === undefined ? {} : { mac }), aliases });
-            // Docker's macvlan and ipvlan drivers publish nothing: the sandbox is on the LAN itself.
-            if (wanted.length > 0 && driverFor(reserved[1].driver).ports !== undefined) {
-              const existing = (await sandboxesIn(tx)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? []));
-              reserved[0].ports = resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
-              const v6 = reserved[0].ports.find((p) => p.hostIp !== undefined && isIP(p.hostIp) === 6);
-              if (v6 !== undefined && reserved[1].subnet6 === undefined) throw new ValidationError('publish', `[${v6.hostIp}]:${v6.hostPort}:${v6.containerPort}`, `an IPv6 host address needs a network with IPv6; ${mode.network} has none (create it with --ipv6)`);
+            if (overlay !== undefined) {
+              await keepCopy(tx, overlay.network);
+              sb.endpoints.push(overlay.endpoint);
+              joined.push([overlay.endpoint, overlay.network]);
+            }
+            if (first !== undefined) joined.push(await reserveEndpoint(tx, sb, first, overlay !== undefined ? { aliases: [] } : { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(opts.ip6 === undefined ? {} : { ip6: opts.ip6 }), ...(mac === undefined ? {} : { mac }), aliases }));
+            // The ports go on the endpoint whose driver publishes (an overlay sandbox's docker_gwbridge
+            // endpoint); Docker's macvlan and ipvlan drivers publish nothing: the sandbox is on the LAN itself.
+            const carrier = joined.find(([, n]) => driverFor(n.driver).ports !== undefined);
+            if (wanted.length > 0 && carrier !== undefined) {
+              const [ep, net] = carrier;
+              ep.ports = portsFor((await sandboxesIn(tx)).flatMap((s) => s.endpoints.flatMap((e) => e.ports ?? [])));
+              const v6 = ep.ports.find((p) => p.hostIp !== undefined && isIP(p.hostIp) === 6);
+              if (v6 !== undefined && net.subnet6 === undefined) throw new ValidationError('publish', `[${v6.hostIp}]:${v6.hostPort}:${v6.containerPort}`, `an IPv6 host address needs a network with IPv6; ${net.name} has none (create it with --ipv6)`);
             }
             break;
+          }
           default: {
             const unknown: never = mode;
             throw new ValidationError('network', unknown, 'unknown network mode');
           }
         }
         tx.sandboxes.put(sb);
-        return { sandbox: sb, endpoint: reserved?.[0], network: reserved?.[1] };
+        return { sandbox: sb, attachments: joined };
       });
       undo.push(() =>
-        this.store.update(async (tx) => {
-          if (endpoint !== undefined) await releaseEndpoint(tx, endpoint, name);
-          recordsIn(tx).sandboxes.delete(name);
+        this.store.update(async (raw) => {
+          const tx = recordsIn(raw);
+          for (const [ep] of attachments) await releaseEndpoint(tx, ep, name);
+          tx.sandboxes.delete(name);
+          await dropUnusedOverlays(this.#overlayHost(), tx, attachments.map(([, n]) => n.name));
         }),
       );
       // Awaited below; until then its failure is only held for that await.
@@ -345,15 +415,15 @@ export class Engine {
           undo.push(async () => unmarkNetns(sandbox.netns));
           opened = await netns.createOpen(sandbox.netns);
           undo.push(() => netns.delete(sandbox.netns));
-          if (endpoint === undefined) await withNetlink(opened, (s) => s.link.set('lo', { up: true }));
+          if (attachments.length === 0) await withNetlink(opened, (s) => s.link.set('lo', { up: true }));
         }
-        await this.#attach(opened ?? sandbox.netns, endpoint, network, undo);
+        for (const [endpoint, network] of attachments) await this.#attach(opened ?? sandbox.netns, endpoint, network, undo, overlay?.etcd);
       } finally {
         opened?.close();
       }
       if (sandbox.ownsNetns) {
         // Its /etc/resolv.conf and /etc/hosts, where `ip netns exec` and `nlnet exec` bind them.
-        writeSandboxFiles(sandbox, network);
+        writeSandboxFiles(sandbox, attachments[0]?.[1]);
         undo.push(async () => removeSandboxEtc(sandbox.netns));
       }
       await written;
@@ -365,9 +435,25 @@ export class Engine {
     }
   }
 
-  /** The links of a new sandbox's first endpoint, and its published ports, if it has an endpoint. */
-  async #attach(ns: NetnsTarget, endpoint: EndpointRecord | undefined, network: NetworkRecord | undefined, undo: Undo): Promise<void> {
-    if (endpoint === undefined || network === undefined) return;
+  /**
+   * An endpoint of overlay network `network` reserved in the cluster store for `sb` (undone by
+   * `undo`), with the store it was reserved in.
+   */
+  async #reserveOverlay(sb: Pick<SandboxRecord, 'name' | 'id' | 'endpoints'>, network: string, want: { ip?: string; mac?: string; aliases: string[] }, undo: Undo): Promise<OverlayReservation & { etcd: EtcdStore }> {
+    const host = this.#overlayHost();
+    const etcd = await clusterStore(host);
+    await this.#step('global');
+    const r = await reserveOverlay(host, etcd, sb, network, want);
+    undo.push(() => r.release());
+    return { ...r, etcd };
+  }
+
+  /**
+   * One endpoint's links and its published ports: the default route comes from it when its
+   * network gives one (not internal, not overlay) and no endpoint before it did. `etcd` is the
+   * cluster store an overlay endpoint's peers are read from.
+   */
+  async #attach(ns: NetnsTarget, endpoint: EndpointRecord, network: NetworkRecord, undo: Undo, etcd?: EtcdStore, gateway = !network.internal && driverFor(network.driver).scope !== 'global'): Promise<void> {
     // The map elements do not depend on the links: they go in while the links are made
     // (another socket), and both finish before anything is undone or returned.
     const ports = endpoint.ports === undefined ? undefined : driverFor(network.driver).ports;
@@ -382,8 +468,7 @@ export class Engine {
           })();
     publishing?.catch(() => undefined);
     try {
-      // An internal network gives no default route (Docker: no gateway on its endpoints).
-      await plumb(this.#ctx(), ns, endpoint, network, !network.internal, undo, (st) => this.#step(st));
+      await plumb(this.#ctx(etcd), ns, endpoint, network, gateway, undo, (st) => this.#step(st));
     } finally {
       await publishing?.catch(() => undefined);
     }
@@ -396,12 +481,15 @@ export class Engine {
     const sb = await this.inspectSandbox(name);
     const sharers = (await this.#records.sandboxes.list({ readonly: true })).filter((s) => s.mode === `container:${name}`);
     if (sharers.length > 0) throw new ConflictError('sandbox', name, `its namespace is shared by ${sharers.map((s) => s.name).join(', ')}`);
+    // An overlay endpoint's address is the cluster's: with etcd down nothing is removed.
+    const global = sb.endpoints.filter(isOverlayEndpoint);
+    const etcd = global.length > 0 ? await clusterStore(this.#overlayHost()) : undefined;
     // The kernel first: a removal that fails half-way leaves the record, and running it again
     // finishes the job (links and namespaces already gone are not errors).
     await this.#step('unpublish');
     for (const ep of sb.endpoints) await this.#unpublish(ep);
     await this.#step('unlink');
-    // A macvlan/ipvlan endpoint lives only in the sandbox: it goes with the namespace.
+    // A macvlan/ipvlan or overlay endpoint's link goes with the namespace.
     for (const ep of sb.endpoints) if (ep.hostIf !== '') await deleteLink(this.nl, ep.hostIf);
     if (sb.ownsNetns) {
       await this.#step('unnetns');
@@ -409,68 +497,110 @@ export class Engine {
       removeSandboxEtc(sb.netns);
       unmarkNetns(sb.netns);
     }
+    if (etcd !== undefined) {
+      await this.#step('unglobal');
+      await releaseOverlays(etcd, global);
+    }
     await this.#step('release');
-    await this.store.update(async (tx) => {
+    await this.store.update(async (raw) => {
+      const tx = recordsIn(raw);
       const now = await sandboxIn(tx, name);
       for (const ep of now.endpoints) await releaseEndpoint(tx, ep, name);
-      recordsIn(tx).sandboxes.delete(name);
+      tx.sandboxes.delete(name);
+      await dropUnusedOverlays(this.#overlayHost(), tx, global.map((e) => e.network));
     });
   }
 
-  /** `docker network connect [--ip IP] [--alias NAME]... NETWORK SANDBOX` */
+  /** `docker network connect [--ip IP] [--alias NAME]... NETWORK SANDBOX`; an overlay network brings docker_gwbridge along when the sandbox has no default route yet. */
   async connect(network: string, sandbox: string, opts: ConnectOptions = {}): Promise<EndpointRecord> {
     this.#writable();
     checkName('network', network);
     checkName('sandbox', sandbox);
     const aliases = checkAliases('aliases', opts.aliases);
-    if (network === DEFAULT_NETWORK) {
-      defaultBridgeOnly({ ...opts, aliases });
-      await this.#ensureDefaultNetwork();
-    }
+    if (network === DEFAULT_NETWORK) defaultBridgeOnly({ ...opts, aliases });
     const undo: Undo = [];
     try {
+      let overlay: (OverlayReservation & { etcd: EtcdStore }) | undefined;
+      let gw: typeof GWBRIDGE | undefined;
+      if (await this.#isGlobal(network)) {
+        if (opts.ip6 !== undefined) throw new ValidationError('ip6', opts.ip6, 'overlay networks have no IPv6');
+        const sb = await this.inspectSandbox(sandbox);
+        if (!sb.ownsNetns || sb.mode === 'none') throw new ConflictError('sandbox', sandbox, `a sandbox in network mode ${sb.mode} cannot be connected to networks`);
+        if (sb.endpoints.some((e) => e.network === network)) throw new ConflictError('endpoint', `${sandbox} on ${network}`, `endpoint with name ${sandbox} already exists in network ${network}`);
+        overlay = await this.#reserveOverlay(sb, network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), aliases }, undo);
+        const hasGateway = (await this.store.update(async (tx) => gatewayIn(tx, await sandboxIn(tx, sandbox)))) !== undefined;
+        if (!overlay.network.internal && !hasGateway) gw = GWBRIDGE;
+      }
+      const predefined = overlay === undefined ? (network === DEFAULT_NETWORK ? DEFAULT_NETWORK : undefined) : gw;
+      if (predefined !== undefined && (await this.#ensurePredefined(predefined))) undo.push(() => this.#dropPredefinedIfUnused(predefined));
       await this.#step('allocate');
       const {
-        value: { sb, endpoint, net, first },
+        value: { sb, joined },
         written,
-      } = await this.store.decide(async (tx) => {
+      } = await this.store.decide(async (raw) => {
+        const tx = recordsIn(raw);
         const s = await sandboxIn(tx, sandbox);
         if (!s.ownsNetns || s.mode === 'none') throw new ConflictError('sandbox', sandbox, `a sandbox in network mode ${s.mode} cannot be connected to networks`);
-        const [ep, n] = await reserveEndpoint(tx, s, network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(opts.ip6 === undefined ? {} : { ip6: opts.ip6 }), aliases });
-        recordsIn(tx).sandboxes.put(s);
-        // The default route comes from this endpoint if none before it is on a non-internal network.
-        return { sb: s, endpoint: ep, net: n, first: (await gatewayIn(tx, s)) === ep };
+        const eps: [EndpointRecord, NetworkRecord, boolean][] = [];
+        if (overlay !== undefined) {
+          if (s.endpoints.some((e) => e.network === network)) throw new ConflictError('endpoint', `${sandbox} on ${network}`, `endpoint with name ${sandbox} already exists in network ${network}`);
+          await keepCopy(tx, overlay.network);
+          const ep = { ...overlay.endpoint, ifname: nextIfname(s.endpoints) };
+          s.endpoints.push(ep);
+          eps.push([ep, overlay.network, false]);
+        }
+        const local = overlay === undefined ? network : gw;
+        if (local !== undefined) {
+          const [ep, n] = await reserveEndpoint(tx, s, local, overlay !== undefined ? { aliases: [] } : { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(opts.ip6 === undefined ? {} : { ip6: opts.ip6 }), aliases });
+          // The default route comes from this endpoint if none before it is on a non-internal network.
+          eps.push([ep, n, (await gatewayIn(tx, s)) === ep]);
+        }
+        tx.sandboxes.put(s);
+        return { sb: s, joined: eps };
       });
-      undo.push(() => this.store.update((tx) => releaseEndpoint(tx, endpoint, sandbox)));
+      undo.push(() =>
+        this.store.update(async (raw) => {
+          const tx = recordsIn(raw);
+          for (const [ep] of joined) await releaseEndpoint(tx, ep, sandbox);
+          await dropUnusedOverlays(this.#overlayHost(), tx, joined.map(([, n]) => n.name));
+        }),
+      );
       written.catch(() => undefined);
-      await plumb(this.#ctx(), sb.netns, endpoint, net, first, undo, (st) => this.#step(st));
+      for (const [ep, net, first] of joined) await this.#attach(sb.netns, ep, net, undo, overlay?.etcd, first);
       await written;
       await this.#step('finish');
-      return endpoint;
+      return joined[0]![0];
     } catch (e) {
       await rollback(undo);
       throw e;
     }
   }
 
-  /** `docker network disconnect NETWORK SANDBOX` */
+  /** `docker network disconnect NETWORK SANDBOX`; the last overlay endpoint takes the docker_gwbridge one along. */
   async disconnect(network: string, sandbox: string): Promise<void> {
     this.#writable();
     checkName('network', network);
     const sb = await this.inspectSandbox(sandbox);
     const ep = sb.endpoints.find((e) => e.network === network);
     if (ep === undefined) throw new NotFoundError('endpoint', `${sandbox} on ${network}`);
+    const etcd = isOverlayEndpoint(ep) ? await clusterStore(this.#overlayHost()) : undefined;
     // The ports and the veth go first (its peer with it); a retry after a failed store update
     // finds them gone.
     await this.#step('unpublish');
     await this.#unpublish(ep);
     await this.#step('unlink');
     await unplumb(this.nl, sb.netns, ep);
+    if (etcd !== undefined) {
+      await this.#step('unglobal');
+      await releaseOverlays(etcd, [ep]);
+    }
     await this.#step('release');
-    const next = await this.store.update(async (tx) => {
-      const was = await recordsIn(tx).sandboxes.get(sandbox);
+    const next = await this.store.update(async (raw) => {
+      const tx = recordsIn(raw);
+      const was = await tx.sandboxes.get(sandbox);
       const before = was === undefined ? undefined : await gatewayIn(tx, await sandboxIn(tx, sandbox));
       await releaseEndpoint(tx, ep, sandbox);
+      await dropUnusedOverlays(this.#overlayHost(), tx, etcd === undefined ? [] : [network]);
       // The default route went with the gateway endpoint's link: the next candidate takes it
       // over, as Docker's sandbox moves its gateway when that endpoint leaves (updateGateway).
       if (before === undefined || before.endpointId !== ep.endpointId) return undefined;
@@ -478,6 +608,8 @@ export class Engine {
       return after === undefined ? undefined : { ep: after, net: await networkIn(tx, after.network) };
     });
     if (next !== undefined) await routeDefault(sb.netns, next.ep, next.net);
+    const left = await this.inspectSandbox(sandbox);
+    if (etcd !== undefined && !left.endpoints.some(isOverlayEndpoint) && left.endpoints.some((e) => e.network === GWBRIDGE)) await this.disconnect(GWBRIDGE, sandbox);
   }
 
   /** `docker port SANDBOX`: the published ports of its endpoints (none in host mode), every host address spelled out (`80/tcp -> 0.0.0.0:32768`). */
@@ -487,15 +619,16 @@ export class Engine {
   }
 
   /**
-   * `docker network prune`: removes every network without endpoints, except the predefined
-   * `bridge`, and returns their names. A network someone connects to meanwhile is kept.
+   * `docker network prune`: removes every network of this host without endpoints, except the
+   * predefined `bridge` and docker_gwbridge, and returns their names. A network someone connects
+   * to meanwhile is kept. Overlay networks are the cluster's: `network rm` removes them.
    */
   async prune(): Promise<string[]> {
     this.#writable();
     const used = new Set((await this.#records.sandboxes.list()).flatMap((s) => s.endpoints.map((ep) => ep.network)));
     const removed: string[] = [];
-    for (const n of await this.listNetworks()) {
-      if (n.name === DEFAULT_NETWORK || used.has(n.name)) continue;
+    for (const n of await this.listNetworks({ scope: 'local' })) {
+      if (n.name === DEFAULT_NETWORK || n.name === GWBRIDGE || used.has(n.name)) continue;
       // removeNetwork checks for endpoints again in its own transaction.
       try {
         await this.removeNetwork(n.name);
@@ -508,41 +641,46 @@ export class Engine {
   }
 
   /**
-   * Creates Docker's default network (`bridge` on nlnet0, the first free pool) if it does not
-   * exist. Callers in this process share one creation; another process creating it at the same
-   * time makes ours fail with ConflictError, which is fine: it exists.
+   * Creates a predefined network if it does not exist: Docker's default network (`bridge` on
+   * nlnet0, the first free pool) or docker_gwbridge (icc off, masquerade, the next free pool).
+   * Callers in this process share one creation; another process creating it at the same time
+   * makes ours fail with ConflictError, which is fine: it exists. Returns whether this call made it.
    */
-  async #ensureDefaultNetwork(): Promise<boolean> {
-    if (this.#defaultExists) return false;
+  async #ensurePredefined(name: typeof DEFAULT_NETWORK | typeof GWBRIDGE): Promise<boolean> {
+    if (this.#exists.has(name)) return false;
     let made = false;
     for (let waited = 0; ; waited += 10) {
-      const rec = await this.#records.networks.get(DEFAULT_NETWORK);
+      const rec = await this.#records.networks.get(name);
       if (rec === undefined) {
-        const first = this.#creatingDefault === undefined;
-        this.#creatingDefault ??= this.createNetwork({ name: DEFAULT_NETWORK })
-          .then(() => undefined, (e: unknown) => (e instanceof ConflictError && e.kind === 'network' && e.id === DEFAULT_NETWORK ? undefined : Promise.reject(e)))
-          .finally(() => (this.#creatingDefault = undefined));
-        await this.#creatingDefault;
+        const first = !this.#creating.has(name);
+        if (first) {
+          const options = name === GWBRIDGE ? { [ICC]: 'false', [MASQUERADE]: 'true' } : {};
+          const creating = this.createNetwork({ name, options })
+            .then(() => undefined, (e: unknown) => (e instanceof ConflictError && e.kind === 'network' && e.id === name ? undefined : Promise.reject(e)))
+            .finally(() => this.#creating.delete(name));
+          this.#creating.set(name, creating);
+        }
+        await this.#creating.get(name);
         made ||= first;
         continue;
       }
       if (rec.creating === undefined) break;
       // Another process is making it: wait for its bridge, unless that process died at it.
-      if (!processAlive(rec.creating) || waited > 30_000) throw new ConflictError('network', DEFAULT_NETWORK, `the default network was left half-made by process ${rec.creating.pid}: open the engine again to repair it`);
+      if (!processAlive(rec.creating) || waited > 30_000) throw new ConflictError('network', name, `network ${name} was left half-made by process ${rec.creating.pid}: open the engine again to repair it`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    this.#defaultExists = true;
+    this.#exists.add(name);
     return made;
   }
 
   /**
-   * Undoes the default network a failed create made for itself, as if the create never ran;
+   * Undoes the predefined network a failed create made for itself, as if the create never ran;
    * kept when any sandbox uses it by then (dropNetwork checks that in its own transaction).
    */
-  async #dropDefaultIfUnused(): Promise<void> {
+  async #dropPredefinedIfUnused(name: string): Promise<void> {
     try {
-      await dropNetwork(this.nl, this.store, DEFAULT_NETWORK, this.#owner);
-      this.#defaultExists = false;
+      await dropNetwork(this.#ctx(), this.store, name);
+      this.#exists.delete(name);
     } catch (e) {
       if (!(e instanceof ConflictError)) throw e;
     }
@@ -563,12 +701,20 @@ export class Engine {
     return keys;
   }
 
-  /** What the drivers work with. */
-  #ctx(): DriverContext {
-    return { nl: this.nl, owner: this.#owner };
+  /** What the drivers work with; with `etcd`, an overlay network made here gets its remote peers from it. */
+  #ctx(etcd?: EtcdStore): DriverContext {
+    return { nl: this.nl, owner: this.#owner, hostNetns: this.hostNetns, ...(etcd === undefined ? {} : { peersOf: (net: NetworkRecord) => remotePeers(etcd, this.#owner, net) }) };
+  }
+
+  /** What the overlay code works with (overlay/host.ts). */
+  #overlayHost(): OverlayHost {
+    return { nl: this.nl, store: this.store, owner: this.#owner, hostNetns: this.hostNetns, cluster: this.cluster, advertise: this.advertise };
   }
 
   async #step(step: Step): Promise<void> {
     await this.faults?.beforeStep?.(step);
   }
 }
+
+/** An overlay endpoint, known from its record alone: its veth's other end is in the network's namespace. */
+const isOverlayEndpoint = (ep: EndpointRecord): boolean => ep.peerIf !== undefined;

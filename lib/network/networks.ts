@@ -2,9 +2,8 @@
 // and removed in the order that lets a failure or a crash be undone or repaired (the engine's
 // reconcile finishes what a dead process left `creating`).
 import { ConflictError, ValidationError } from '../core/errors.js';
-import type { Netlink } from '../rtnl/netlink.js';
 import { MTU, rollback, type Undo } from './drivers/common.js';
-import { DEFAULT_DRIVER, driverFor } from './drivers/driver.js';
+import { DEFAULT_DRIVER, driverFor, type DriverContext } from './drivers/driver.js';
 import { AddressPool, allocateSubnet, claimSubnet } from './ipam/v4.js';
 import { AddressPool6, allocateSubnet6, claimSubnet6 } from './ipam/v6.js';
 import { recordsIn } from './model/collections.js';
@@ -20,7 +19,8 @@ import type { CreateNetworkOptions, NetworkStep } from './model/types.js';
  * a macvlan/ipvlan parent), then the record without the mark. Undone in reverse when a step
  * fails. What the driver makes carries `owner` (owner.ts).
  */
-export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNetworkOptions, owner: string, step: (s: NetworkStep) => Promise<void> = async () => undefined): Promise<NetworkRecord> {
+export async function makeNetwork(ctx: DriverContext, store: FileStore, opts: CreateNetworkOptions, step: (s: NetworkStep) => Promise<void> = async () => undefined): Promise<NetworkRecord> {
+  const { nl } = ctx;
   const name = checkName('name', opts.name);
   // Docker's predefined networks: `--network host|none` always means the mode, never a network.
   if (name === 'host' || name === 'none') throw new ConflictError('network', name, `network with name ${name} already exists`);
@@ -64,7 +64,7 @@ export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNet
   });
   const undo: Undo = [() => store.update((tx) => recordsIn(tx).networks.delete(name))];
   try {
-    await driver.createNetwork({ nl, owner }, rec, undo, step);
+    await driver.createNetwork(ctx, rec, undo, step);
     await store.update((tx) => recordsIn(tx).networks.put(rec));
   } catch (e) {
     await rollback(undo);
@@ -74,7 +74,7 @@ export async function makeNetwork(nl: Netlink, store: FileStore, opts: CreateNet
 }
 
 /** `docker network rm NAME`, refused while a sandbox is connected. */
-export async function dropNetwork(nl: Netlink, store: FileStore, name: string, owner: string, step: (s: NetworkStep) => Promise<void> = async () => undefined): Promise<void> {
+export async function dropNetwork(ctx: DriverContext, store: FileStore, name: string, step: (s: NetworkStep) => Promise<void> = async () => undefined): Promise<void> {
   // The record goes first, in the same transaction as the check, so no connect can slip in
   // between; it comes back if the kernel refuses the teardown.
   await step('net-unrecord');
@@ -86,7 +86,7 @@ export async function dropNetwork(nl: Netlink, store: FileStore, name: string, o
     return r;
   });
   try {
-    await driverFor(rec.driver).deleteNetwork({ nl, owner }, rec, step);
+    await driverFor(rec.driver).deleteNetwork(ctx, rec, step);
   } catch (e) {
     await store.update((tx) => recordsIn(tx).networks.put(rec));
     throw e;

@@ -21,6 +21,7 @@ import { reconcilers } from './drivers/driver.js';
 import { processAlive } from './store/lock.js';
 import { ETC_NETNS, removeSandboxEtc, writeSandboxFiles } from './etc.js';
 import { markedNetns, markNetns, unmarkNetns } from './owner.js';
+import { overlayNetnsName } from './overlay/devices.js';
 import { recordsIn, type Collection } from './model/collections.js';
 import type { NetworkRecord, SandboxRecord } from './model/sandbox.js';
 
@@ -62,7 +63,9 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
   const sandboxes = await records.sandboxes.list();
   const byNetwork = new Map(all.map((n) => [n.name, n]));
   // The namespaces first: the /etc files and every driver's endpoints live in them.
-  const present = await repairNamespaces(ctx.owner, sandboxes, report);
+  // An overlay network's namespace on this host is known while its copy of the network is.
+  const overlays = all.filter((n) => n.driver === 'overlay').map((n) => overlayNetnsName(ctx.hostNetns, n.id));
+  const present = await repairNamespaces(ctx.owner, sandboxes, overlays, report);
   repairEtc(sandboxes, byNetwork, report);
   // 2. Each driver's own objects (bridge: bridges, firewall rules, veths; macvlan/ipvlan:
   // parents and sub-interfaces), then the published ports.
@@ -77,8 +80,8 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
  * the marker (a crash in between leaves the marker, so the next pass finishes); owned ones
  * missing come back. Returns the named namespaces that exist afterwards.
  */
-async function repairNamespaces(owner: string, sandboxes: readonly SandboxRecord[], report: ReconcileReport): Promise<Set<string>> {
-  const knownNs = new Set(sandboxes.map((s) => s.netns));
+async function repairNamespaces(owner: string, sandboxes: readonly SandboxRecord[], overlays: readonly string[], report: ReconcileReport): Promise<Set<string>> {
+  const knownNs = new Set([...sandboxes.map((s) => s.netns), ...overlays]);
   const listed = await netns.list();
   // A file left by a delete killed between its umount and its unlink is no namespace: a known
   // one is made again, after the file goes.

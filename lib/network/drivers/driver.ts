@@ -12,11 +12,17 @@ import type { Undo } from './common.js';
 import { bridge } from './bridge/index.js';
 import { ipvlan } from './ipvlan.js';
 import { macvlan } from './macvlan.js';
+import { overlay } from './overlay.js';
+import type { Peer } from '../overlay/devices.js';
 
 /** What a driver works with: the host namespace's handle and the store's owner id (owner.ts), which goes into what it makes. */
 export interface DriverContext {
   nl: Netlink;
   owner: string;
+  /** The host namespace's name under /run/netns, '' for the caller's own (names what the overlay driver makes). */
+  hostNetns: string;
+  /** Overlay: the remote endpoints of a network, from the cluster store, when a host makes its part of it. */
+  peersOf?: ((net: NetworkRecord) => Promise<Peer[]>) | undefined;
 }
 
 /** What reconcile.ts hands every driver after the namespaces and /etc files are right. */
@@ -53,6 +59,8 @@ export interface PortPublisher {
 export interface Driver<N extends string = DriverName> {
   /** `docker network create -d NAME` */
   readonly name: N;
+  /** 'global': the network lives in the cluster store and spans hosts (overlay); else local to a host. */
+  readonly scope?: 'global';
   /** The `-o` options it reads. Others are kept in the record (inspect shows them, as Docker's does) but change nothing: the CLI warns about them. */
   readonly options: readonly string[];
   /** Refuses what the driver cannot do with these options (`options` is `opts.options` or {}), before anything is recorded. */
@@ -85,7 +93,7 @@ export interface Driver<N extends string = DriverName> {
 }
 
 /** Every driver, in the order reconcile repairs them. */
-export const DRIVERS = [bridge, macvlan, ipvlan] as const;
+export const DRIVERS = [bridge, macvlan, ipvlan, overlay] as const;
 
 /** The name of a registered driver, as a network record keeps it: the registry says which there are. */
 export type DriverName = (typeof DRIVERS)[number]['name'];

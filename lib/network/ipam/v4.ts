@@ -116,16 +116,24 @@ export function claimSubnet(subnet: string, existing: readonly { name: string; s
  * existing network's subnet nor a route in the host namespace ('default' and IPv6 routes are
  * ignored, as dockerd ignores them). Throws ExhaustedError when every default pool is in use.
  */
-export function allocateSubnet(opts: { taken: readonly string[]; hostRoutes: readonly string[] }): string {
+export function allocateSubnet(opts: { taken: readonly string[]; hostRoutes: readonly string[]; pools?: Iterable<string> }): string {
   const busy = [
     ...opts.taken.map((t) => toSubnet('taken', t)),
     ...opts.hostRoutes.filter((r) => r !== 'default').map((r) => toSubnet('hostRoutes', r)).filter((r) => r.prefixlen > 0),
   ];
-  for (const pool of DEFAULT_POOLS) {
+  for (const pool of opts.pools ?? DEFAULT_POOLS) {
     const s = toSubnet('pool', pool);
     if (!busy.some((b) => overlaps(s, b))) return pool;
   }
   throw new ExhaustedError('address pools', 'default', 'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+}
+
+/**
+ * Docker's global default pool, for overlay networks without `--subnet`: 10.0.0.0/8 in /24s, in
+ * order (libnetwork ipamutils' globalScopeDefaultNetworks).
+ */
+export function* globalPools(): Generator<string> {
+  for (let i = 0; i < 65536; i++) yield `10.${i >> 8}.${i & 255}.0/24`;
 }
 
 /** `docker run` picks the MAC from the IPv4 address: 02:42 followed by its four bytes. */

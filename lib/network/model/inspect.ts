@@ -14,20 +14,23 @@ export interface NetworkInspect {
   Name: string;
   Id: string;
   Created: string;
-  Scope: 'local';
+  /** 'global' for an overlay network: the cluster's, the same on every host. */
+  Scope: 'local' | 'global';
   Driver: DriverName;
   EnableIPv6: boolean;
   IPAM: { Driver: 'default'; Options: Record<string, string>; Config: { Subnet: string; Gateway: string; IPRange?: string }[] };
   Internal: boolean;
-  Attachable: false;
+  Attachable: boolean;
   Ingress: false;
   Containers: Record<string, EndpointInspect>;
   Options: Record<string, string>;
   Labels: Record<string, string>;
+  /** Overlay: the hosts with endpoints on the network (Docker's serf peers; here the host id and its VTEP address). */
+  Peers?: { Name: string; IP: string }[];
 }
 
-/** Containers are keyed by sandbox id, as Docker keys them by container id. */
-export function inspectJson(net: NetworkRecord, sandboxes: readonly SandboxRecord[]): NetworkInspect {
+/** Containers are keyed by sandbox id, as Docker keys them by container id; an overlay network's are this host's, and `peers` its hosts. */
+export function inspectJson(net: NetworkRecord, sandboxes: readonly SandboxRecord[], peers?: { Name: string; IP: string }[]): NetworkInspect {
   const len = net.subnet.slice(net.subnet.indexOf('/'));
   const len6 = net.subnet6 === undefined ? '' : net.subnet6.slice(net.subnet6.indexOf('/'));
   const containers: Record<string, EndpointInspect> = {};
@@ -41,7 +44,7 @@ export function inspectJson(net: NetworkRecord, sandboxes: readonly SandboxRecor
     Name: net.name,
     Id: net.id,
     Created: net.created,
-    Scope: 'local',
+    Scope: peers === undefined ? 'local' : 'global',
     Driver: net.driver,
     EnableIPv6: net.subnet6 !== undefined,
     IPAM: {
@@ -53,10 +56,11 @@ export function inspectJson(net: NetworkRecord, sandboxes: readonly SandboxRecor
       ],
     },
     Internal: net.internal,
-    Attachable: false,
+    Attachable: net.attachable === true,
     Ingress: false,
     Containers: containers,
     Options: { ...net.options },
     Labels: { ...net.labels },
+    ...(peers === undefined ? {} : { Peers: peers }),
   };
 }

@@ -19,9 +19,12 @@ export class StoreNames {
     this.#records = recordsOf(store);
   }
 
-  /** Each user-defined bridge network's gateway, where its sandboxes' resolv.conf points. */
+  /**
+   * Each user-defined bridge network's gateway, where its sandboxes' resolv.conf points. An
+   * overlay network's gateway is inside its own namespace: overlay/agent.ts answers there.
+   */
   async listeners(): Promise<{ network: string; address: string }[]> {
-    return (await this.#networks()).filter(hasEmbeddedDns).map((n) => ({ network: n.name, address: n.gateway }));
+    return (await this.#networks()).filter((n) => hasEmbeddedDns(n) && driverFor(n.driver).scope !== 'global').map((n) => ({ network: n.name, address: n.gateway }));
   }
 
   /** `name` comes lower-cased, without a trailing dot (the DnsSource contract); records may not be. */

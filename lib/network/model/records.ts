@@ -29,7 +29,11 @@ export async function sandboxesIn(tx: StoreReader): Promise<readonly SandboxReco
 export async function gatewayIn(tx: StoreTx, sb: SandboxRecord): Promise<EndpointRecord | undefined> {
   const { networks } = recordsIn(tx);
   const internal = new Map<string, boolean>();
-  for (const e of sb.endpoints) internal.set(e.network, (await networks.get(e.network))?.internal ?? true);
+  // An overlay network gives no gateway (Docker's overlay driver sets none): docker_gwbridge does.
+  for (const e of sb.endpoints) {
+    const net = await networks.get(e.network);
+    internal.set(e.network, net === undefined || net.internal || driverFor(net.driver).scope === 'global');
+  }
   return gatewayEndpoint(sb.endpoints, (n) => internal.get(n) ?? true);
 }
 
@@ -55,6 +59,8 @@ export interface EndpointWish {
 /** Allocates an address on `network` and adds the endpoint to `sb` (the caller puts `sb`). */
 export async function reserveEndpoint(tx: StoreTx, sb: SandboxRecord, network: string, want: EndpointWish): Promise<[EndpointRecord, NetworkRecord]> {
   const net = await networkIn(tx, network);
+  // Its addresses are the cluster's (overlay/records.ts reserveGlobalEndpoint): a host's copy has none to give.
+  if (driverFor(net.driver).scope === 'global') throw new ConflictError('network', network, `network ${network} is a global (overlay) network: its endpoints are reserved in the cluster store`);
   if (net.creating !== undefined) throw new ConflictError('network', network, `network ${network} is still being created`);
   if (want.mac !== undefined) await checkMacFree(tx, network, want.mac);
   if (sb.endpoints.some((e) => e.network === network)) throw new ConflictError('endpoint', `${sb.name} on ${network}`, `endpoint with name ${sb.name} already exists in network ${network}`);
@@ -88,7 +94,7 @@ export async function reserveEndpoint(tx: StoreTx, sb: SandboxRecord, network: s
 export async function releaseEndpoint(tx: StoreTx, ep: EndpointRecord, sandbox: string): Promise<void> {
   const { networks, sandboxes } = recordsIn(tx);
   const net = await networks.get(ep.network);
-  if (net !== undefined) {
+  if (net !== undefined && driverFor(net.driver).scope !== 'global') {
     const pool = AddressPool.fromJSON(net.pool);
     pool.release(ep.ip);
     net.pool = pool.toJSON();

@@ -16,8 +16,10 @@ export interface EndpointRecord {
   endpointId: string;
   /** The interface inside the sandbox: eth0, eth1… */
   ifname: string;
-  /** The host end of the veth pair; '' for macvlan/ipvlan, which have none. */
+  /** The host end of the veth pair; '' for macvlan/ipvlan, which have none, and for overlay, whose end is in the network's namespace. */
   hostIf: string;
+  /** Overlay: the veth's end in the network's namespace (a port of its br0). */
+  peerIf?: string;
   ip: string;
   /** Its IPv6 address, on a network with IPv6. */
   ip6?: string;
@@ -64,6 +66,15 @@ export interface NetworkRecord {
   creating?: { pid: number; boot: string };
   /** macvlan/ipvlan: nlnet made the `-o parent` VLAN link and removes it with the network. */
   parentCreated?: boolean;
+  /** Overlay: the network's VXLAN id, unique in the cluster. */
+  vni?: number;
+  /** Overlay: `--attachable` (Docker's flag; every nlnet overlay network takes standalone containers). */
+  attachable?: boolean;
+  /**
+   * Overlay, in a host's own store only: the MTU of its endpoints on this host (the underlay's
+   * − 50). The host keeps a copy of the cluster's record while it has endpoints on the network.
+   */
+  mtu?: number;
   created: string;
   labels: Record<string, string>;
   options: Record<string, string>;
@@ -88,6 +99,12 @@ export function gatewayEndpoint(endpoints: readonly EndpointRecord[], internal: 
 
 /** Docker's predefined network (docker0's): made on first use, never removed, no embedded DNS. */
 export const DEFAULT_NETWORK = 'bridge';
+
+/**
+ * Docker's bridge network for the egress of overlay sandboxes (their eth1, default route and
+ * published ports): made on first use, with icc off and masquerade, from the local pools.
+ */
+export const GWBRIDGE = 'docker_gwbridge';
 
 export type Mode = { kind: 'none' } | { kind: 'host' } | { kind: 'container'; target: string } | { kind: 'network'; network: string };
 

@@ -34,12 +34,14 @@ export interface EngineOptions {
 
 export interface CreateNetworkOptions {
   name: string;
-  /** `-d bridge` (default), `macvlan` or `ipvlan` (these need `options.parent`); any other name is a ValidationError. */
+  /** `-d bridge` (default), `macvlan` or `ipvlan` (these need `options.parent`), `overlay` (needs a cluster store); any other name is a ValidationError. */
   driver?: DriverName;
   subnet?: string;
   gateway?: string;
   ipRange?: string;
   internal?: boolean;
+  /** `--attachable` (overlay): recorded and shown; every overlay network takes standalone sandboxes. */
+  attachable?: boolean;
   /** `--ipv6`: the network gets an IPv6 subnet too (`subnet6`, or a random ULA /64), bridge driver only. */
   ipv6?: boolean;
   /** `--subnet` of the IPv6 family (with `--ipv6`). */
@@ -92,10 +94,10 @@ export interface ConnectOptions {
 export type Network = Omit<NetworkRecord, 'pool' | 'pool6'>;
 
 /** The steps of creating a sandbox or connecting one, in order. */
-export type AttachStep = 'allocate' | 'netns' | 'veth' | 'sandbox' | 'publish' | 'finish';
+export type AttachStep = 'global' | 'allocate' | 'netns' | 'overlay' | 'veth' | 'sandbox' | 'peers' | 'publish' | 'finish';
 
 /** The steps of removing a sandbox (all of them) or disconnecting one (no 'unnetns'), in order. */
-export type DetachStep = 'unpublish' | 'unlink' | 'unnetns' | 'release';
+export type DetachStep = 'unpublish' | 'unlink' | 'unnetns' | 'unglobal' | 'release';
 
 /** The steps of `network create` and `network rm`, in order. */
 export type NetworkStep = 'net-record' | 'net-bridge' | 'net-firewall' | 'net-finish' | 'net-unrecord' | 'net-unfirewall' | 'net-unbridge';

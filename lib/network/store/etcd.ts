@@ -79,7 +79,8 @@ export class EtcdStore implements Store {
     return this.#latest.list<T>(prefix);
   }
 
-  async snapshot(): Promise<StoreSnapshot> {
+  /** One revision's view; its `revision` is where a watch of what follows starts (`fromRevision: revision + 1`). */
+  async snapshot(): Promise<StoreSnapshot & { readonly revision: string | undefined }> {
     return new EtcdReader(this.#conn, String(await currentRevision(this.#conn)));
   }
 

@@ -2,7 +2,7 @@
 // `br-` + 12 hex of the id), its gateway address and firewall (firewall.ts), and one veth pair per
 // endpoint (veth.ts); published ports through the host's nf_tables maps (ports.ts).
 import { ValidationError } from '../../../core/errors.js';
-import { DEFAULT_NETWORK, hostIfName } from '../../model/sandbox.js';
+import { DEFAULT_NETWORK, GWBRIDGE, hostIfName } from '../../model/sandbox.js';
 import { checkIpv6Wish, configureSandbox, deleteLink, MTU, withNetlink } from '../common.js';
 import type { Driver } from '../driver.js';
 import * as firewall from './firewall.js';
@@ -24,8 +24,9 @@ export const bridge: Driver<'bridge'> = {
     for (const k of [MASQUERADE, ICC]) checkBool(options, k);
   },
 
-  // Docker's default network has its own device name (docker0); ours is nlnet0.
-  deviceName: (name, id) => (name === DEFAULT_NETWORK ? 'nlnet0' : `br-${id.slice(0, 12)}`),
+  // Docker's default network has its own device name (docker0); ours is nlnet0. docker_gwbridge
+  // is Docker's name for both the network and its device.
+  deviceName: (name, id) => (name === DEFAULT_NETWORK ? 'nlnet0' : name === GWBRIDGE ? GWBRIDGE : `br-${id.slice(0, 12)}`),
 
   embeddedDns: (net) => net.name !== DEFAULT_NETWORK,
 
