@@ -1,14 +1,17 @@
 // nlnet against what people use instead (forking `ip`, `ip -batch`) and against the kernel's own
 // cost (kernel-baseline.c), in one run, printed as a markdown table of medians.
 //
-//   npm run build:ts && sudo node bench/run.js [--quick] [--nft] [--attach] [--store]
+//   npm run build:ts && sudo node bench/run.js [--quick] [--nft] [--attach] [--store] [--overlay]
 //
 // --nft runs only the nf_tables part (nft.js: nlnet against `nft -f` and `nft` forks); --attach
 // only the sandbox attach/detach part (attach.js: the Engine against `ip`/`nft` forks,
 // `ip -batch` + `nft -f`, netavark and the CNI bridge + portmap plugins when installed, then
 // 1,000 published ports, the 500th attach and 100 detaches at once: scale.js); --store only the
 // state store's commit cost as the state grows (store.js: the file store, and etcd when
-// installed). Flags combine. The default run does every part.
+// installed); --overlay only the overlay networks across hosts (overlay.js: the overlay attach
+// against a bridge attach, convergence between two hosts, 1,000 remote peers on a joining host,
+// with etcd as the cluster store; skipped when etcd is not installed). Flags combine. The default
+// run does every part.
 //
 // Everything happens inside throwaway namespaces named nlbench-PID-…, removed at the end, on
 // failure and on Ctrl-C. The machine's own namespace is never touched.
@@ -22,6 +25,7 @@ import * as dumps from './dumps.js';
 import * as kernel from './kernel.js';
 import * as nft from './nft.js';
 import * as ops from './ops.js';
+import * as overlay from './overlay.js';
 import * as store from './store.js';
 import { cleanup, cleanupOnSignals, nsName } from './sandbox.js';
 import { ip, ms, ratio } from './util.js';
@@ -30,11 +34,13 @@ const quick = process.argv.includes('--quick');
 const nftFlag = process.argv.includes('--nft');
 const attachFlag = process.argv.includes('--attach');
 const storeFlag = process.argv.includes('--store');
-const all = !nftFlag && !attachFlag && !storeFlag;
+const overlayFlag = process.argv.includes('--overlay');
+const all = !nftFlag && !attachFlag && !storeFlag && !overlayFlag;
 const doCore = all;
 const doNft = all || nftFlag;
 const doAttach = all || attachFlag;
 const doStore = all || storeFlag;
+const doOverlay = all || overlayFlag;
 const N = quick ? 10 : 200; // single operations
 const DUMP_N = quick ? 2 : 20; // dumps
 
@@ -106,6 +112,7 @@ async function main() {
   let nftResult;
   let attachResult;
   let storeResult;
+  let overlayResult;
   try {
     if (doCore) {
       const { bin, skipped } = kernel.compile();
@@ -119,7 +126,9 @@ async function main() {
     if (doNft) nftResult = await nft.bench({ quick });
     if (doAttach) attachResult = await attach.bench({ quick });
     if (doStore) storeResult = await store.bench({ quick });
+    if (doOverlay) overlayResult = await overlay.bench({ quick });
   } finally {
+    overlay.cleanupOverlay();
     attach.cleanupEngine();
     cleanup();
   }
@@ -142,6 +151,7 @@ async function main() {
   }
   if (attachResult) console.log(`\n${attach.tables(attachResult)}`);
   if (storeResult) console.log(`\n${store.table(storeResult)}`);
+  if (overlayResult) console.log(`\n${overlay.table(overlayResult)}`);
   console.log(`\nbenchmark took ${seconds.toFixed(0)} s`);
 }
 

@@ -105,10 +105,13 @@ const inspect: Command = {
   async run(ctx, p) {
     const format = parseFormat(p.string('format'));
     const found: unknown[] = [];
-    const code = await ctx.withEngine(async (e) => {
-      const networks = await e.listNetworks();
-      return eachName(ctx, p.args, async (ref) => void found.push(containerInspect(await e.inspectSandbox(await sandboxName(e, ref)), networks)));
-    });
+    const code = await ctx.withEngine((e) =>
+      eachName(ctx, p.args, async (ref) => {
+        // From the host's own records: with the cluster store down a container is still shown.
+        const sb = await e.inspectSandbox(await sandboxName(e, ref));
+        found.push(containerInspect(sb, await e.sandboxNetworks(sb)));
+      }),
+    );
     if (found.length > 0 || code === EXIT.ok) ctx.out(formatInspect(format, found));
     return code;
   },

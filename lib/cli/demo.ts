@@ -1,7 +1,9 @@
 // `nlnet demo`: the project's main job, end to end, in throwaway namespaces only. A namespace
 // plays the host (with an uplink to a second one playing the outside world); the machine's own
 // network is never touched. It builds every single-host mode, proves each with real traffic made
-// by this library itself, prints the topology and the time of each attach, and removes it all.
+// by this library itself, prints the topology and the time of each attach, then runs an overlay
+// network across two hosts (demo-overlay.ts: its own namespaces and etcd, skipped without etcd),
+// and removes it all.
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,7 @@ import { unmarkPrefixed } from '../network/owner.js';
 import { withNetlink } from '../network/plumbing.js';
 import { sandboxNetnsName } from '../network/model/sandbox.js';
 import type { GlobalOptions } from './command.js';
+import { OverlayDemo } from './demo-overlay.js';
 import { ask, resolveIn, serveHello } from './demo-traffic.js';
 
 /** The outside world's link to the demo host (TEST-NET-1, RFC 5737: never routed anywhere). */
@@ -39,7 +42,9 @@ export async function demo(_options?: GlobalOptions): Promise<number> {
   const servers: Server[] = [];
   let engine: Engine | undefined;
   let dns: { close(): Promise<void> } | undefined;
+  const overlay = new OverlayDemo(tag);
   const cleanup = async (): Promise<void> => {
+    await overlay.cleanup();
     for (const s of servers.splice(0)) s.close();
     await dns?.close().catch(() => undefined);
     if (engine !== undefined) {
@@ -59,15 +64,18 @@ export async function demo(_options?: GlobalOptions): Promise<number> {
     interrupted = sig;
     out(`\n${sig}: stopping and cleaning up`);
   };
-  const section = (title: string): void => {
+  const check = (): void => {
     if (interrupted !== undefined) throw new Error(interrupted);
+  };
+  const section = (title: string): void => {
+    check();
     out(`\n${title}`);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const timings: Timing[] = [];
   const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    if (interrupted !== undefined) throw new Error(interrupted);
+    check();
     const t = performance.now();
     const r = await fn();
     timings.push({ what, ms: performance.now() - t });
@@ -128,6 +136,8 @@ export async function demo(_options?: GlobalOptions): Promise<number> {
 
     section('7. Time of each attach (namespace, links, addresses, routes, firewall, state on disk)');
     for (const t of timings) out(`  ${t.ms.toFixed(2).padStart(7)} ms  ${t.what}`);
+
+    await overlay.run({ out, ok, section, check }, 8);
     out('\nAll good. Cleaning up.');
     return 0;
   } catch (err) {

@@ -1,11 +1,16 @@
 // `nlnet network …`: docker network create|ls|inspect|rm|connect|disconnect|prune, with docker's
 // flags and output.
+import { NotFoundError } from '../core/errors.js';
+import { Cluster } from '../network/cluster.js';
 import type { CreateNetworkOptions, Network } from '../network/engine.js';
 import { DEFAULT_DRIVER, DRIVERS } from '../network/drivers/driver.js';
+import { inspectOverlay } from '../network/overlay/host.js';
+import { globalNetworks } from '../network/overlay/records.js';
+import type { EtcdStore } from '../network/store/etcd.js';
 import { EXIT, UsageError, type Command, type Context, type Group, type Parsed } from './command.js';
 import { describeError, printable } from './errors.js';
 import { dockerTime, formatInspect, formatList, parseFormat } from './format.js';
-import { networkName, sandboxName } from './resolve.js';
+import { networkName, pick, sandboxName } from './resolve.js';
 
 const MTU_OPTION = 'com.docker.network.driver.mtu';
 
@@ -75,6 +80,21 @@ export function networkLine(n: Network, noTrunc = false): Record<string, string>
   };
 }
 
+/**
+ * A host that has made nothing yet (no state directory) still sees the cluster's overlay
+ * networks, as `nlnet info` sees its hosts: `fn` runs on the cluster store alone. Any other
+ * error is rethrown.
+ */
+async function clusterOnly<T>(ctx: Context, err: unknown, fn: (etcd: EtcdStore) => Promise<T>): Promise<T> {
+  if (!(err instanceof NotFoundError && err.kind === 'state') || ctx.global.clusterStore === undefined) throw err;
+  const cluster = new Cluster(ctx.global.clusterStore);
+  try {
+    return await fn(await cluster.store());
+  } finally {
+    await cluster.close();
+  }
+}
+
 /** Runs `fn` for each name; a failure prints its line and the others still run (docker rm's way). */
 export async function eachName(ctx: Context, refs: readonly string[], fn: (ref: string) => Promise<void>): Promise<number> {
   let code: number = EXIT.ok;
@@ -138,12 +158,14 @@ const ls: Command = {
     const format = parseFormat(p.string('format'));
     // With the cluster store down the host's own networks are still listed, then the one line.
     let failed: unknown;
-    const nets = await ctx.withEngine((e) =>
-      e.listNetworks().catch((err: unknown) => {
-        failed = err;
-        return e.listNetworks({ scope: 'local' });
-      }),
-    );
+    const nets = await ctx
+      .withEngine((e) =>
+        e.listNetworks().catch((err: unknown) => {
+          failed = err;
+          return e.listNetworks({ scope: 'local' });
+        }),
+      )
+      .catch((e: unknown) => clusterOnly(ctx, e, (etcd) => globalNetworks(etcd)));
     nets.sort((a, b) => a.name.localeCompare(b.name));
     const lines = nets.map((n) => networkLine(n, p.bool('no-trunc')));
     if (p.bool('quiet')) ctx.out(lines.map((l) => `${l.ID}\n`).join(''));
@@ -166,7 +188,14 @@ const inspect: Command = {
   async run(ctx, p) {
     const format = parseFormat(p.string('format'));
     const found: unknown[] = [];
-    const code = await ctx.withEngine((e) => eachName(ctx, p.args, async (ref) => void found.push(await e.inspectNetwork(await networkName(e, ref)))));
+    const code = await ctx
+      .withEngine((e) => eachName(ctx, p.args, async (ref) => void found.push(await e.inspectNetwork(await networkName(e, ref)))))
+      .catch((e: unknown) =>
+        clusterOnly(ctx, e, async (etcd) => {
+          const all = await globalNetworks(etcd);
+          return eachName(ctx, p.args, async (ref) => void found.push(await inspectOverlay(etcd, pick('network', all, ref), [])));
+        }),
+      );
     if (found.length > 0 || code === EXIT.ok) ctx.out(formatInspect(format, found));
     return code;
   },

@@ -13,12 +13,12 @@ import { FileStore } from './store/file.js';
 import type { HostInfo, HostRegistration } from './store/etcd-lease.js';
 import { processAlive } from './store/lock.js';
 import { register } from './store/presence.js';
-import { deleteLink } from './drivers/common.js';
+import { deleteLink, deleteNetns } from './drivers/common.js';
 import { driverFor, publishers, type DriverContext } from './drivers/driver.js';
 import { dropNetwork, makeNetwork } from './networks.js';
 import { recordsIn, recordsOf, type RecordReader } from './model/collections.js';
 import { checkMacFree, gatewayIn, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './model/records.js';
-import { clusterStore, createOverlayNetwork, dropUnusedOverlays, globalNetworkIn, keepCopy, releaseOverlays, remotePeers, removeOverlayNetwork, reserveOverlay, type OverlayHost, type OverlayReservation } from './overlay/host.js';
+import { clusterStore, reachableClusterStore, createOverlayNetwork, dropUnusedOverlays, inspectOverlay, keepCopy, releaseOverlays, remotePeers, removeOverlayNetwork, reserveOverlay, underlay, type OverlayHost, type OverlayReservation } from './overlay/host.js';
 import { ICC, MASQUERADE } from './drivers/bridge/veth.js';
 import { globalEndpoints, globalNetworks } from './overlay/records.js';
 import { OverlayAgent, type OverlayAgentOptions } from './overlay/agent.js';
@@ -69,6 +69,7 @@ export class Engine {
   #unregister: () => void = () => undefined;
   /** The DNS services serveDns started, closed with the engine. */
   readonly #dns: DnsService[] = [];
+  #underlayOnce: Promise<{ vtep: string; mtu: number }> | undefined;
   /** The overlay agents serveOverlay started, closed with the engine. */
   readonly #agents: OverlayAgent[] = [];
 
@@ -228,8 +229,9 @@ export class Engine {
   /** `docker network create [-d DRIVER] [--subnet S] [--gateway G] [--ip-range R] [--ipv6] [--internal] NAME` */
   async createNetwork(opts: CreateNetworkOptions): Promise<Network> {
     this.#writable();
-    if (opts?.driver === 'overlay') {
-      driverFor('overlay').checkOptions(opts.options ?? {}, opts);
+    if (opts?.driver !== undefined && driverFor(opts.driver).scope === 'global') {
+      if (this.cluster === undefined) throw new ValidationError('driver', opts.driver, `${opts.driver} networks need a cluster store (--cluster-store etcd://HOST:2379)`);
+      driverFor(opts.driver).checkOptions(opts.options ?? {}, opts);
       return strip(await createOverlayNetwork(this.#overlayHost(), opts));
     }
     const rec = await makeNetwork(this.#ctx(), this.store, opts, (st) => this.#step(st));
@@ -263,30 +265,38 @@ export class Engine {
    * networks (etcd down: it fails, and `{ scope: 'local' }` still lists the host's own).
    */
   async listNetworks(opts: { scope?: 'local' } = {}): Promise<Network[]> {
-    const local = (await this.#records.networks.list()).filter((n) => n.driver !== 'overlay');
+    const local = (await this.#records.networks.list()).filter((n) => driverFor(n.driver).scope !== 'global');
     if (this.cluster === undefined || opts.scope === 'local') return local.map(strip);
     const global = await globalNetworks(await this.cluster.store());
     return [...local, ...global].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(strip);
+  }
+
+  /**
+   * The networks `sb`'s endpoints are on, from this host's records alone (it keeps a copy of every
+   * overlay network it has endpoints on): `docker inspect` of a container needs no cluster store.
+   */
+  async sandboxNetworks(sb: Pick<SandboxRecord, 'endpoints'>): Promise<Network[]> {
+    const names = new Set(sb.endpoints.map((e) => e.network));
+    return (await this.#records.networks.list()).filter((n) => names.has(n.name)).map(strip);
   }
 
   /** `docker network inspect NAME`; an overlay network's Containers are this host's, its Peers the hosts with endpoints. */
   async inspectNetwork(name: string): Promise<NetworkInspect> {
     checkName('name', name);
     const rec = await this.#records.networks.get(name);
-    if (rec !== undefined && rec.driver !== 'overlay') return inspectJson(rec, await this.#records.sandboxes.list());
+    if (rec !== undefined && driverFor(rec.driver).scope !== 'global') return inspectJson(rec, await this.#records.sandboxes.list());
     if (this.cluster === undefined) throw new NotFoundError('network', name);
-    const etcd = await this.cluster.store();
-    const net = await globalNetworkIn(etcd, name);
-    const hosts = new Map((await etcd.hosts()).map((h) => [h.id, h]));
-    const peers = new Map<string, string>();
-    for (const e of await globalEndpoints(etcd, name)) peers.set(e.host, e.vtep);
-    return inspectJson(net, await this.#records.sandboxes.list(), [...peers].map(([id, ip]) => ({ Name: hosts.get(id)?.id ?? id, IP: ip })));
+    return inspectOverlay(await this.cluster.store(), name, await this.#records.sandboxes.list());
   }
 
-  /** Whether `name` is not a local network of this host but (with a cluster store) a global one. */
+  /**
+   * Whether `name` is not a local network of this host but (with a cluster store) a global one.
+   * The predefined networks are always the host's own, made on first use.
+   */
   async #isGlobal(name: string): Promise<boolean> {
+    if (this.cluster === undefined || name === DEFAULT_NETWORK || name === GWBRIDGE) return false;
     const rec = await this.#records.networks.get(name);
-    return this.cluster !== undefined && (rec === undefined || rec.driver === 'overlay');
+    return rec === undefined || driverFor(rec.driver).scope === 'global';
   }
 
 
@@ -417,7 +427,7 @@ export class Engine {
           undo.push(() => netns.delete(sandbox.netns));
           if (attachments.length === 0) await withNetlink(opened, (s) => s.link.set('lo', { up: true }));
         }
-        for (const [endpoint, network] of attachments) await this.#attach(opened ?? sandbox.netns, endpoint, network, undo, overlay?.etcd);
+        await allOf(attachments.map(([endpoint, network]) => this.#attach(opened ?? sandbox.netns, endpoint, network, undo, overlay?.etcd)));
       } finally {
         opened?.close();
       }
@@ -443,7 +453,7 @@ export class Engine {
     const host = this.#overlayHost();
     const etcd = await clusterStore(host);
     await this.#step('global');
-    const r = await reserveOverlay(host, etcd, sb, network, want);
+    const r = await reserveOverlay(host, etcd, await this.#underlay(), sb, network, want);
     undo.push(() => r.release());
     return { ...r, etcd };
   }
@@ -483,7 +493,7 @@ export class Engine {
     if (sharers.length > 0) throw new ConflictError('sandbox', name, `its namespace is shared by ${sharers.map((s) => s.name).join(', ')}`);
     // An overlay endpoint's address is the cluster's: with etcd down nothing is removed.
     const global = sb.endpoints.filter(isOverlayEndpoint);
-    const etcd = global.length > 0 ? await clusterStore(this.#overlayHost()) : undefined;
+    const etcd = global.length > 0 ? await reachableClusterStore(this.#overlayHost()) : undefined;
     // The kernel first: a removal that fails half-way leaves the record, and running it again
     // finishes the job (links and namespaces already gone are not errors).
     await this.#step('unpublish');
@@ -493,7 +503,7 @@ export class Engine {
     for (const ep of sb.endpoints) if (ep.hostIf !== '') await deleteLink(this.nl, ep.hostIf);
     if (sb.ownsNetns) {
       await this.#step('unnetns');
-      await netns.delete(sb.netns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+      await deleteNetns(sb.netns);
       removeSandboxEtc(sb.netns);
       unmarkNetns(sb.netns);
     }
@@ -566,7 +576,7 @@ export class Engine {
         }),
       );
       written.catch(() => undefined);
-      for (const [ep, net, first] of joined) await this.#attach(sb.netns, ep, net, undo, overlay?.etcd, first);
+      await allOf(joined.map(([ep, net, first]) => this.#attach(sb.netns, ep, net, undo, overlay?.etcd, first)));
       await written;
       await this.#step('finish');
       return joined[0]![0];
@@ -583,7 +593,7 @@ export class Engine {
     const sb = await this.inspectSandbox(sandbox);
     const ep = sb.endpoints.find((e) => e.network === network);
     if (ep === undefined) throw new NotFoundError('endpoint', `${sandbox} on ${network}`);
-    const etcd = isOverlayEndpoint(ep) ? await clusterStore(this.#overlayHost()) : undefined;
+    const etcd = isOverlayEndpoint(ep) ? await reachableClusterStore(this.#overlayHost()) : undefined;
     // The ports and the veth go first (its peer with it); a retry after a failed store update
     // finds them gone.
     await this.#step('unpublish');
@@ -706,6 +716,19 @@ export class Engine {
     return { nl: this.nl, owner: this.#owner, hostNetns: this.hostNetns, ...(etcd === undefined ? {} : { peersOf: (net: NetworkRecord) => remotePeers(etcd, this.#owner, net) }) };
   }
 
+  /**
+   * This host's underlay address and overlay MTU, resolved once per engine (four dumps of the
+   * host namespace otherwise on each attach); a failure is not kept.
+   */
+  #underlay(): Promise<{ vtep: string; mtu: number }> {
+    if (this.#underlayOnce === undefined) {
+      const once = underlay(this.#overlayHost());
+      this.#underlayOnce = once;
+      once.catch(() => (this.#underlayOnce = undefined));
+    }
+    return this.#underlayOnce;
+  }
+
   /** What the overlay code works with (overlay/host.ts). */
   #overlayHost(): OverlayHost {
     return { nl: this.nl, store: this.store, owner: this.#owner, hostNetns: this.hostNetns, cluster: this.cluster, advertise: this.advertise };
@@ -718,3 +741,14 @@ export class Engine {
 
 /** An overlay endpoint, known from its record alone: its veth's other end is in the network's namespace. */
 const isOverlayEndpoint = (ep: EndpointRecord): boolean => ep.peerIf !== undefined;
+
+/**
+ * Runs an overlay sandbox's endpoints at once (eth0 in the network's namespace, eth1 on
+ * docker_gwbridge: different namespaces, nothing shared), waits for all, then fails with the
+ * first error: nothing is undone while a step still runs.
+ */
+async function allOf(work: readonly Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}

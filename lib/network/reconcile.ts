@@ -16,7 +16,7 @@ import { netns } from '../netns/namespace.js';
 import type { StoreTx } from './store/types.js';
 import { others } from './store/presence.js';
 import type { FileStore } from './store/file.js';
-import { withNetlink } from './drivers/common.js';
+import { deleteNetns, withNetlink } from './drivers/common.js';
 import { reconcilers } from './drivers/driver.js';
 import { processAlive } from './store/lock.js';
 import { ETC_NETNS, removeSandboxEtc, writeSandboxFiles } from './etc.js';
@@ -90,7 +90,7 @@ async function repairNamespaces(owner: string, sandboxes: readonly SandboxRecord
   for (const ns of markedNetns(owner)) {
     if (knownNs.has(ns)) continue;
     if (listed.includes(ns)) {
-      await netns.delete(ns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+      await deleteNetns(ns);
       report.removed.push(`netns ${ns}`);
     }
     if (existsSync(join(ETC_NETNS, ns))) {

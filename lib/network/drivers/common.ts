@@ -3,7 +3,7 @@
 // undoing themselves. Nothing here knows which driver made a link.
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { Netlink } from '../../rtnl/netlink.js';
-import type { NetnsTarget } from '../../netns/namespace.js';
+import { netns, type NetnsTarget } from '../../netns/namespace.js';
 
 /** `com.docker.network.driver.mtu`: Docker's MTU option, read by any driver that makes links. */
 export const MTU = 'com.docker.network.driver.mtu';
@@ -31,6 +31,11 @@ export async function withNetlink<T>(ns: NetnsTarget, fn: (nl: Netlink) => Promi
   } finally {
     nl.close();
   }
+}
+
+/** `ip netns del NAME`, where a namespace already gone is not an error (netns.delete throws NotFoundError then). */
+export async function deleteNetns(name: string): Promise<void> {
+  await netns.delete(name).catch((e: unknown) => (e instanceof NotFoundError ? undefined : Promise.reject(e)));
 }
 
 /** `ip link del DEV`, where a link already gone is not an error. */

@@ -4,11 +4,11 @@
 // it and removes it when the last one leaves. Endpoints have no gateway on the overlay: a sandbox
 // also joins docker_gwbridge for its default route and published ports, as in Docker.
 import { ValidationError } from '../../core/errors.js';
-import { Netns, type NetnsTarget } from '../../netns/namespace.js';
+import { Netns, netns, type NetnsTarget } from '../../netns/namespace.js';
 import type { EndpointRecord, NetworkRecord } from '../model/sandbox.js';
 import { hostIfName } from '../model/sandbox.js';
 import { parseVni, VXLANID_LIST } from '../overlay/records.js';
-import { createOverlayVeth, ensureOverlay, overlayNetnsName, overlayPresent, programPeers, removeOverlay, VXLAN_OVERHEAD, type OverlaySpec } from '../overlay/devices.js';
+import { createOverlayVeth, ensureOverlay, forgetOverlay, overlayNetnsName, overlayPresent, programPeers, removeOverlay, VXLAN_OVERHEAD, type OverlaySpec } from '../overlay/devices.js';
 import { configureSandbox, deleteSandboxLink, MTU, prefixlen, withNetlink } from './common.js';
 import type { Driver, DriverContext, Reconciler } from './driver.js';
 
@@ -37,20 +37,29 @@ export function overlaySpec(ctx: Pick<DriverContext, 'hostNetns' | 'owner'>, net
  */
 async function join(ctx: DriverContext, ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord, undo: (() => Promise<unknown>)[], step: (s: 'overlay' | 'veth' | 'sandbox' | 'peers') => Promise<void>): Promise<void> {
   const spec = overlaySpec(ctx, net);
+  // A host about to make its part reads the remote peers from etcd while it makes the links.
+  const peers = ctx.peersOf !== undefined && !netns.mounted(spec.netns) ? ctx.peersOf(net) : undefined;
+  peers?.catch(() => undefined);
   await step('overlay');
   const made = await ensureOverlay(ctx.nl, spec);
   if (made) undo.push(() => removeOverlayIfBare(spec.netns));
-  const peerIf = ep.peerIf ?? hostIfName();
-  await step('veth');
-  await createOverlayVeth(spec.netns, { peerIf, ifname: ep.ifname, sandbox: ns, mac: ep.mac, mtu: spec.mtu });
-  // The sandbox's end takes the pair with it; an open Netns may be closed by the time this runs.
-  const later: NetnsTarget = ns instanceof Netns ? { path: ns.path } : ns;
-  undo.push(() => deleteSandboxLink(later, ep.ifname));
-  await step('sandbox');
-  await withNetlink(ns, (s) => configureSandbox(s, { ifname: ep.ifname, ip: ep.ip, prefixlen: prefixlen(net.subnet) }, undefined));
-  if (made && ctx.peersOf !== undefined) {
-    await step('peers');
-    await programPeers(spec.netns, await ctx.peersOf(net), []);
+  try {
+    const peerIf = ep.peerIf ?? hostIfName();
+    await step('veth');
+    await createOverlayVeth(spec.netns, { peerIf, ifname: ep.ifname, sandbox: ns, mac: ep.mac, mtu: spec.mtu });
+    // The sandbox's end takes the pair with it; an open Netns may be closed by the time this runs.
+    const later: NetnsTarget = ns instanceof Netns ? { path: ns.path } : ns;
+    undo.push(() => deleteSandboxLink(later, ep.ifname));
+    await step('sandbox');
+    await withNetlink(ns, (s) => configureSandbox(s, { ifname: ep.ifname, ip: ep.ip, prefixlen: prefixlen(net.subnet) }, undefined));
+    if (made && ctx.peersOf !== undefined) {
+      await step('peers');
+      await programPeers(spec.netns, await (peers ?? ctx.peersOf(net)), []);
+    }
+  } catch (e) {
+    // Its br0 may be gone (by hand, by another process): the next attach looks again.
+    forgetOverlay(spec.netns);
+    throw e;
   }
 }
 

@@ -30,6 +30,11 @@ const RETRY_MS = 2000;
  * waiting for its namespace or its name server, passes run this often, for at most PENDING_MS.
  */
 const PENDING_RETRY_MS = 20;
+/**
+ * A pass reads each vxlan0 from the kernel again at least this often, so an entry changed by
+ * hand (or by anything but this agent) is repaired while the daemon runs, not only at its start.
+ */
+const KERNEL_RESYNC_MS = 30_000;
 const PENDING_MS = 10_000;
 
 export interface OverlayAgentOptions {
@@ -55,6 +60,8 @@ export class OverlayAgent {
   #files: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #pass: Promise<void> | undefined;
+  /** When the passes last compared with the kernel instead of with what they programmed. */
+  #kernelRead = 0;
   /** Networks with a copy here but no namespace or name server yet, since when (ms). */
   readonly #pending = new Map<string, number>();
   #again = false;
@@ -146,6 +153,10 @@ export class OverlayAgent {
     if (this.#closed) return;
     const waiting = new Set<string>();
     try {
+      if (Date.now() - this.#kernelRead >= KERNEL_RESYNC_MS) {
+        this.#programmed.clear();
+        this.#kernelRead = Date.now();
+      }
       const copies = await this.#copies();
       for (const l of copies) if (!netns.mounted(l.netns)) waiting.add(l.net.name);
       const locals = copies.filter((l) => !waiting.has(l.net.name));

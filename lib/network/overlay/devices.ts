@@ -10,11 +10,13 @@
 // Remote endpoints are static entries on vxlan0: `bridge fdb replace MAC dev vxlan0 dst VTEP self
 // permanent` and `ip neigh replace IP lladdr MAC dev vxlan0 nud permanent`, and vxlan0 answers ARP
 // from those (proxy), so no frame is ever flooded or learned.
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { NotFoundError } from '../../core/errors.js';
 import type { Netlink } from '../../rtnl/netlink.js';
 import { VXLAN_PORT } from '../../rtnl/link/vxlan.js';
 import { netns, type NetnsTarget } from '../../netns/namespace.js';
-import { deleteLink, prefixlen, withNetlink } from '../drivers/common.js';
+import { deleteLink, deleteNetns, prefixlen, withNetlink } from '../drivers/common.js';
 import { markNetns, unmarkNetns } from '../owner.js';
 import { sandboxNetnsName } from '../model/sandbox.js';
 
@@ -22,6 +24,10 @@ export const OVERLAY_BRIDGE = 'br0';
 export const OVERLAY_VXLAN = 'vxlan0';
 /** VXLAN's own headers: outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
 export const VXLAN_OVERHEAD = 50;
+/** How long a VNI of a namespace deleted just now may stay taken (see addVxlan), ms. */
+const VNI_RELEASE_WAIT_MS = 1000;
+/** How long a namespace another process is making may take to be mounted, ms. */
+const MOUNT_WAIT_MS = 2000;
 
 /**
  * The namespace of an overlay network on a host: Docker's `1-<10 hex of the id>`, after the
@@ -58,6 +64,7 @@ export async function overlayPresent(spec: Pick<OverlaySpec, 'netns'>): Promise<
  * this call made is gone again.
  */
 export async function ensureOverlay(host: Netlink, spec: OverlaySpec): Promise<boolean> {
+  if (whole.has(spec.netns) && netns.mounted(spec.netns)) return false;
   let madeNs = false;
   if (!netns.mounted(spec.netns)) {
     markNetns(spec.netns, spec.owner);
@@ -69,6 +76,9 @@ export async function ensureOverlay(host: Netlink, spec: OverlaySpec): Promise<b
         unmarkNetns(spec.netns);
         throw e;
       }
+      // Another process made the file and bind-mounts the namespace on it next (`ip netns
+      // add`'s two steps): opened before that, the bare file is "not a network namespace".
+      for (const until = Date.now() + MOUNT_WAIT_MS; !netns.mounted(spec.netns) && Date.now() < until; ) await sleep(5);
     }
   }
   try {
@@ -84,16 +94,46 @@ export async function ensureOverlay(host: Netlink, spec: OverlaySpec): Promise<b
           }),
         );
       }
-      if (!names.has(OVERLAY_VXLAN)) {
-        await tolerateExisting(host.batch((b) => void b.link.add({ kind: 'vxlan', name: OVERLAY_VXLAN, netns: spec.netns, vni: spec.vni, dstport: VXLAN_PORT, learning: false, proxy: true, mtu: spec.mtu })));
-      }
+      if (!names.has(OVERLAY_VXLAN)) await addVxlan(host, ns, spec);
       await ns.link.set(OVERLAY_VXLAN, { master: OVERLAY_BRIDGE, up: true });
     });
   } catch (e) {
     if (madeNs) await removeOverlay(spec.netns);
     throw e;
   }
+  whole.add(spec.netns);
   return madeNs;
+}
+
+/**
+ * The networks' namespaces this process made or found whole, so that an attach next to other
+ * endpoints does not dump the namespace's links each time; forgotten when removed, and when an
+ * endpoint's steps in it fail (forgetOverlay), so the next attach checks again.
+ */
+const whole = new Set<string>();
+
+export function forgetOverlay(ns: string): void {
+  whole.delete(ns);
+}
+
+/**
+ * vxlan0, made by the host's handle into the network's namespace. EEXIST means another process
+ * made it (it is in the namespace then) or that a vxlan with this VNI and port is still
+ * registered in the host namespace: one whose namespace was deleted lives on until the kernel's
+ * cleanup work has run. That one is waited out, a second at most, then its error is the answer.
+ */
+async function addVxlan(host: Netlink, ns: Netlink, spec: OverlaySpec): Promise<void> {
+  for (const until = Date.now() + VNI_RELEASE_WAIT_MS; ; ) {
+    try {
+      await host.batch((b) => void b.link.add({ kind: 'vxlan', name: OVERLAY_VXLAN, netns: spec.netns, vni: spec.vni, dstport: VXLAN_PORT, learning: false, proxy: true, mtu: spec.mtu }));
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+      if ((await ns.link.list()).some((l) => l.name === OVERLAY_VXLAN)) return;
+      if (Date.now() >= until) throw e;
+      await sleep(20);
+    }
+  }
 }
 
 async function tolerateExisting(p: Promise<unknown>): Promise<void> {
@@ -104,9 +144,15 @@ async function tolerateExisting(p: Promise<unknown>): Promise<void> {
   }
 }
 
-/** Deletes the network's namespace (br0, vxlan0 and the endpoints' ends go with it) and its marker. */
+/**
+ * Deletes the network's namespace (the endpoints' ends go with it) and its marker. vxlan0 is
+ * deleted first, by a handle inside: the namespace itself is destroyed later by the kernel's
+ * cleanup work, and until then its vxlan0 would keep the VNI taken in the host namespace.
+ */
 export async function removeOverlay(ns: string): Promise<void> {
-  await netns.delete(ns).catch((e: { code?: string }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+  whole.delete(ns);
+  if (netns.mounted(ns)) await withNetlink(ns, (n) => deleteLink(n, OVERLAY_VXLAN)).catch(() => undefined);
+  await deleteNetns(ns);
   unmarkNetns(ns);
 }
 
@@ -139,7 +185,10 @@ export async function createOverlayVeth(overlayNs: string, e: OverlayEndpointSpe
   });
 }
 
-/** A remote endpoint as vxlan0 needs it: its MAC and address, and its host's underlay address. */
+/**
+ * A remote endpoint as vxlan0 needs it: its MAC and address, and its host's underlay address
+ * (programmedPeers reports a half entry with '' for the missing half).
+ */
 export interface Peer {
   mac: string;
   ip: string;
@@ -171,15 +220,15 @@ async function withdraw(ns: Netlink, peers: readonly Peer[]): Promise<void> {
   try {
     await ns.batch((b) => {
       for (const p of peers) {
-        b.neigh.del({ dev: OVERLAY_VXLAN, address: p.ip });
-        b.fdb.del({ dev: OVERLAY_VXLAN, lladdr: p.mac, dst: p.vtep, self: true });
+        if (p.ip !== '') b.neigh.del({ dev: OVERLAY_VXLAN, address: p.ip });
+        if (p.vtep !== '') b.fdb.del({ dev: OVERLAY_VXLAN, lladdr: p.mac, dst: p.vtep, self: true });
       }
     });
   } catch {
     // One entry gone already stops the batch: the rest one by one, each gone-already fine.
     for (const p of peers) {
-      await ns.neigh.del({ dev: OVERLAY_VXLAN, address: p.ip }).catch(ignoreGone);
-      await ns.fdb.del({ dev: OVERLAY_VXLAN, lladdr: p.mac, dst: p.vtep, self: true }).catch(ignoreGone);
+      if (p.ip !== '') await ns.neigh.del({ dev: OVERLAY_VXLAN, address: p.ip }).catch(ignoreGone);
+      if (p.vtep !== '') await ns.fdb.del({ dev: OVERLAY_VXLAN, lladdr: p.mac, dst: p.vtep, self: true }).catch(ignoreGone);
     }
   }
 }
@@ -190,20 +239,23 @@ function ignoreGone(e: unknown): void {
 }
 
 /**
- * The peers vxlan0 has now: its permanent FDB entries with a destination, each matched with the
- * neighbour entry of its MAC. What a full resync (daemon start) compares with what etcd says.
+ * The peers vxlan0 has now: its FDB entries with a destination, each matched with the neighbour
+ * entry of its MAC. What a full resync (daemon start) compares with what etcd says. An entry
+ * without its other half (made by hand, or a programming cut short) is a peer with '' for the
+ * missing half: etcd never wants it, so the resync withdraws it.
  */
 export async function programmedPeers(overlayNs: string): Promise<Peer[]> {
   return withNetlink(overlayNs, async (ns) => {
     const vx = (await ns.link.list()).find((l) => l.name === OVERLAY_VXLAN);
     if (vx === undefined) return [];
-    const fdb = (await ns.fdb.list({ dev: OVERLAY_VXLAN })).filter((f) => f.dst !== undefined && f.self);
+    const fdb = (await ns.fdb.list({ dev: OVERLAY_VXLAN })).filter((f) => f.self);
     const neigh = (await ns.neigh.list({ dev: OVERLAY_VXLAN, family: 'inet' })).filter((n) => n.lladdr !== undefined);
     const ipOf = new Map(neigh.map((n) => [n.lladdr!, n.address]));
-    return fdb.flatMap((f) => {
-      const ip = ipOf.get(f.lladdr);
-      return ip === undefined || f.dst === undefined ? [] : [{ mac: f.lladdr, ip, vtep: f.dst }];
-    });
+    const macs = new Set(fdb.flatMap((f) => (f.dst === undefined ? [] : [f.lladdr])));
+    return [
+      ...fdb.flatMap((f) => (f.dst === undefined ? [] : [{ mac: f.lladdr, ip: ipOf.get(f.lladdr) ?? '', vtep: f.dst }])),
+      ...neigh.filter((n) => !macs.has(n.lladdr!)).map((n) => ({ mac: n.lladdr!, ip: n.address, vtep: '' })),
+    ];
   });
 }
 

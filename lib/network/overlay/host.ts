@@ -1,7 +1,7 @@
 // One host's side of the overlay networks, for the engine: the transactions on the cluster store
 // (records.ts) together with the host's own store, in the order that lets a failure be undone.
 // The cluster store is asked first in every operation that needs it, so with etcd down the
-// operation fails at once with one line and changes nothing.
+// operation fails within the cluster timeout (5 s unless set) with one line and changes nothing.
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { Netlink } from '../../rtnl/netlink.js';
 import { advertiseAddress, type Cluster } from '../cluster.js';
@@ -10,6 +10,7 @@ import { recordsOf, type RecordTx } from '../model/collections.js';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../model/sandbox.js';
 import { hostIfName, nextIfname } from '../model/sandbox.js';
 import type { CreateNetworkOptions } from '../model/types.js';
+import { inspectJson, type NetworkInspect } from '../model/inspect.js';
 import type { EtcdStore } from '../store/etcd.js';
 import type { FileStore } from '../store/file.js';
 import { removeOverlay, VXLAN_OVERHEAD, type Peer } from './devices.js';
@@ -30,6 +31,16 @@ export interface OverlayHost {
 export async function clusterStore(host: Pick<OverlayHost, 'cluster'>): Promise<EtcdStore> {
   if (host.cluster === undefined) throw new ValidationError('store', undefined, 'overlay networks need a cluster store (--cluster-store etcd://HOST:2379)');
   return host.cluster.store();
+}
+
+/**
+ * The cluster store, answering now: one round trip, for an operation whose first steps change the
+ * kernel and only a later one etcd (a removal). A store connected earlier may be down since.
+ */
+export async function reachableClusterStore(host: Pick<OverlayHost, 'cluster'>): Promise<EtcdStore> {
+  const etcd = await clusterStore(host);
+  await etcd.snapshot();
+  return etcd;
 }
 
 /** `docker network create -d overlay …`: only the cluster store changes (hosts make their part on first use). */
@@ -66,10 +77,17 @@ export interface OverlayReservation {
 
 /**
  * Reserves an endpoint of overlay network `network` for `sb` in the cluster store: an address
- * of the network's pool, the MAC from it, this host as its VTEP.
+ * of the network's pool, the MAC from it, this host (`where`: underlay()) as its VTEP.
  */
-export async function reserveOverlay(host: OverlayHost, etcd: EtcdStore, sb: Pick<SandboxRecord, 'name' | 'id' | 'endpoints'>, network: string, want: { ip?: string; mac?: string; aliases: string[] }): Promise<OverlayReservation> {
-  const { vtep, mtu } = await underlay(host);
+export async function reserveOverlay(
+  host: OverlayHost,
+  etcd: EtcdStore,
+  where: { vtep: string; mtu: number },
+  sb: Pick<SandboxRecord, 'name' | 'id' | 'endpoints'>,
+  network: string,
+  want: { ip?: string; mac?: string; aliases: string[] },
+): Promise<OverlayReservation> {
+  const { vtep, mtu } = where;
   const { ep, net } = await etcd.update((tx) =>
     reserveGlobalEndpoint(tx, network, { sandbox: sb.name, sandboxId: sb.id, host: host.owner, vtep, aliases: want.aliases, ...(want.ip === undefined ? {} : { ip: want.ip }), ...(want.mac === undefined ? {} : { mac: want.mac }) }),
   );
@@ -127,9 +145,15 @@ export async function remotePeers(etcd: EtcdStore, owner: string, net: Pick<Netw
 
 export const peerOf = (e: GlobalEndpoint): Peer => ({ mac: e.mac, ip: e.ip, vtep: e.vtep });
 
-/** The network's record in the cluster store; NotFoundError if there is none. */
-export async function globalNetworkIn(etcd: EtcdStore, name: string): Promise<NetworkRecord> {
-  const net = await globalNetwork(etcd, name);
+/**
+ * `docker network inspect` of an overlay network: its Containers are `sandboxes`' (a host's own),
+ * its Peers the hosts with endpoints on it (their ids and underlay addresses).
+ */
+export async function inspectOverlay(etcd: EtcdStore, name: string, sandboxes: readonly SandboxRecord[]): Promise<NetworkInspect> {
+  const snap = await etcd.snapshot();
+  const net = await globalNetwork(snap, name);
   if (net === undefined) throw new NotFoundError('network', name);
-  return net;
+  const peers = new Map<string, string>();
+  for (const e of await globalEndpoints(snap, name)) peers.set(e.host, e.vtep);
+  return inspectJson(net, sandboxes, [...peers].map(([id, ip]) => ({ Name: id, IP: ip })));
 }

@@ -6,7 +6,7 @@
 // leases (store/etcd-lease.ts): a host whose lease is gone has no peers anywhere.
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js';
 import { AddressPool, allocateSubnet, claimSubnet, globalPools, macFor, randomMac } from '../ipam/v4.js';
-import { checkName, randomId, type NetworkRecord } from '../model/sandbox.js';
+import { checkName, DEFAULT_NETWORK, GWBRIDGE, randomId, type NetworkRecord } from '../model/sandbox.js';
 import type { StoreReader } from '../model/collections.js';
 import type { Json, StoreTx } from '../store/types.js';
 import type { CreateNetworkOptions } from '../model/types.js';
@@ -18,6 +18,7 @@ export const FIRST_VNI = 256;
 export const MAX_VNI = 0xffffff;
 
 const NETWORKS = 'networks/';
+const PREDEFINED = ['host', 'none', DEFAULT_NETWORK, GWBRIDGE];
 const ENDPOINTS = 'endpoints/';
 
 /** One endpoint of an overlay network, on any host: what the other hosts program and resolve. */
@@ -81,7 +82,10 @@ function freeVni(taken: ReadonlySet<number>): number {
  */
 export async function createGlobalNetwork(tx: StoreTx, opts: CreateNetworkOptions, local: { networks: readonly NetworkRecord[]; hostRoutes: readonly string[] }): Promise<NetworkRecord> {
   const name = checkName('name', opts.name);
-  if (name === 'host' || name === 'none' || local.networks.some((n) => n.name === name) || (await globalNetwork(tx, name)) !== undefined) throw new ConflictError('network', name, `network with name ${name} already exists`);
+  // The predefined names: `--network host|none` are modes, and `bridge` and docker_gwbridge are
+  // the host's own networks, made on first use: an overlay network of that name would take
+  // every sandbox meant for them.
+  if (PREDEFINED.includes(name) || local.networks.some((n) => n.name === name) || (await globalNetwork(tx, name)) !== undefined) throw new ConflictError('network', name, `network with name ${name} already exists`);
   const others = await globalNetworks(tx);
   const options = { ...(opts.options ?? {}) };
   const taken = new Set(others.map((n) => n.vni ?? 0));
@@ -146,9 +150,10 @@ export interface GlobalWish {
 export async function reserveGlobalEndpoint(tx: StoreTx, network: string, want: GlobalWish): Promise<{ ep: GlobalEndpoint; net: NetworkRecord }> {
   const net = await globalNetwork(tx, network);
   if (net === undefined) throw new NotFoundError('network', network);
-  const eps = await globalEndpoints(tx, network);
+  // Only a given MAC can clash (a derived one follows the unique address): the endpoints are
+  // read, and compared at commit, only then.
   if (want.mac !== undefined && want.mac !== 'random') {
-    const clash = eps.find((e) => e.mac === want.mac);
+    const clash = (await globalEndpoints(tx, network)).find((e) => e.mac === want.mac);
     if (clash !== undefined) throw new ConflictError('endpoint', want.mac, `MAC address ${want.mac} is already in use on network ${network} (by ${clash.sandbox} on host ${clash.vtep})`);
   }
   const pool = AddressPool.fromJSON(net.pool);
@@ -170,14 +175,18 @@ export async function reserveGlobalEndpoint(tx: StoreTx, network: string, want: 
   return { ep, net };
 }
 
-/** Gives the endpoint's address back and drops its document (either gone already is fine). */
+/**
+ * Gives the endpoint's address back and drops its document, if the document is still there: a
+ * release run again (a removal retried) must not free an address handed out since.
+ */
 export async function releaseGlobalEndpoint(tx: StoreTx, network: string, endpointId: string, ip: string): Promise<void> {
+  const doc = await tx.get(endpointKey(network, endpointId));
+  if (doc === undefined || asEndpoint(doc).ip !== ip) return;
+  tx.delete(endpointKey(network, endpointId));
   const net = await globalNetwork(tx, network);
-  if (net !== undefined) {
-    const pool = AddressPool.fromJSON(net.pool);
-    pool.release(ip);
-    net.pool = pool.toJSON();
-    tx.put(NETWORKS + network, toJson(net));
-  }
-  if ((await tx.get(endpointKey(network, endpointId))) !== undefined) tx.delete(endpointKey(network, endpointId));
+  if (net === undefined) return;
+  const pool = AddressPool.fromJSON(net.pool);
+  pool.release(ip);
+  net.pool = pool.toJSON();
+  tx.put(NETWORKS + network, toJson(net));
 }
