@@ -17,7 +17,8 @@ import type { StoreTx } from './store/types.js';
 import { others } from './store/presence.js';
 import type { FileStore } from './store/file.js';
 import { deleteNetns, withNetlink } from './drivers/common.js';
-import { reconcilers } from './drivers/driver.js';
+import { driverFor, reconcilers } from './drivers/driver.js';
+import { dropUnusedOverlays } from './overlay/host.js';
 import { processAlive } from './store/lock.js';
 import { ETC_NETNS, removeSandboxEtc, writeSandboxFiles } from './etc.js';
 import { markedNetns, markNetns, unmarkNetns } from './owner.js';
@@ -72,6 +73,10 @@ async function pass(ctx: ReconcileContext, tx: StoreTx): Promise<ReconcileReport
   const state = { stored, networks: all, byNetwork, sandboxes, present };
   for (const r of reconcilers()) await r(ctx, state, report);
   finishNetworks(records.networks, all, report);
+  // 4. A host's copy of an overlay network it has no endpoint on any more goes, with the network's namespace.
+  const unused = overlays.filter((ns) => present.has(ns));
+  await dropUnusedOverlays(ctx, records, all.filter((n) => driverFor(n.driver).scope === 'global').map((n) => n.name));
+  for (const ns of unused) if (!netns.mounted(ns)) report.removed.push(`overlay namespace ${ns} (no endpoints on this host)`);
   return report;
 }
 

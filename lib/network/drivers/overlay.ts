@@ -9,7 +9,8 @@ import type { EndpointRecord, NetworkRecord } from '../model/sandbox.js';
 import { hostIfName } from '../model/sandbox.js';
 import { parseVni, VXLANID_LIST } from '../overlay/records.js';
 import { createOverlayVeth, ensureOverlay, forgetOverlay, overlayNetnsName, overlayPresent, programPeers, removeOverlay, VXLAN_OVERHEAD, type OverlaySpec } from '../overlay/devices.js';
-import { configureSandbox, deleteSandboxLink, MTU, prefixlen, withNetlink } from './common.js';
+import { isKind } from '../../rtnl/link.js';
+import { configureSandbox, deleteLink, deleteSandboxLink, MTU, prefixlen, withNetlink } from './common.js';
 import type { Driver, DriverContext, Reconciler } from './driver.js';
 
 /** `--opt encrypted`: Docker's IPsec between hosts, which nlnet does not do. */
@@ -71,24 +72,26 @@ export async function removeOverlayIfBare(ns: string): Promise<void> {
 
 /**
  * On start: the namespace of every overlay network this host has endpoints on comes back with
- * br0 and vxlan0, and a sandbox that lost its eth0 gets it again; an overlay namespace without
- * endpoints here goes. Peers are the daemon's (overlay/agent.ts): it compares vxlan0 with etcd.
+ * br0 and vxlan0, a sandbox that lost its eth0 gets it again, and a veth in the namespace that no
+ * endpoint has (an attach killed before its record) goes. Networks without endpoints here lose
+ * their namespace and copy in reconcile.ts. Peers are the daemon's (overlay/agent.ts): it
+ * compares vxlan0 with etcd.
  */
 const reconcileOverlays: Reconciler = async (ctx, { networks, sandboxes, present }, report) => {
   for (const net of networks) {
     if (net.driver !== 'overlay') continue;
     const spec = overlaySpec(ctx, net);
     const users = sandboxes.filter((s) => present.has(s.netns) && s.endpoints.some((e) => e.network === net.name));
-    if (users.length === 0) {
-      if (present.has(spec.netns)) {
-        await removeOverlay(spec.netns);
-        report.removed.push(`overlay namespace ${spec.netns} of network ${net.name} (no endpoints on this host)`);
-      }
-      continue;
-    }
+    if (users.length === 0) continue;
     if (!(await overlayPresent(spec))) {
       await ensureOverlay(ctx.nl, spec);
       report.recreated.push(`overlay namespace ${spec.netns} of network ${net.name}`);
+    }
+    const known = new Set(users.map((s) => s.endpoints.find((e) => e.network === net.name)!.peerIf));
+    for (const link of await withNetlink(spec.netns, (n) => n.link.list())) {
+      if (!isKind(link, 'veth') || known.has(link.name)) continue;
+      await withNetlink(spec.netns, (n) => deleteLink(n, link.name));
+      report.removed.push(`veth ${link.name} in ${spec.netns} (no endpoint of network ${net.name} has it)`);
     }
     for (const sb of users) {
       const ep = sb.endpoints.find((e) => e.network === net.name)!;

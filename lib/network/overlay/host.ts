@@ -6,7 +6,8 @@ import { ConflictError, NotFoundError, ValidationError } from '../../core/errors
 import type { Netlink } from '../../rtnl/netlink.js';
 import { advertiseAddress, type Cluster } from '../cluster.js';
 import { DEFAULT_OVERLAY_MTU, overlaySpec } from '../drivers/overlay.js';
-import { recordsOf, type RecordTx } from '../model/collections.js';
+import { recordsIn, recordsOf, type RecordTx } from '../model/collections.js';
+import { others } from '../store/presence.js';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../model/sandbox.js';
 import { hostIfName, nextIfname } from '../model/sandbox.js';
 import type { CreateNetworkOptions } from '../model/types.js';
@@ -156,4 +157,24 @@ export async function inspectOverlay(etcd: EtcdStore, name: string, sandboxes: r
   const peers = new Map<string, string>();
   for (const e of await globalEndpoints(snap, name)) peers.set(e.host, e.vtep);
   return inspectJson(net, sandboxes, [...peers].map(([id, ip]) => ({ Name: id, IP: ip })));
+}
+
+/**
+ * Gives back the cluster's addresses that this host reserved and never recorded: an attach killed
+ * between its reservation in etcd and its commit here. Only while no other process has an engine
+ * open on this host's state (one may be between those two steps right now), under its lock.
+ * Returns the endpoints released. The daemon runs it when it starts serving the overlay networks.
+ */
+export async function releaseOrphans(host: Pick<OverlayHost, 'store' | 'owner'>, etcd: EtcdStore): Promise<GlobalEndpoint[]> {
+  return host.store.update(async (raw) => {
+    if (others(host.store.dir).length > 0) return [];
+    const mine = new Set((await recordsIn(raw).sandboxes.list({ readonly: true })).flatMap((s) => s.endpoints.map((e) => e.endpointId)));
+    const orphans = (await globalEndpoints(etcd)).filter((e) => e.host === host.owner && !mine.has(e.endpointId));
+    if (orphans.length > 0) {
+      await etcd.update(async (tx) => {
+        for (const o of orphans) await releaseGlobalEndpoint(tx, o.network, o.endpointId, o.ip);
+      });
+    }
+    return orphans;
+  });
 }

@@ -16,9 +16,10 @@ import { Engine, type AttachStep, type DetachStep } from '../../../lib/network/e
 import { sandboxNetnsName, type NetworkRecord } from '../../../lib/network/model/sandbox.js';
 import { NETNS_MARKS } from '../../../lib/network/owner.js';
 import { overlayNetnsName } from '../../../lib/network/overlay/devices.js';
-import { globalEndpoints, globalNetwork } from '../../../lib/network/overlay/records.js';
+import { globalEndpoints, globalNetwork, reserveGlobalEndpoint } from '../../../lib/network/overlay/records.js';
 import { EtcdError } from '../../../lib/network/store/etcd-client.js';
 import { EtcdStore } from '../../../lib/network/store/etcd.js';
+import { FileStore } from '../../../lib/network/store/file.js';
 import { removeEngineLeftovers } from '../../helpers/engine.js';
 import { ETCD, ETCD_SKIP_REASON, startEtcd, type TestEtcd } from '../../helpers/etcd.js';
 import { bridgej, ipj, isRoot, nsExec, ROOT_SKIP_REASON, useNetns } from '../../helpers/ns.js';
@@ -491,6 +492,52 @@ describe.skipIf(SKIP !== '')(`engine with overlay networks (${SKIP || 'root, etc
       expect(ping(sb.netns, '10.0.0.1')).toBe(true);
       // A second pass finds nothing to do.
       expect(await a.reconcile()).toEqual({ recreated: [], removed: [] });
+    });
+
+    it('a veth in the network namespace that no endpoint has goes; a copy of a network without endpoints here goes with its namespace', async () => {
+      let a = await open(0);
+      const stateDir = a.store.dir;
+      const net = await a.createNetwork({ name: 'ov', driver: 'overlay' });
+      const sb = await a.createSandbox({ name: 's1', network: 'ov' });
+      await a.createNetwork({ name: 'ov2', driver: 'overlay' });
+      const s2 = await a.createSandbox({ name: 's2', network: 'ov2' });
+      const ns = overlayNs(0, net);
+      const ns2 = overlayNs(0, await a.inspectNetwork('ov2').then((n) => ({ id: n.Id })));
+      await a.close();
+      engines.splice(engines.indexOf(a), 1);
+      // What an attach killed before its commit leaves: a veth on br0 nobody records.
+      nsExec(ns, 'ip', 'link', 'add', 'vethstray', 'master', 'br0', 'type', 'veth', 'peer', 'name', 'vethstray2');
+      // And a sandbox gone from the store behind its copy of ov2 (its record edited away).
+      const store = await FileStore.open({ dir: stateDir });
+      await store.update((tx) => tx.delete(`sandboxes/${s2.name}`));
+      await store.close();
+
+      a = await open(0, { stateDir });
+      expect(names(ns)).not.toContain('vethstray');
+      expect(names(ns)).toContain(sb.endpoints[0]!.peerIf!);
+      expect(await netns.list()).not.toContain(ns2);
+      expect((await a.store.list('networks/')).map((e) => e.key)).not.toContain('networks/ov2');
+      expect(await a.reconcile()).toEqual({ recreated: [], removed: [] });
+    });
+  });
+
+  describe("the daemon's start", () => {
+    it('gives back the addresses this host reserved in etcd and never recorded (an attach killed half-way)', async () => {
+      const a = await open(0);
+      await a.createNetwork({ name: 'ov', driver: 'overlay' });
+      const kept = await a.createSandbox({ name: 'kept', network: 'ov' });
+      // The reservation of an attach killed before its commit on this host.
+      await view.update((tx) => reserveGlobalEndpoint(tx, 'ov', { sandbox: 'lost', sandboxId: 'f'.repeat(64), host: a.owner, vtep: UNDERLAY[0], aliases: [] }));
+      // Another host's endpoint is not this host's to give back.
+      await view.update((tx) => reserveGlobalEndpoint(tx, 'ov', { sandbox: 'theirs', sandboxId: 'e'.repeat(64), host: 'nlnet:0123456789abcdef', vtep: UNDERLAY[1], aliases: [] }));
+      expect((await globalEndpoints(view, 'ov')).map((x) => x.sandbox).sort()).toEqual(['kept', 'lost', 'theirs']);
+      const agent = await a.serveOverlay();
+      expect((await globalEndpoints(view, 'ov')).map((x) => x.sandbox).sort()).toEqual(['kept', 'theirs']);
+      // The address is free again: the next sandbox takes it.
+      const next = await a.createSandbox({ name: 'next', network: 'ov' });
+      expect(next.endpoints[0]!.ip).toBe('10.0.0.3');
+      expect(kept.endpoints[0]!.ip).toBe('10.0.0.2');
+      await agent.close();
     });
   });
 });
