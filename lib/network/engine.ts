@@ -18,7 +18,7 @@ import { driverFor, publishers, type DriverContext } from './drivers/driver.js';
 import { dropNetwork, makeNetwork } from './networks.js';
 import { recordsIn, recordsOf, type RecordReader } from './model/collections.js';
 import { checkMacFree, gatewayIn, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './model/records.js';
-import { clusterStore, reachableClusterStore, createOverlayNetwork, dropUnusedOverlays, inspectOverlay, keepCopy, releaseOverlays, remotePeers, releaseOrphans, removeOverlayNetwork, reserveOverlay, underlay, type OverlayHost, type OverlayReservation } from './overlay/host.js';
+import { clusterStore, reachableClusterStore, createOverlayNetwork, dropUnusedOverlays, inspectOverlay, keepCopy, releaseOverlays, remotePeers, removeOverlayNetwork, reserveOverlay, underlay, type OverlayHost, type OverlayReservation } from './overlay/host.js';
 import { ICC, MASQUERADE } from './drivers/bridge/veth.js';
 import { globalEndpoints, globalNetworks } from './overlay/records.js';
 import { OverlayAgent, type OverlayAgentOptions } from './overlay/agent.js';
@@ -222,7 +222,6 @@ export class Engine {
   async serveOverlay(opts: OverlayAgentOptions = {}): Promise<OverlayAgent> {
     this.#writable();
     const etcd = await clusterStore(this.#overlayHost());
-    await releaseOrphans(this.#overlayHost(), etcd);
     const agent = await OverlayAgent.start({ ...this.#overlayHost(), etcd }, opts, () => this.#agents.splice(this.#agents.indexOf(agent) >>> 0, 1));
     this.#agents.push(agent);
     return agent;

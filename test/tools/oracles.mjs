@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The integration tests check nlnet's work with tools nlnet did not write: ip and bridge
 // (iproute2), nft (nftables), ping (iputils-ping) and dig (bind9-dnsutils); the etcd store's tests
-// run a real etcd (etcd-server). `npm test` runs this
+// run a real etcd (etcd-server), and the overlay tests read what it holds with etcdctl
+// (etcd-client). `npm test` runs this
 // first, so that a missing tool is one clear line up front, not dozens of failing tests later.
 //
 // As root (the integration tests run only as root) on Debian or Ubuntu, missing tools are
@@ -20,6 +21,7 @@ const ORACLES = [
   ['ping', 'iputils-ping'],
   ['dig', 'bind9-dnsutils'],
   ['etcd', 'etcd-server'],
+  ['etcdctl', 'etcd-client'],
 ];
 
 const onPath = (cmd) =>
@@ -37,7 +39,7 @@ const packages = (list) => [...new Set(list.map(([, pkg]) => pkg))];
 const say = (line) => console.error(`nlnet tests: ${line}`);
 
 if (process.getuid?.() !== 0) {
-  say('not root: the integration tests will be skipped, so their tools (ip, nft, ping, dig, etcd) are not needed');
+  say('not root: the integration tests will be skipped, so their tools (ip, nft, ping, dig, etcd, etcdctl) are not needed');
   process.exit(0);
 }
 const before = missing();

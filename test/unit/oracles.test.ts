@@ -33,18 +33,18 @@ describe('test oracles check', () => {
   it.skipIf(!isRoot)('as root, names every missing tool and its package in one line, and stops', () => {
     const r = run(pathWith('ip', 'bridge', 'apt-get'), '--check');
     expect(r.status).toBe(1);
-    expect(r.stderr.trim().split('\n')).toEqual(["nlnet tests: missing nft, ping, dig, etcd, which the integration tests use to check nlnet's work: apt-get install nftables iputils-ping bind9-dnsutils etcd-server"]);
+    expect(r.stderr.trim().split('\n')).toEqual(["nlnet tests: missing nft, ping, dig, etcd, etcdctl, which the integration tests use to check nlnet's work: apt-get install nftables iputils-ping bind9-dnsutils etcd-server etcd-client"]);
   });
 
   it.skipIf(!isRoot)('as root without apt-get, says so instead of trying to install', () => {
     const r = run(pathWith());
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('missing ip, bridge, nft, ping, dig, etcd');
-    expect(r.stderr).toContain('apt-get install iproute2 nftables iputils-ping bind9-dnsutils etcd-server (no apt-get here');
+    expect(r.stderr).toContain('missing ip, bridge, nft, ping, dig, etcd, etcdctl');
+    expect(r.stderr).toContain('apt-get install iproute2 nftables iputils-ping bind9-dnsutils etcd-server etcd-client (no apt-get here');
   });
 
   it.skipIf(!isRoot)('as root with every tool there, passes silently', () => {
-    const r = run(pathWith('ip', 'bridge', 'nft', 'ping', 'dig', 'etcd'), '--check');
+    const r = run(pathWith('ip', 'bridge', 'nft', 'ping', 'dig', 'etcd', 'etcdctl'), '--check');
     expect(r).toEqual({ status: 0, stderr: '' });
   });
 

@@ -45,18 +45,26 @@ async function join(ctx: DriverContext, ns: NetnsTarget, ep: EndpointRecord, net
   const made = await ensureOverlay(ctx.nl, spec);
   if (made) undo.push(() => removeOverlayIfBare(spec.netns));
   try {
-    const peerIf = ep.peerIf ?? hostIfName();
-    await step('veth');
-    await createOverlayVeth(spec.netns, { peerIf, ifname: ep.ifname, sandbox: ns, mac: ep.mac, mtu: spec.mtu });
-    // The sandbox's end takes the pair with it; an open Netns may be closed by the time this runs.
-    const later: NetnsTarget = ns instanceof Netns ? { path: ns.path } : ns;
-    undo.push(() => deleteSandboxLink(later, ep.ifname));
-    await step('sandbox');
-    await withNetlink(ns, (s) => configureSandbox(s, { ifname: ep.ifname, ip: ep.ip, prefixlen: prefixlen(net.subnet) }, undefined));
-    if (made && ctx.peersOf !== undefined) {
+    // The peers go onto vxlan0 (a socket of their own) while the endpoint's links are made; both
+    // finish before the join returns or fails.
+    const programming = made && ctx.peersOf !== undefined ? (async () => {
       await step('peers');
-      await programPeers(spec.netns, await (peers ?? ctx.peersOf(net)), []);
+      await programPeers(spec.netns, await (peers ?? ctx.peersOf!(net)), []);
+    })() : undefined;
+    programming?.catch(() => undefined);
+    try {
+      const peerIf = ep.peerIf ?? hostIfName();
+      await step('veth');
+      await createOverlayVeth(spec.netns, { peerIf, ifname: ep.ifname, sandbox: ns, mac: ep.mac, mtu: spec.mtu });
+      // The sandbox's end takes the pair with it; an open Netns may be closed by the time this runs.
+      const later: NetnsTarget = ns instanceof Netns ? { path: ns.path } : ns;
+      undo.push(() => deleteSandboxLink(later, ep.ifname));
+      await step('sandbox');
+      await withNetlink(ns, (s) => configureSandbox(s, { ifname: ep.ifname, ip: ep.ip, prefixlen: prefixlen(net.subnet) }, undefined));
+    } finally {
+      await programming?.catch(() => undefined);
     }
+    await programming;
   } catch (e) {
     // Its br0 may be gone (by hand, by another process): the next attach looks again.
     forgetOverlay(spec.netns);

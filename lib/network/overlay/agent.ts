@@ -20,8 +20,8 @@ import type { EtcdStore } from '../store/etcd.js';
 import type { StoreWatch, WatchEvent } from '../store/etcd-watch.js';
 import type { StoreEntry } from '../store/types.js';
 import { peerDiff, programmedPeers, programPeers, type Peer } from './devices.js';
-import { peerOf, type OverlayHost } from './host.js';
-import { asGlobalEndpoint, type GlobalEndpoint } from './records.js';
+import { peerOf, releaseOrphans, type OverlayHost } from './host.js';
+import { asGlobalEndpoint, endpointKey, type GlobalEndpoint } from './records.js';
 
 /** Also retried this often: a name server whose address was not up yet, a failed programming. */
 const RETRY_MS = 2000;
@@ -80,17 +80,31 @@ export class OverlayAgent {
     const agent = new OverlayAgent(host, opts, onClose);
     try {
       const snap = await host.etcd.snapshot();
-      for (const e of await snap.list('hosts/')) agent.#host({ type: 'put', key: e.key, value: e.value, revision: 0 });
-      for (const e of await snap.list('endpoints/')) agent.#endpoint({ type: 'put', key: e.key, value: e.value, revision: 0 });
+      const [hosts, endpoints] = await Promise.all([snap.list('hosts/'), snap.list('endpoints/')]);
+      for (const e of hosts) agent.#host({ type: 'put', key: e.key, value: e.value, revision: 0 });
+      for (const e of endpoints) agent.#endpoint({ type: 'put', key: e.key, value: e.value, revision: 0 });
+      // What an attach killed half-way left reserved for this host goes first (host.ts).
+      for (const gone of await releaseOrphans(host, host.etcd, [...agent.#endpoints.values()])) agent.#endpoints.delete(endpointKey(gone.network, gone.endpointId));
+      // The watches start at the snapshot's next revision, so they may be set up while the first
+      // pass programs what the snapshot says: nothing between the two is missed.
       const from = Number(snap.revision) + 1;
       const onError = (err: unknown): void => void (agent.lastError = err);
-      agent.#watches.push(await host.etcd.watch('hosts/', { fromRevision: from, onError }, (ev) => agent.#host(ev)));
-      agent.#watches.push(await host.etcd.watch('endpoints/', { fromRevision: from, onError }, (ev) => agent.#endpoint(ev)));
+      // A watch set up after a failed start closed the agent is closed at once.
+      const keep = async (w: StoreWatch): Promise<void> => {
+        if (agent.#closed) await w.close();
+        else agent.#watches.push(w);
+      };
+      const watching = Promise.all([
+        host.etcd.watch('hosts/', { fromRevision: from, onError }, (ev) => agent.#host(ev)).then(keep),
+        host.etcd.watch('endpoints/', { fromRevision: from, onError }, (ev) => agent.#endpoint(ev)).then(keep),
+      ]);
       agent.#files = watch(host.store.dir, () => agent.#soon());
       agent.#files.on('error', () => undefined);
       agent.#timer = setInterval(() => agent.#soon(), RETRY_MS);
       agent.#timer.unref();
-      await agent.sync();
+      const [first] = await Promise.allSettled([agent.sync(), watching]);
+      await watching;
+      if (first.status === 'rejected') throw first.reason;
     } catch (e) {
       await agent.close();
       throw e;
@@ -160,9 +174,12 @@ export class OverlayAgent {
       const copies = await this.#copies();
       for (const l of copies) if (!netns.mounted(l.netns)) waiting.add(l.net.name);
       const locals = copies.filter((l) => !waiting.has(l.net.name));
-      for (const l of locals) await this.#program(l);
+      // The name servers start while vxlan0s are programmed: neither needs the other.
+      const [, failed] = await Promise.all([(async () => {
+        for (const l of locals) await this.#program(l);
+      })(), this.#serveDns(locals)]);
       for (const name of [...this.#programmed.keys()]) if (!locals.some((l) => l.net.name === name)) this.#programmed.delete(name);
-      for (const name of await this.#serveDns(locals)) waiting.add(name);
+      for (const name of failed) waiting.add(name);
       this.lastError = undefined;
     } catch (e) {
       this.lastError = e;

@@ -140,8 +140,9 @@ export async function dropUnusedOverlays(ctx: Pick<OverlayHost, 'hostNetns' | 'o
 /** The endpoints of `net` on other hosts whose leases are alive, as vxlan0 needs them. */
 export async function remotePeers(etcd: EtcdStore, owner: string, net: Pick<NetworkRecord, 'name'>): Promise<Peer[]> {
   const snap = await etcd.snapshot();
-  const alive = new Set((await snap.list<{ id: string }>('hosts/')).map((h) => h.value.id));
-  return (await globalEndpoints(snap, net.name)).filter((e) => e.host !== owner && alive.has(e.host)).map(peerOf);
+  const [hosts, endpoints] = await Promise.all([snap.list<{ id: string }>('hosts/'), globalEndpoints(snap, net.name)]);
+  const alive = new Set(hosts.map((h) => h.value.id));
+  return endpoints.filter((e) => e.host !== owner && alive.has(e.host)).map(peerOf);
 }
 
 export const peerOf = (e: GlobalEndpoint): Peer => ({ mac: e.mac, ip: e.ip, vtep: e.vtep });
@@ -163,13 +164,16 @@ export async function inspectOverlay(etcd: EtcdStore, name: string, sandboxes: r
  * Gives back the cluster's addresses that this host reserved and never recorded: an attach killed
  * between its reservation in etcd and its commit here. Only while no other process has an engine
  * open on this host's state (one may be between those two steps right now), under its lock.
- * Returns the endpoints released. The daemon runs it when it starts serving the overlay networks.
+ * `endpoints` are the cluster's, as just read. Returns the endpoints released. The daemon's agent
+ * runs it when it starts (agent.ts).
  */
-export async function releaseOrphans(host: Pick<OverlayHost, 'store' | 'owner'>, etcd: EtcdStore): Promise<GlobalEndpoint[]> {
+export async function releaseOrphans(host: Pick<OverlayHost, 'store' | 'owner'>, etcd: EtcdStore, endpoints: readonly GlobalEndpoint[]): Promise<GlobalEndpoint[]> {
+  const candidates = endpoints.filter((e) => e.host === host.owner);
+  if (candidates.length === 0) return [];
   return host.store.update(async (raw) => {
     if (others(host.store.dir).length > 0) return [];
     const mine = new Set((await recordsIn(raw).sandboxes.list({ readonly: true })).flatMap((s) => s.endpoints.map((e) => e.endpointId)));
-    const orphans = (await globalEndpoints(etcd)).filter((e) => e.host === host.owner && !mine.has(e.endpointId));
+    const orphans = candidates.filter((e) => !mine.has(e.endpointId));
     if (orphans.length > 0) {
       await etcd.update(async (tx) => {
         for (const o of orphans) await releaseGlobalEndpoint(tx, o.network, o.endpointId, o.ip);

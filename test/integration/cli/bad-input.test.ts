@@ -75,7 +75,8 @@ const CASES: Case[] = [
   { args: ['network', 'create', '--mtu', 'abc', 'n-mtuabc'], code: 2, stderr: /invalid argument "abc" for "--mtu" flag: expected a number/ },
   { args: ['network', 'create', '-o', '=x', 'n-opt'], code: 2, stderr: /invalid argument "=x" for "--opt" flag: expected KEY=VALUE/ },
   { args: ['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=maybe', 'n-icc'], code: 1, stderr: /enable_icc: expected true or false \(got "maybe"\)/ },
-  { args: ['network', 'create', '-d', 'overlay', 'n-overlay'], code: 1, stderr: /--driver: expected 'bridge', 'macvlan' or 'ipvlan' \(got "overlay"\)/ },
+  { args: ['network', 'create', '-d', 'overlay', 'n-overlay'], code: 1, stderr: /--driver: overlay networks need a cluster store \(--cluster-store etcd:\/\/HOST:2379\) \(got "overlay"\)/ },
+  { args: ['network', 'create', '-d', 'vxlan', 'n-vxlan'], code: 1, stderr: /--driver: expected 'bridge', 'macvlan', 'ipvlan' or 'overlay' \(got "vxlan"\)/ },
   { args: ['network', 'create', '-d', 'macvlan', 'n-mv-noparent'], code: 1, stderr: /--opt parent: the macvlan driver needs -o parent=INTERFACE/ },
   { args: ['network', 'create', '-d', 'macvlan', '-o', 'parent=nosuch0', 'n-mv-missing'], code: 1, stderr: /parent interface 'nosuch0' not found/ },
   // `host` and `none` are modes that `--network` already means: Docker refuses these names.
