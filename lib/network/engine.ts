@@ -19,7 +19,7 @@ import { dropNetwork, makeNetwork } from './networks.js';
 import { recordsIn, recordsOf, type RecordReader } from './model/collections.js';
 import { checkMacFree, gatewayIn, networkIn, releaseEndpoint, reserveEndpoint, sandboxesIn, sandboxIn } from './model/records.js';
 import { clusterStore, reachableClusterStore, createOverlayNetwork, dropUnusedOverlays, inspectOverlay, keepCopy, releaseOverlays, remotePeers, removeOverlayNetwork, reserveOverlay, underlay, type OverlayHost, type OverlayReservation } from './overlay/host.js';
-import { ICC, MASQUERADE } from './drivers/bridge/veth.js';
+import { GWBRIDGE_OPTIONS } from './drivers/bridge/veth.js';
 import { globalEndpoints, globalNetworks } from './overlay/records.js';
 import { OverlayAgent, type OverlayAgentOptions } from './overlay/agent.js';
 import type { EtcdStore } from './store/etcd.js';
@@ -299,7 +299,6 @@ export class Engine {
     const rec = await this.#records.networks.get(name);
     return rec === undefined || driverFor(rec.driver).scope === 'global';
   }
-
 
   /** The stored records of every sandbox (`docker ps -a`, network side). */
   async listSandboxes(): Promise<SandboxRecord[]> {
@@ -665,7 +664,7 @@ export class Engine {
       if (rec === undefined) {
         const first = !this.#creating.has(name);
         if (first) {
-          const options = name === GWBRIDGE ? { [ICC]: 'false', [MASQUERADE]: 'true' } : {};
+          const options = name === GWBRIDGE ? GWBRIDGE_OPTIONS : {};
           const creating = this.createNetwork({ name, options })
             .then(() => undefined, (e: unknown) => (e instanceof ConflictError && e.kind === 'network' && e.id === name ? undefined : Promise.reject(e)))
             .finally(() => this.#creating.delete(name));

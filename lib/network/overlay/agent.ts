@@ -65,6 +65,8 @@ export class OverlayAgent {
   /** Networks with a copy here but no namespace or name server yet, since when (ms). */
   readonly #pending = new Map<string, number>();
   #again = false;
+  /** Until the first pass: what start() reads needs no pass of its own. */
+  #starting = true;
   #closed = false;
   /** The last pass's error, if it failed (retried every RETRY_MS). */
   lastError: unknown;
@@ -102,6 +104,7 @@ export class OverlayAgent {
       agent.#files.on('error', () => undefined);
       agent.#timer = setInterval(() => agent.#soon(), RETRY_MS);
       agent.#timer.unref();
+      agent.#starting = false;
       const [first] = await Promise.allSettled([agent.sync(), watching]);
       await watching;
       if (first.status === 'rejected') throw first.reason;
@@ -148,7 +151,7 @@ export class OverlayAgent {
 
   /** A pass soon: changes that arrive together (one etcd response, one commit) make one pass. */
   #soon(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#starting) return;
     if (this.#pass !== undefined) {
       this.#again = true;
       return;

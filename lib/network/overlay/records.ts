@@ -117,17 +117,22 @@ export async function createGlobalNetwork(tx: StoreTx, opts: CreateNetworkOption
 }
 
 /**
- * `docker network rm` of an overlay network: refused while any host has an endpoint on it,
- * naming the hosts (by address) and the containers.
+ * `docker network rm` of an overlay network: refused while a live host (one whose lease is
+ * there) has an endpoint on it, naming the containers and their hosts (by address). Endpoints of
+ * hosts that are gone hold nothing: a host that died with containers would otherwise keep the
+ * network for ever (Docker's stale endpoints). They go with the network.
  */
 export async function removeGlobalNetwork(tx: StoreTx, name: string): Promise<NetworkRecord> {
   const rec = await globalNetwork(tx, name);
   if (rec === undefined) throw new NotFoundError('network', name);
   const eps = await globalEndpoints(tx, name);
-  if (eps.length > 0) {
-    const where = [...new Set(eps.map((e) => `${e.sandbox} on host ${e.vtep}`))].join(', ');
+  const alive = new Set((await tx.list('hosts/')).map((h) => h.key.slice('hosts/'.length)));
+  const active = eps.filter((e) => alive.has(e.host));
+  if (active.length > 0) {
+    const where = [...new Set(active.map((e) => `${e.sandbox} on host ${e.vtep}`))].join(', ');
     throw new ConflictError('network', name, `error while removing network: network ${name} has active endpoints (${where})`);
   }
+  for (const e of eps) tx.delete(endpointKey(name, e.endpointId));
   tx.delete(NETWORKS + name);
   return rec;
 }

@@ -12,6 +12,9 @@ import type { NetworkFirewall } from './ruleset.js';
 export const MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
 export const ICC = 'com.docker.network.bridge.enable_icc';
 
+/** docker_gwbridge's options, as Docker's overlay driver makes it: its endpoints reach only the gateway, egress is masqueraded. */
+export const GWBRIDGE_OPTIONS: Readonly<Record<string, string>> = { [ICC]: 'false', [MASQUERADE]: 'true' };
+
 // Docker's bridge driver parses its switches with Go's strconv.ParseBool: these spellings only.
 const SWITCH_OFF = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
 const SWITCH_ON = ['1', 't', 'T', 'TRUE', 'true', 'True'];

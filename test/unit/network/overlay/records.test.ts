@@ -319,7 +319,12 @@ describe('reserveGlobalEndpoint / releaseGlobalEndpoint', () => {
 });
 
 describe('removeGlobalNetwork', () => {
-  it('is refused while endpoints exist, naming each sandbox and its host address', async () => {
+  /** A host's lease, as etcd-lease.ts keeps it: `hosts/<id>` while the host is alive. */
+  const alive = (h: { host: string; vtep: string }): Promise<void> => store.update((tx) => tx.put(`hosts/${h.host}`, { id: h.host, address: h.vtep, since: new Date().toISOString() }));
+
+  it('is refused while endpoints of live hosts exist, naming each sandbox and its host address', async () => {
+    await alive(HOST_A);
+    await alive(HOST_B);
     await create({ name: 'ov' });
     const a = (await reserve('ov', wish('web'))).ep;
     const b = (await reserve('ov', wish('db', HOST_B))).ep;
@@ -337,7 +342,20 @@ describe('removeGlobalNetwork', () => {
     expect(await globalNetwork(store, 'ov')).toBeUndefined();
   });
 
+  it('endpoints of hosts whose lease is gone hold nothing: they go with the network', async () => {
+    await alive(HOST_A);
+    await create({ name: 'ov' });
+    const a = (await reserve('ov', wish('web'))).ep;
+    await reserve('ov', wish('db', HOST_B));
+    await expect(remove('ov')).rejects.toThrow(`web on host ${HOST_A.vtep}`);
+    await expect(remove('ov')).rejects.not.toThrow(`db on host`);
+    await release(a);
+    expect((await remove('ov')).name).toBe('ov');
+    expect(await store.list('endpoints/')).toEqual([]);
+  });
+
   it("only that network's endpoints count", async () => {
+    await alive(HOST_A);
     await create({ name: 'ov' });
     await create({ name: 'ov2' });
     await reserve('ov2', wish('x'));
