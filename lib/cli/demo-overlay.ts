@@ -218,7 +218,9 @@ export class OverlayDemo {
       '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', `nlnet-demo=${peerUrl}`, '--logger', 'zap', '--log-level', 'warn', '--log-outputs', join(dir, 'etcd.log')];
     let started;
     try {
-      started = spawnInNetns({ argv, env, cwd: dir });
+      // Its stdout and stderr go to a file too: its gRPC library writes warnings to stderr past
+      // --log-outputs ("connection refused" while etcd dials itself before it listens).
+      started = spawnInNetns({ argv, env, cwd: dir, output: join(dir, 'etcd.out') });
     } catch (e) {
       if (e instanceof SpawnError && e.code === 'ENOENT') {
         this.#dropEtcdDir();

@@ -75,7 +75,7 @@ export interface NativeBinding {
    * `onExit` is then called once, when it ends (watched through a pidfd on the loop).
    */
   spawn(
-    options: { file: string; argv: string[]; env: string[]; cwd?: string; nsPath?: string; binds: string[] },
+    options: { file: string; argv: string[]; env: string[]; cwd?: string; output?: string; nsPath?: string; binds: string[] },
     onExit: (status: number | null, signal: number | null) => void,
   ): { pid: number; started: Promise<void> };
 }

@@ -21,6 +21,8 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Its working directory; default this process's. */
   cwd?: string;
+  /** A file its stdout and stderr append to (made, mode 0600, if missing); default: both inherited. */
+  output?: string;
 }
 
 export interface ExitStatus {
@@ -60,13 +62,14 @@ const NS_NAME = /^[^/\0]{1,255}$/;
  * is not found in PATH; later failures (a bind, execve) reject `exited`.
  */
 export function spawnInNetns(options: SpawnOptions): SpawnedProcess {
-  const { netns, argv, cwd } = options;
+  const { netns, argv, cwd, output } = options;
   if (netns !== undefined && (typeof netns !== 'string' || !NS_NAME.test(netns) || netns === '.' || netns === '..'))
     throw new ValidationError('netns', netns, "expected a namespace name under /run/netns, without '/'");
   if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string' || a.includes('\0')))
     throw new ValidationError('argv', argv, 'expected a command and its arguments, strings without NUL bytes');
   if (argv[0] === '') throw new ValidationError('argv', argv, 'the command name is empty');
   if (cwd !== undefined && (typeof cwd !== 'string' || cwd === '' || cwd.includes('\0'))) throw new ValidationError('cwd', cwd, 'expected a directory path');
+  if (output !== undefined && (typeof output !== 'string' || output === '' || output.includes('\0'))) throw new ValidationError('output', output, 'expected a file path');
   const env = environment(options.env);
   const etcDir = options.etcDir ?? (netns === undefined ? undefined : `/etc/netns/${netns}`);
   const file = resolveCommand(argv[0]!, env.PATH ?? DEFAULT_PATH);
@@ -79,6 +82,7 @@ export function spawnInNetns(options: SpawnOptions): SpawnedProcess {
       argv,
       env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       ...(cwd === undefined ? {} : { cwd }),
+      ...(output === undefined ? {} : { output }),
       ...(netns === undefined ? {} : { nsPath: `${NETNS_RUN_DIR}/${netns}` }),
       binds: etcDir === undefined ? [] : etcBinds(etcDir),
     }, onExit);

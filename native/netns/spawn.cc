@@ -33,7 +33,7 @@ namespace nlnet {
 namespace {
 
 // Which step of the child failed; the parent turns it back into a syscall name and a path.
-enum Step : int { kSetns, kUnshare, kSlave, kBind, kSysfs, kChdir, kExec };
+enum Step : int { kSetns, kUnshare, kSlave, kBind, kSysfs, kChdir, kExec, kOutput };
 
 struct ChildFailure {
   int err;
@@ -51,6 +51,7 @@ struct Plan {
   std::vector<std::string> argv;
   std::vector<std::string> env;
   std::string cwd;       // empty: the caller's
+  std::string output;    // empty: stdout and stderr inherited; else the file both append to
   std::string ns_path;   // empty: the caller's namespace
   std::vector<Bind> binds;
   bool private_mounts = false;  // a mount namespace of its own (binds, or a fresh /sys)
@@ -94,6 +95,11 @@ struct Plan {
     int flags = fcntl(fd, F_GETFD);
     if (flags >= 0 && (flags & FD_CLOEXEC) != 0) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
   }
+  // Opened before the namespaces change: the path means what it means to the caller.
+  if (!p.output.empty()) {
+    int out = open(p.output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (out < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0) report(report_fd, errno, kOutput);
+  }
 
   if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) < 0) report(report_fd, errno, kSetns);
   if (p.private_mounts) {
@@ -128,6 +134,7 @@ Failure describe(const Plan& p, const ChildFailure& f) {
     }
     case kSysfs: return Failure::sys(f.err, "mount", "/sys");
     case kChdir: return Failure::sys(f.err, "chdir", p.cwd);
+    case kOutput: return Failure::sys(f.err, "open", p.output);
     default: return Failure::sys(f.err, "execve", p.file);
   }
 }
@@ -221,7 +228,7 @@ std::string optional_string(const Napi::Object o, const char* key) {
   return v.As<Napi::String>().Utf8Value();
 }
 
-// spawn({ file, argv, env, cwd?, nsPath?, binds: [source, target, …] }, onExit(status, signal))
+// spawn({ file, argv, env, cwd?, output?, nsPath?, binds: [source, target, …] }, onExit(status, signal))
 //   → { pid, started: Promise<void> }: `started` settles once the command runs (or rejects with
 //   the step that failed); onExit is called once, when a started command ends.
 // The lib/spawn.ts façade validates everything and resolves PATH; this only checks types.
@@ -234,6 +241,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   p->argv = strings(env, o.Get("argv"), "argv");
   p->env = strings(env, o.Get("env"), "env");
   p->cwd = optional_string(o, "cwd");
+  p->output = optional_string(o, "output");
   p->ns_path = optional_string(o, "nsPath");
   std::vector<std::string> flat = strings(env, o.Get("binds"), "binds");
   if (p->file.empty() || p->argv.empty()) throw Napi::TypeError::New(env, "spawn: expected a file and a non-empty argv");
