@@ -7,7 +7,6 @@
 // host namespaces' names and swept here, with their markers, /etc/netns files and state.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,6 +16,7 @@ import { sandboxNetnsName } from '../dist/network/model/sandbox.js';
 import { NETNS_MARKS } from '../dist/network/owner.js';
 
 import { nsName } from './sandbox.js';
+import { freePort } from './util.js';
 
 /** TEST-NET-2 (RFC 5737): the underlay; .10 … are the hosts, .100 … the fake peers' VTEPs. */
 export const underlayAddr = (i) => `198.51.100.${i}`;
@@ -55,17 +55,6 @@ export function cleanupOverlay() {
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, cleanupOverlay);
 
 // ---- etcd, the underlay and the hosts -----------------------------------------------------------
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startEtcd(bin) {
   const dir = mkdtempSync(join(tmpdir(), 'nlbench-ovetcd-'));

@@ -9,13 +9,12 @@
 // temp directory too. Nothing here touches a network namespace.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { FileStore } from '../dist/network/store/file.js';
 
-import { median, ms, time } from './util.js';
+import { freePort, median, ms, time } from './util.js';
 
 const SIZES = [10, 100, 1000];
 const ETCD = '/usr/bin/etcd';
@@ -74,17 +73,6 @@ async function series(store, commits) {
     out[size] = median(t);
   }
   return out;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts etcd on free ports with a temp data directory; resolves when it answers. */

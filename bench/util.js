@@ -1,5 +1,6 @@
 // Timing, statistics, formatting and the `ip` invocations the benchmark compares against.
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 
 const BIG = 512 * 1024 * 1024; // `ip -j route show` of 100,000 routes is tens of megabytes
 
@@ -51,4 +52,16 @@ export function ms(x) {
 export function ratio(a, b) {
   if (a === undefined || b === undefined) return '—';
   return `${(a / b).toFixed(1)}×`;
+}
+
+/** A TCP port nothing listens on right now, on this process's loopback (for the benchmarks' etcd). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -329,7 +329,8 @@ export class Engine {
     // Host and none: dockerd discards published ports ("Published ports are discarded when using host network mode").
     const wanted = mode.kind === 'network' ? specs : [];
     if (mode.kind === 'network' && mode.network === DEFAULT_NETWORK) defaultBridgeOnly({ ...opts, aliases });
-    if (opts.ip6 !== undefined && mode.kind === 'network' && (await this.#isGlobal(mode.network))) throw new ValidationError('ip6', opts.ip6, 'overlay networks have no IPv6');
+    const global = mode.kind === 'network' && (await this.#isGlobal(mode.network));
+    if (opts.ip6 !== undefined && global) throw new ValidationError('ip6', opts.ip6, 'overlay networks have no IPv6');
     // Read outside the transaction: the kernel's range and what the firewall already holds.
     const range = wanted.some((s) => s.hostPort === undefined && s.hostPortRange === undefined) ? parsePortRange(await this.nl.sysctl.get('net.ipv4.ip_local_port_range')) : undefined;
     const firewallTaken = wanted.some((s) => s.hostPort === undefined) ? await this.#publishedKeys() : undefined;
@@ -339,7 +340,7 @@ export class Engine {
       // An overlay network's endpoint is reserved in the cluster store first (etcd down: nothing
       // changed yet), and the sandbox joins docker_gwbridge too unless the network is internal.
       const sandboxId = randomId();
-      const overlay = mode.kind === 'network' && (await this.#isGlobal(mode.network)) ? await this.#reserveOverlay({ name, id: sandboxId, endpoints: [] }, mode.network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(mac === undefined ? {} : { mac }), aliases }, undo) : undefined;
+      const overlay = mode.kind === 'network' && global ? await this.#reserveOverlay({ name, id: sandboxId, endpoints: [] }, mode.network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), ...(mac === undefined ? {} : { mac }), aliases }, undo) : undefined;
       const first = overlay === undefined ? (mode.kind === 'network' ? mode.network : undefined) : overlay.network.internal ? undefined : GWBRIDGE;
       // A taken port or MAC is refused before a predefined network is made for this sandbox: a
       // refused create changes nothing. Read from a snapshot, without the lock: the transaction
@@ -403,14 +404,7 @@ export class Engine {
         tx.sandboxes.put(sb);
         return { sandbox: sb, attachments: joined };
       });
-      undo.push(() =>
-        this.store.update(async (raw) => {
-          const tx = recordsIn(raw);
-          for (const [ep] of attachments) await releaseEndpoint(tx, ep, name);
-          tx.sandboxes.delete(name);
-          await dropUnusedOverlays(this.#overlayHost(), tx, attachments.map(([, n]) => n.name));
-        }),
-      );
+      undo.push(() => this.#release(name, attachments, true));
       // Awaited below; until then its failure is only held for that await.
       written.catch(() => undefined);
       // Kept open while the links are made: the veth's peer and the sandbox's socket need no
@@ -443,6 +437,19 @@ export class Engine {
       await rollback(undo);
       throw e;
     }
+  }
+
+  /**
+   * Undoes an attach's decision in the host's store: the endpoints' addresses back, the sandbox's
+   * record gone with `dropSandbox` (a create), copies of overlay networks no endpoint uses now.
+   */
+  #release(sandbox: string, joined: readonly (readonly [EndpointRecord, NetworkRecord, ...unknown[]])[], dropSandbox: boolean): Promise<void> {
+    return this.store.update(async (raw) => {
+      const tx = recordsIn(raw);
+      for (const [ep] of joined) await releaseEndpoint(tx, ep, sandbox);
+      if (dropSandbox) tx.sandboxes.delete(sandbox);
+      await dropUnusedOverlays(this.#overlayHost(), tx, joined.map(([, n]) => n.name));
+    });
   }
 
   /**
@@ -538,8 +545,8 @@ export class Engine {
         if (!sb.ownsNetns || sb.mode === 'none') throw new ConflictError('sandbox', sandbox, `a sandbox in network mode ${sb.mode} cannot be connected to networks`);
         if (sb.endpoints.some((e) => e.network === network)) throw new ConflictError('endpoint', `${sandbox} on ${network}`, `endpoint with name ${sandbox} already exists in network ${network}`);
         overlay = await this.#reserveOverlay(sb, network, { ...(opts.ip === undefined ? {} : { ip: opts.ip }), aliases }, undo);
-        const hasGateway = (await this.store.update(async (tx) => gatewayIn(tx, await sandboxIn(tx, sandbox)))) !== undefined;
-        if (!overlay.network.internal && !hasGateway) gw = GWBRIDGE;
+        // Read outside the transaction, to know whether docker_gwbridge must exist before it.
+        if (!overlay.network.internal && (await gatewayIn(await this.store.snapshot(), sb)) === undefined) gw = GWBRIDGE;
       }
       const predefined = overlay === undefined ? (network === DEFAULT_NETWORK ? DEFAULT_NETWORK : undefined) : gw;
       if (predefined !== undefined && (await this.#ensurePredefined(predefined))) undo.push(() => this.#dropPredefinedIfUnused(predefined));
@@ -568,13 +575,7 @@ export class Engine {
         tx.sandboxes.put(s);
         return { sb: s, joined: eps };
       });
-      undo.push(() =>
-        this.store.update(async (raw) => {
-          const tx = recordsIn(raw);
-          for (const [ep] of joined) await releaseEndpoint(tx, ep, sandbox);
-          await dropUnusedOverlays(this.#overlayHost(), tx, joined.map(([, n]) => n.name));
-        }),
-      );
+      undo.push(() => this.#release(sandbox, joined, false));
       written.catch(() => undefined);
       await allOf(joined.map(([ep, net, first]) => this.#attach(sb.netns, ep, net, undo, overlay?.etcd, first)));
       await written;

@@ -2,6 +2,7 @@
 // default route), deleting a link that may be gone already, and the small helpers that run steps
 // undoing themselves. Nothing here knows which driver made a link.
 import { NotFoundError, ValidationError } from '../../core/errors.js';
+import type { Batch } from '../../rtnl/batch.js';
 import { Netlink } from '../../rtnl/netlink.js';
 import { netns, type NetnsTarget } from '../../netns/namespace.js';
 
@@ -44,6 +45,20 @@ export async function deleteLink(nl: Netlink, name: string): Promise<void> {
     await nl.link.del(name);
   } catch (e) {
     if (!(e instanceof NotFoundError) && (e as { code?: string }).code !== 'ENODEV') throw e;
+  }
+}
+
+/**
+ * Runs a batch whose first step makes link `name`. If a later step fails, the link is deleted
+ * before the error is rethrown; if the first step fails, nothing was made (and the name may be
+ * someone else's link), so nothing is deleted.
+ */
+export async function batchMakingLink(nl: Netlink, name: string, fill: (b: Batch) => void): Promise<void> {
+  try {
+    await nl.batch(fill);
+  } catch (e) {
+    if ((e as { step?: number }).step !== 0) await deleteLink(nl, name);
+    throw e;
   }
 }
 

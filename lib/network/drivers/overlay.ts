@@ -8,7 +8,7 @@ import { Netns, netns, type NetnsTarget } from '../../netns/namespace.js';
 import type { EndpointRecord, NetworkRecord } from '../model/sandbox.js';
 import { hostIfName } from '../model/sandbox.js';
 import { parseVni, VXLANID_LIST } from '../overlay/records.js';
-import { createOverlayVeth, ensureOverlay, forgetOverlay, overlayNetnsName, overlayPresent, programPeers, removeOverlay, VXLAN_OVERHEAD, type OverlaySpec } from '../overlay/devices.js';
+import { createOverlayVeth, ensureOverlay, forgetOverlay, OVERLAY_BRIDGE, OVERLAY_VXLAN, overlayNetnsName, overlayPresent, programPeers, removeOverlay, VXLAN_OVERHEAD, type OverlaySpec } from '../overlay/devices.js';
 import { isKind } from '../../rtnl/link.js';
 import { configureSandbox, deleteLink, deleteSandboxLink, MTU, prefixlen, withNetlink } from './common.js';
 import type { Driver, DriverContext, Reconciler } from './driver.js';
@@ -75,7 +75,7 @@ async function join(ctx: DriverContext, ns: NetnsTarget, ep: EndpointRecord, net
 /** Removes the network's namespace if no endpoint is in it (only lo, br0 and vxlan0 left). */
 export async function removeOverlayIfBare(ns: string): Promise<void> {
   const names = await withNetlink(ns, async (n) => (await n.link.list()).map((l) => l.name)).catch(() => undefined);
-  if (names === undefined || names.every((n) => n === 'lo' || n === 'br0' || n === 'vxlan0')) await removeOverlay(ns);
+  if (names === undefined || names.every((n) => n === 'lo' || n === OVERLAY_BRIDGE || n === OVERLAY_VXLAN)) await removeOverlay(ns);
 }
 
 /**

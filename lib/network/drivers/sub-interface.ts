@@ -10,7 +10,7 @@ import { Netns, type NetnsTarget } from '../../netns/namespace.js';
 import type { MacvlanMode } from '../../rtnl/link/macvlan.js';
 import type { IpvlanFlag, IpvlanMode } from '../../rtnl/link/ipvlan.js';
 import { gatewayEndpoint, type EndpointRecord, type NetworkRecord } from '../model/sandbox.js';
-import { checkIpv6Wish, configureSandbox, deleteLink, deleteSandboxLink, prefixlen, withNetlink } from './common.js';
+import { batchMakingLink, checkIpv6Wish, configureSandbox, deleteLink, deleteSandboxLink, prefixlen, withNetlink } from './common.js';
 import type { Driver, DriverName, Reconciler } from './driver.js';
 
 export type SubDriver = 'macvlan' | 'ipvlan';
@@ -57,15 +57,10 @@ export async function ensureParent(nl: Netlink, parent: string): Promise<boolean
   // Neither group is optional: both matched.
   const [lower, id] = [m[1]!, m[2]!];
   if (!(await nl.link.list()).some((l) => l.name === lower)) throw new NotFoundError('parent interface', lower);
-  try {
-    await nl.batch((b) => {
-      const v = b.link.add({ kind: 'vlan', name: parent, link: lower, id: Number(id) });
-      b.link.set(v, { up: true });
-    });
-  } catch (e) {
-    if ((e as { step?: number }).step !== 0) await deleteLink(nl, parent);
-    throw e;
-  }
+  await batchMakingLink(nl, parent, (b) => {
+    const v = b.link.add({ kind: 'vlan', name: parent, link: lower, id: Number(id) });
+    b.link.set(v, { up: true });
+  });
   return true;
 }
 

@@ -25,9 +25,9 @@ export async function sandboxesIn(tx: StoreReader): Promise<readonly SandboxReco
   return recordsOf(tx).sandboxes.list({ readonly: true });
 }
 
-/** The sandbox's gateway endpoint (sandbox.ts `gatewayEndpoint`), its networks read in `tx`. */
-export async function gatewayIn(tx: StoreTx, sb: SandboxRecord): Promise<EndpointRecord | undefined> {
-  const { networks } = recordsIn(tx);
+/** The sandbox's gateway endpoint (sandbox.ts `gatewayEndpoint`), its networks read in `tx` (or a snapshot). */
+export async function gatewayIn(tx: StoreReader, sb: SandboxRecord): Promise<EndpointRecord | undefined> {
+  const { networks } = recordsOf(tx);
   const internal = new Map<string, boolean>();
   // An overlay network gives no gateway (Docker's overlay driver sets none): docker_gwbridge does.
   for (const e of sb.endpoints) {

@@ -16,7 +16,7 @@ import { NotFoundError } from '../../core/errors.js';
 import type { Netlink } from '../../rtnl/netlink.js';
 import { VXLAN_PORT } from '../../rtnl/link/vxlan.js';
 import { netns, type NetnsTarget } from '../../netns/namespace.js';
-import { deleteLink, deleteNetns, prefixlen, withNetlink } from '../drivers/common.js';
+import { batchMakingLink, deleteLink, deleteNetns, prefixlen, withNetlink } from '../drivers/common.js';
 import { markNetns, unmarkNetns } from '../owner.js';
 import { sandboxNetnsName } from '../model/sandbox.js';
 
@@ -172,17 +172,12 @@ export interface OverlayEndpointSpec {
  * MAC mtu M; ip -n OVERLAY link set PEERIF up`. A pair made by a batch that then failed is deleted.
  */
 export async function createOverlayVeth(overlayNs: string, e: OverlayEndpointSpec): Promise<void> {
-  await withNetlink(overlayNs, async (ns) => {
-    try {
-      await ns.batch((b) => {
-        const v = b.link.add({ kind: 'veth', name: e.peerIf, mtu: e.mtu, master: OVERLAY_BRIDGE, peer: { name: e.ifname, netns: e.sandbox, address: e.mac, mtu: e.mtu } });
-        b.link.set(v, { up: true });
-      });
-    } catch (err) {
-      if ((err as { step?: number }).step !== 0) await deleteLink(ns, e.peerIf);
-      throw err;
-    }
-  });
+  await withNetlink(overlayNs, (ns) =>
+    batchMakingLink(ns, e.peerIf, (b) => {
+      const v = b.link.add({ kind: 'veth', name: e.peerIf, mtu: e.mtu, master: OVERLAY_BRIDGE, peer: { name: e.ifname, netns: e.sandbox, address: e.mac, mtu: e.mtu } });
+      b.link.set(v, { up: true });
+    }),
+  );
 }
 
 /**

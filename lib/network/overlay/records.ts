@@ -57,7 +57,6 @@ export async function globalEndpoints(r: StoreReader, network?: string): Promise
 }
 
 export const endpointKey = (network: string, endpointId: string): string => `${ENDPOINTS}${network}/${endpointId}`;
-export const isEndpointKey = (key: string): boolean => key.startsWith(ENDPOINTS);
 export const asGlobalEndpoint = asEndpoint;
 
 /** The VNI a `vxlanid_list` value names; Docker takes a list, one per subnet, and nlnet has one subnet. */

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Netlink } from '../../../rtnl/netlink.js';
 import type { NetnsTarget } from '../../../netns/namespace.js';
 import type { EndpointRecord, NetworkRecord } from '../../model/sandbox.js';
-import { deleteLink, MTU, prefixlen } from '../common.js';
+import { batchMakingLink, MTU, prefixlen } from '../common.js';
 import type { NetworkFirewall } from './ruleset.js';
 
 export const MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
@@ -49,20 +49,14 @@ export interface BridgeSpec {
  * ARP entry for the gateway would go stale (its traffic to the gateway lost until it expires).
  */
 export async function createBridge(nl: Netlink, spec: BridgeSpec): Promise<void> {
-  try {
-    await nl.batch((b) => {
-      const br = b.link.add({ kind: 'bridge', name: spec.bridge, address: bridgeMac(), ...(spec.mtu === undefined ? {} : { mtu: spec.mtu }) });
-      b.addr.add({ dev: br, address: `${spec.gateway}/${spec.prefixlen}` });
-      // nodad: the gateway must answer at once, not after duplicate address detection.
-      if (spec.gateway6 !== undefined) b.addr.add({ dev: br, address: spec.gateway6, nodad: true });
-      // The kernel ignores an alias on a new link: it is set with the link up.
-      b.link.set(br, { up: true, ...(spec.owner === undefined ? {} : { alias: spec.owner }) });
-    });
-  } catch (e) {
-    // The bridge is the first step: if a later step failed, it exists and is ours to remove.
-    if ((e as { step?: number }).step !== 0) await deleteLink(nl, spec.bridge);
-    throw e;
-  }
+  await batchMakingLink(nl, spec.bridge, (b) => {
+    const br = b.link.add({ kind: 'bridge', name: spec.bridge, address: bridgeMac(), ...(spec.mtu === undefined ? {} : { mtu: spec.mtu }) });
+    b.addr.add({ dev: br, address: `${spec.gateway}/${spec.prefixlen}` });
+    // nodad: the gateway must answer at once, not after duplicate address detection.
+    if (spec.gateway6 !== undefined) b.addr.add({ dev: br, address: spec.gateway6, nodad: true });
+    // The kernel ignores an alias on a new link: it is set with the link up.
+    b.link.set(br, { up: true, ...(spec.owner === undefined ? {} : { alias: spec.owner }) });
+  });
 }
 
 export interface EndpointSpec {
@@ -92,23 +86,17 @@ export interface EndpointSpec {
  * failed is deleted before the error is rethrown.
  */
 export async function createVeth(host: Netlink, e: EndpointSpec): Promise<void> {
-  try {
-    await host.batch((b) => {
-      const v = b.link.add({
-        kind: 'veth',
-        name: e.hostIf,
-        mtu: e.mtu,
-        master: e.bridge,
-        peer: { name: e.ifname, netns: e.netns, address: e.mac, mtu: e.mtu },
-      });
-      if (e.isolated === true) b.bridge.setPort(v, { isolated: true });
-      b.link.set(v, { up: true, ...(e.owner === undefined ? {} : { alias: e.owner }) });
+  await batchMakingLink(host, e.hostIf, (b) => {
+    const v = b.link.add({
+      kind: 'veth',
+      name: e.hostIf,
+      mtu: e.mtu,
+      master: e.bridge,
+      peer: { name: e.ifname, netns: e.netns, address: e.mac, mtu: e.mtu },
     });
-  } catch (err) {
-    // Step 0 failing means no pair was made (and the name may be someone else's link).
-    if ((err as { step?: number }).step !== 0) await deleteLink(host, e.hostIf);
-    throw err;
-  }
+    if (e.isolated === true) b.bridge.setPort(v, { isolated: true });
+    b.link.set(v, { up: true, ...(e.owner === undefined ? {} : { alias: e.owner }) });
+  });
 }
 
 /** The bridge of a network record, as createBridge takes it, marked as made by `owner`. */
