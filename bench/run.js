@@ -1,9 +1,9 @@
 // nlnet against what people use instead (forking `ip`, `ip -batch`) and against the kernel's own
 // cost (kernel-baseline.c), in one run, printed as a markdown table of medians.
 //
-//   npm run build:ts && sudo node bench/run.js [--quick] [--nft] [--attach] [--store] [--overlay]
+//   npm run build:ts && sudo node bench/run.js [--quick] [--core] [--nft] [--attach] [--store] [--overlay]
 //
-// --nft runs only the nf_tables part (nft.js: nlnet against `nft -f` and `nft` forks); --attach
+// --core runs only the single operations and the big dumps against `ip` and the C baseline; --nft runs only the nf_tables part (nft.js: nlnet against `nft -f` and `nft` forks); --attach
 // only the sandbox attach/detach part (attach.js: the Engine against `ip`/`nft` forks,
 // `ip -batch` + `nft -f`, netavark and the CNI bridge + portmap plugins when installed, then
 // 1,000 published ports, the 500th attach and 100 detaches at once: scale.js); --store only the
@@ -35,8 +35,9 @@ const nftFlag = process.argv.includes('--nft');
 const attachFlag = process.argv.includes('--attach');
 const storeFlag = process.argv.includes('--store');
 const overlayFlag = process.argv.includes('--overlay');
-const all = !nftFlag && !attachFlag && !storeFlag && !overlayFlag;
-const doCore = all;
+const coreFlag = process.argv.includes('--core');
+const all = !coreFlag && !nftFlag && !attachFlag && !storeFlag && !overlayFlag;
+const doCore = all || coreFlag;
 const doNft = all || nftFlag;
 const doAttach = all || attachFlag;
 const doStore = all || storeFlag;
