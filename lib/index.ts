@@ -1,7 +1,8 @@
 // nlnet: Linux rtnetlink from Node.js over netlink sockets, without forking `ip`.
 export { Netlink, type OpenOptions } from './rtnl/netlink.js';
 export { Batch } from './rtnl/batch.js';
-export { netns, Netns, type NetnsTarget } from './netns/namespace.js';
+export { Job, failedPart, type JobError } from './rtnl/job.js';
+export { netns, Netns, JobNetns, type NetnsTarget } from './netns/namespace.js';
 export { netnsSocket, listenTcp, connectTcp, openUdp, UdpEndpoint, type SocketNetns, type UdpRemote, type ListenTcpOptions, type ConnectTcpOptions } from './netns/socket.js';
 export { NetlinkError, DumpInterruptedError, ValidationError, NotFoundError, ConflictError } from './core/errors.js';
 export type { IfRef, LinkRef, Family, Prefix } from './core/validate.js';

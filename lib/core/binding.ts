@@ -30,6 +30,17 @@ export interface NativeHandle {
   close(): void;
 }
 
+/** One part of a job (native/netns/job.cc): done in order in one native call, no JS between. */
+export type NativeJobPart =
+  | { netns: string }
+  | { file: string; data: string }
+  | { handle: NativeHandle; ops: NativeOp[]; options?: ExecOptions }
+  | { protocol: number; ops: NativeOp[]; options?: ExecOptions };
+
+export interface NativeJob {
+  run(count?: number): Promise<Body[][][]>;
+}
+
 export interface NativeSubscription {
   close(): void;
 }
@@ -43,6 +54,13 @@ export interface NativeBinding {
     protocol: number,
     onMessages: (messages: { type: number; body: Body }[], overflowed: boolean) => void,
   ) => NativeSubscription;
+  /**
+   * Parts done in order on a namespace thread (native/netns/job.cc). `run(count?)` runs the next
+   * `count` (default: all left) and resolves to each one's step replies (a non-ops part's are []);
+   * it rejects at the first failure with `part` (counted over the whole job), `step` and
+   * `jobResults` (the parts run before it in this run, then the failed part's finished steps).
+   */
+  Job: new (parts: NativeJobPart[]) => NativeJob;
   encode(protocol: number, type: number, flags: number, body: object): Buffer;
   decode(protocol: number, bytes: Buffer): { type: number; flags: number; seq: number; pid: number; body?: Body }[];
   netnsCreate(name: string): Promise<void>;
@@ -91,11 +109,18 @@ export interface NativeError extends Error {
   step?: number;
   results?: Body[][];
   partial?: Body[];
+  /** A job's failing part. */
+  part?: number;
+  jobResults?: Body[][][];
 }
 
 /** What the addon itself exports: decoded messages come back as tapes (see lib/core/tape.ts). */
-interface RawBinding extends Omit<NativeBinding, 'Handle' | 'Subscription' | 'decode'> {
-  Handle: new (nsfd: number, protocol: number, dumpRetries?: number) => { exec(ops: NativeOp[], options?: ExecOptions): Promise<NativeTape>; close(): void };
+type RawHandle = { exec(ops: NativeOp[], options?: ExecOptions): Promise<NativeTape>; close(): void };
+type RawJobPart = Exclude<NativeJobPart, { handle: NativeHandle }> | { handle: RawHandle; ops: NativeOp[]; options?: ExecOptions };
+
+interface RawBinding extends Omit<NativeBinding, 'Handle' | 'Subscription' | 'decode' | 'Job'> {
+  Handle: new (nsfd: number, protocol: number, dumpRetries?: number) => RawHandle;
+  Job: new (parts: RawJobPart[]) => { run(count?: number): Promise<NativeTape> };
   Subscription: new (fd: number, protocol: number, onMessages: (tape: NativeTape, overflowed: boolean) => void) => NativeSubscription;
   decode(protocol: number, bytes: Buffer): NativeTape;
 }
@@ -105,6 +130,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const load = require('node-gyp-build') as (dir: string) => unknown;
 const raw = load(root) as RawBinding;
 
+/** The addon's handle behind each typed one: what a job's parts name. */
+const rawHandles = new WeakMap<NativeHandle, RawHandle>();
+
 /** The addon, with its tapes turned into objects. */
 export const native: NativeBinding = {
   ...raw,
@@ -112,6 +140,7 @@ export const native: NativeBinding = {
     readonly #h;
     constructor(nsfd: number, protocol: number, dumpRetries?: number) {
       this.#h = new raw.Handle(nsfd, protocol, dumpRetries);
+      rawHandles.set(this, this.#h);
     }
     async exec(ops: NativeOp[], options?: ExecOptions): Promise<Body[][]> {
       try {
@@ -136,6 +165,28 @@ export const native: NativeBinding = {
     }
     close(): void {
       this.#s.close();
+    }
+  },
+  Job: class Job implements NativeJob {
+    readonly #j;
+    constructor(parts: NativeJobPart[]) {
+      this.#j = new raw.Job(
+        parts.map((p): RawJobPart => {
+          if (!('handle' in p)) return p;
+          const h = rawHandles.get(p.handle);
+          if (h === undefined) throw new TypeError('job: a part names a handle that is not the addon’s');
+          return { ...p, handle: h };
+        }),
+      );
+    }
+    async run(count?: number): Promise<Body[][][]> {
+      try {
+        return (build(await this.#j.run(count)) as { results: Body[][][] }).results;
+      } catch (e) {
+        const tape = (e as { tape?: NativeTape }).tape;
+        if (tape) Object.assign(e as object, { jobResults: (build(tape) as { results: Body[][][] }).results, tape: undefined });
+        throw e;
+      }
     }
   },
   decode: (protocol, bytes) => build(raw.decode(protocol, bytes)) as ReturnType<NativeBinding['decode']>,

@@ -1,6 +1,6 @@
 // An operation as the families build it: the native request plus what to make of the replies.
 // The same Op runs alone (`nl.link.add(...)`) or as one step of a batch.
-import { isNativeError, type Body, type ExecOptions, type NativeHandle, type NativeOp } from './binding.js';
+import { isNativeError, type Body, type ExecOptions, type NativeError, type NativeHandle, type NativeOp } from './binding.js';
 import { DumpInterruptedError, NetlinkError } from './errors.js';
 
 export interface Op<T> extends NativeOp {
@@ -35,15 +35,24 @@ export async function execOps(handle: NativeHandle, ops: Op<unknown>[], options?
     return replies.map((r, i) => ops[i]!.parse(r));
   } catch (e) {
     if (!isNativeError(e)) throw e;
-    const step = e.step ?? 0;
-    const op = ops[step];
-    const name = op?.op ?? 'netlink';
-    if (e.code === 'EINTR' && e.partial && op) throw new DumpInterruptedError(name, op.parse(e.partial) as unknown[], step);
-    const err = new NetlinkError({ errno: e.errno, code: e.code, op: name, extack: e.extack, syscall: e.syscall, step: ops.length > 1 ? step : undefined, message: e.message });
-    // What the steps before the failing one returned (none for an nf_tables batch: it is atomic).
-    if (ops.length > 1) Object.defineProperty(err, 'completed', { value: (e.results ?? []).map((r, i) => ops[i]!.parse(r)), enumerable: false });
-    throw err;
+    throw stepsError(e, ops, e.results ?? []);
   } finally {
     for (const op of ops) op.cleanup?.();
   }
+}
+
+/**
+ * A native failure of one of `ops` as the caller sees it: a NetlinkError naming the failing
+ * step's operation, with what the steps before it returned (`done`, parsed) as `completed`; or
+ * a DumpInterruptedError carrying what the dump read.
+ */
+export function stepsError(e: NativeError, ops: Op<unknown>[], done: Body[][]): NetlinkError {
+  const step = e.step ?? 0;
+  const op = ops[step];
+  const name = op?.op ?? 'netlink';
+  if (e.code === 'EINTR' && e.partial && op) return new DumpInterruptedError(name, op.parse(e.partial) as unknown[], step);
+  const err = new NetlinkError({ errno: e.errno, code: e.code, op: name, extack: e.extack, syscall: e.syscall, step: ops.length > 1 ? step : undefined, message: e.message });
+  // What the steps before the failing one returned (none for an nf_tables batch: it is atomic).
+  if (ops.length > 1) Object.defineProperty(err, 'completed', { value: done.map((r, i) => ops[i]!.parse(r)), enumerable: false });
+  return err;
 }

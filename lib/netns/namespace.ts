@@ -32,8 +32,16 @@ export class Netns {
   }
 }
 
-/** A namespace by name (under /run/netns), by path, by process, or already open. */
-export type NetnsTarget = string | Netns | { path: string } | { pid: number };
+/**
+ * The namespace a job makes (rtnl/job.ts), named in the job's later parts before it exists: a
+ * veth peer born there. Only a job can use it; it cannot be opened.
+ */
+export class JobNetns {
+  constructor(readonly name: string) {}
+}
+
+/** A namespace by name (under /run/netns), by path, by process, already open, or a job's. */
+export type NetnsTarget = string | Netns | { path: string } | { pid: number } | JobNetns;
 
 function validName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > 255 || name === '.' || name === '..' || name.includes('/'))
@@ -41,13 +49,16 @@ function validName(name: unknown): string {
   return name;
 }
 
+/** A native failure of a namespace operation as the caller sees it. */
+export function netnsError(op: string, e: unknown, subject: string): unknown {
+  if (!isNativeError(e)) return e;
+  if (e.code === 'ENOENT') return new NotFoundError('network namespace', subject);
+  if (e.code === 'EINVAL' && e.syscall.startsWith('ioctl')) return new ValidationError('netns', subject, 'not a network namespace');
+  return new NetlinkError({ errno: e.errno, code: e.code, op, syscall: e.syscall, message: `${e.syscall} ${e.path ?? ''}: ${e.message}` });
+}
+
 function fail(op: string, e: unknown, subject: string): never {
-  if (isNativeError(e)) {
-    if (e.code === 'ENOENT') throw new NotFoundError('network namespace', subject);
-    if (e.code === 'EINVAL' && e.syscall.startsWith('ioctl')) throw new ValidationError('netns', subject, 'not a network namespace');
-    throw new NetlinkError({ errno: e.errno, code: e.code, op, syscall: e.syscall, message: `${e.syscall} ${e.path ?? ''}: ${e.message}` });
-  }
-  throw e;
+  throw netnsError(op, e, subject);
 }
 
 /** `ip netns add NAME`: a new, empty namespace (only `lo`, down). */
@@ -73,6 +84,7 @@ export async function remove(name: string): Promise<void> {
 /** Opens a namespace by name, path or pid (`ip netns exec`, `nsenter --net=PATH`, `-t PID`). */
 export async function open(target: NetnsTarget): Promise<Netns> {
   if (target instanceof Netns) return target;
+  if (target instanceof JobNetns) throw new ValidationError('netns', target.name, 'a namespace a job makes is named only by that job’s parts');
   let path: string;
   let name: string | undefined;
   if (typeof target === 'string') {

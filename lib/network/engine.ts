@@ -24,6 +24,7 @@ import { globalEndpoints, globalNetworks } from './overlay/records.js';
 import { OverlayAgent, type OverlayAgentOptions } from './overlay/agent.js';
 import type { EtcdStore } from './store/etcd.js';
 import { plumb, rollback, routeDefault, unplumb, withNetlink, type Undo } from './plumbing.js';
+import { attachJob, jobCanAttach } from './attach-job.js';
 import { inspectJson, type NetworkInspect } from './model/inspect.js';
 import { DnsService, type DnsServiceOptions } from './dns/service.js';
 import { removeSandboxEtc, writeSandboxFiles } from './etc.js';
@@ -407,6 +408,13 @@ export class Engine {
       undo.push(() => this.#release(name, attachments, true));
       // Awaited below; until then its failure is only held for that await.
       written.catch(() => undefined);
+      if (jobCanAttach(sandbox, attachments)) {
+        // One native job, no JS between the kernel steps (attach-job.ts).
+        await attachJob(this.#ctx(), sandbox, attachments, undo, this.faults === undefined ? undefined : (st) => this.#step(st));
+        await written;
+        await this.#step('finish');
+        return sandbox;
+      }
       // Kept open while the links are made: the veth's peer and the sandbox's socket need no
       // opening of their own.
       let opened: Netns | undefined;

@@ -42,8 +42,13 @@ export function writeSandboxEtc(netnsName: string, files: { hosts: string; resol
  * server is that network's gateway (the embedded DNS), elsewhere the host's resolvers.
  */
 export function writeSandboxFiles(sb: Pick<SandboxRecord, 'name' | 'netns' | 'endpoints'>, first: NetworkRecord | undefined): void {
+  writeSandboxEtc(sb.netns, sandboxFiles(sb, first));
+}
+
+/** What writeSandboxFiles writes. */
+export function sandboxFiles(sb: Pick<SandboxRecord, 'name' | 'endpoints'>, first: NetworkRecord | undefined): { hosts: string; resolvConf: string } {
   const nameserver = first !== undefined && hasEmbeddedDns(first) ? first.gateway : undefined;
-  writeSandboxEtc(sb.netns, { hosts: hostsFile(sb.name, sb.endpoints[0]?.ip), resolvConf: sandboxResolvConf(hostResolvConf(), nameserver) });
+  return { hosts: hostsFile(sb.name, sb.endpoints[0]?.ip), resolvConf: sandboxResolvConf(hostResolvConf(), nameserver) };
 }
 
 /** Removes /etc/netns/NS; gone already is fine. */

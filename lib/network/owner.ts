@@ -26,8 +26,12 @@ export async function ownerIn(tx: StoreTx, create: boolean): Promise<string | un
 /** Marks namespace `ns` as made by `owner`; written before the namespace, so a crash leaves at worst a marker. */
 export function markNetns(ns: string, owner: string): void {
   mkdirSync(NETNS_MARKS, { recursive: true, mode: 0o755 });
-  writeFileSync(join(NETNS_MARKS, ns), `${owner}\n`);
+  writeFileSync(netnsMark(ns), markText(owner));
 }
+
+/** The marker file of namespace `ns`, and what it holds for `owner`: for an attach job, which writes it. */
+export const netnsMark = (ns: string): string => join(NETNS_MARKS, ns);
+export const markText = (owner: string): string => `${owner}\n`;
 
 /** Drops the marker of `ns`; removed last, after the namespace and its /etc/netns files. */
 export function unmarkNetns(ns: string): void {

@@ -76,6 +76,11 @@ export class NftApi {
     return this.#run(b.ops, genid === undefined ? { batch: true } : { batch: true, genid });
   }
 
+  /** @internal The native handle, for a job's parts (rtnl/job.ts). */
+  get nativeHandle(): NativeHandle {
+    return this.#h();
+  }
+
   #run(ops: Op<unknown>[], options?: { batch: boolean; genid?: number }): Promise<unknown[]> {
     return execOps(this.#h(), ops, options);
   }

@@ -77,6 +77,12 @@ export class Netlink implements Runner {
     return this.#netns?.fd ?? -1;
   }
 
+  /** @internal The native handle, for a job's parts (job.ts). */
+  get nativeHandle(): NativeHandle {
+    this.#nsfd();
+    return this.#handle!;
+  }
+
   /** Runs one operation. */
   async run<T>(op: Op<T>): Promise<T> {
     const [result] = await this.runAll([op as Op<unknown>]);

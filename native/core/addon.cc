@@ -4,13 +4,15 @@
 
 #include "core/codec.h"
 #include "core/handle.h"
+#include "core/ns_task.h"
 #include "netns/netns.h"
 #include "rtnl/events.h"
 
 namespace nlnet {
 
-// Defined in netns/netns_socket.cc and netns/spawn.cc.
+// Defined in netns/netns_socket.cc, netns/job.cc and netns/spawn.cc.
 void init_netns_socket(Napi::Env env, Napi::Object exports);
+void init_job(Napi::Env env, Napi::Object exports);
 void init_spawn(Napi::Env env, Napi::Object exports);
 
 namespace {
@@ -69,10 +71,12 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("encode", Napi::Function::New(env, Encode));
   exports.Set("decode", Napi::Function::New(env, Decode));
+  init_ns_task(env);
   init_handle(env, exports);
   init_events(env, exports);
   init_netns(env, exports);
   init_netns_socket(env, exports);
+  init_job(env, exports);
   init_spawn(env, exports);
   return exports;
 }

@@ -187,6 +187,16 @@ void encode_field(EncodeCtx& ctx, MsgWriter& w, const Field& f, const Napi::Valu
       w.put_u32(f.id, encode_ifref(ctx, v, f.key, at));
       break;
     }
+    case FieldKind::NSFD: {
+      // The namespace a job creates has no descriptor until the job runs.
+      if (v.IsObject() && v.As<Napi::Object>().Get("jobNetns").ToBoolean().Value()) {
+        ctx.patches.push_back({w.size() + NLA_HDRLEN, Patch::kJobNetns, {}});
+        w.put_u32(f.id, 0);
+      } else {
+        w.put_u32(f.id, static_cast<uint32_t>(to_uint(ctx, v, f.key, INT32_MAX)));
+      }
+      break;
+    }
     case FieldKind::ENUM8: w.put_u8(f.id, static_cast<uint8_t>(enum_value(ctx, f, v, 0xff))); break;
     case FieldKind::ENUM16: w.put_u16(f.id, static_cast<uint16_t>(enum_value(ctx, f, v, 0xffff))); break;
     case FieldKind::ENUM32: w.put_u32(f.id, enum_value(ctx, f, v, UINT32_MAX)); break;

@@ -34,6 +34,7 @@ enum class FieldKind : uint8_t {
   MAC,         // hardware address <-> "aa:bb:cc:dd:ee:ff"
   IP,          // 4 or 16 bytes <-> "192.0.2.1" / "2001:db8::1"
   IFREF,       // u32 ifindex: encodes a number, a name or { ref: step } (resolved by the executor)
+  NSFD,        // u32 namespace descriptor: a number, or { jobNetns: true } (the job's, netns/job.cc)
   ENUM8, ENUM16, ENUM32,  // number <-> name through an EnumTable; unknown values stay numbers
   ENUMB32,     // the same for a big-endian u32 (nf_tables' registers, keys, verdicts…)
   NEST,        // nested attributes <-> object (extra: Schema without header), as iproute2 nests
@@ -74,9 +75,11 @@ struct Field {
 
 // Where the executor must write an ifindex it only learns at run time.
 struct Patch {
+  // step: the descriptor of the namespace the job made (netns/job.cc), for IFLA_NET_NS_FD.
+  static constexpr int32_t kJobNetns = -2;
   size_t offset;
   int32_t step;      // >= 0: the ifindex of the link created by that step of the batch
-  std::string name;  // step < 0: the ifindex of the link with this name
+  std::string name;  // step == -1: the ifindex of the link with this name
 };
 
 struct EncodeCtx {

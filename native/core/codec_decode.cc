@@ -41,6 +41,7 @@ bool decode_field(DecodeCtx& ctx, const Field& f, const Attr& a) {
     case FieldKind::U8: return a.is(1) && (t.num(a.u8()), true);
     case FieldKind::U16: return a.is(2) && (t.num(a.u16()), true);
     case FieldKind::U32:
+    case FieldKind::NSFD:
     case FieldKind::IFREF: return a.is(4) && (t.num(a.u32()), true);
     case FieldKind::S32: return a.is(4) && (t.num(static_cast<int32_t>(a.u32())), true);
     case FieldKind::U64: {

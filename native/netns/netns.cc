@@ -11,6 +11,7 @@
 
 #include <linux/netlink.h>
 
+#include <atomic>
 #include <cerrno>
 #include <memory>
 #include <string>
@@ -31,55 +32,23 @@ bool valid_ns_name(const std::string& name) {
 }
 
 // /run/netns must be a shared mount so that bind mounts made under it show up in other mount
-// namespaces (what `ip netns add` does too).
+// namespaces (what `ip netns add` does too). Once per process: the mount calls take the kernel's
+// namespace lock, a tenth of what creating a namespace costs when done every time.
+std::atomic<bool> g_run_dir_ready{false};
+
 Failure prepare_run_dir() {
+  if (g_run_dir_ready.load(std::memory_order_acquire)) return {};
   if (mkdir(kNetnsRun, 0755) < 0 && errno != EEXIST) return Failure::sys(errno, "mkdir", kNetnsRun);
-  if (mount("", kNetnsRun, "none", MS_SHARED | MS_REC, nullptr) == 0) return {};
+  if (mount("", kNetnsRun, "none", MS_SHARED | MS_REC, nullptr) == 0) {
+    g_run_dir_ready.store(true, std::memory_order_release);
+    return {};
+  }
   if (errno != EINVAL) return Failure::sys(errno, "mount", kNetnsRun);
   if (mount(kNetnsRun, kNetnsRun, "none", MS_BIND | MS_REC, nullptr) < 0)
     return Failure::sys(errno, "mount", kNetnsRun);
   if (mount("", kNetnsRun, "none", MS_SHARED | MS_REC, nullptr) < 0)
     return Failure::sys(errno, "mount", kNetnsRun);
-  return {};
-}
-
-Failure create_named(const std::string& name) {
-  if (!valid_ns_name(name)) return Failure::sys(EINVAL, "netns", name);
-  if (Failure f = prepare_run_dir()) return f;
-  std::string path = std::string(kNetnsRun) + "/" + name;
-  int fd = open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
-  if (fd < 0) return Failure::sys(errno, "open", path);
-  close(fd);
-  Failure f = in_netns(-1, [&]() -> Failure {
-    if (unshare(CLONE_NEWNET) < 0) return Failure::sys(errno, "unshare");
-    // thread-self, not self: only this thread is in the new namespace.
-    if (mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) < 0)
-      return Failure::sys(errno, "mount", path);
-    return {};
-  });
-  if (f) unlink(path.c_str());
-  return f;
-}
-
-Failure delete_named(const std::string& name) {
-  if (!valid_ns_name(name)) return Failure::sys(EINVAL, "netns", name);
-  std::string path = std::string(kNetnsRun) + "/" + name;
-  struct stat st;
-  if (stat(path.c_str(), &st) < 0) return Failure::sys(errno, "stat", path);
-  if (umount2(path.c_str(), MNT_DETACH) < 0 && errno != EINVAL) return Failure::sys(errno, "umount2", path);
-  if (unlink(path.c_str()) < 0) return Failure::sys(errno, "unlink", path);
-  return {};
-}
-
-Failure open_ns(const std::string& path, int& out) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Failure::sys(errno, "open", path);
-  int type = ioctl(fd, NS_GET_NSTYPE);
-  if (type != CLONE_NEWNET) {
-    close(fd);
-    return Failure::sys(EINVAL, "ioctl(NS_GET_NSTYPE)", path);
-  }
-  out = fd;
+  g_run_dir_ready.store(true, std::memory_order_release);
   return {};
 }
 
@@ -198,6 +167,52 @@ Napi::Value OpenNetlink(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+Failure create_named(const std::string& name) {
+  if (!valid_ns_name(name)) return Failure::sys(EINVAL, "netns", name);
+  if (Failure f = prepare_run_dir()) return f;
+  std::string path = std::string(kNetnsRun) + "/" + name;
+  int fd = open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+  if (fd < 0 && errno == ENOENT) {
+    // /run/netns removed since it was prepared: prepare it again.
+    g_run_dir_ready.store(false);
+    if (Failure f = prepare_run_dir()) return f;
+    fd = open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+  }
+  if (fd < 0) return Failure::sys(errno, "open", path);
+  close(fd);
+  Failure f = in_netns(-1, [&]() -> Failure {
+    if (unshare(CLONE_NEWNET) < 0) return Failure::sys(errno, "unshare");
+    // thread-self, not self: only this thread is in the new namespace.
+    if (mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) < 0)
+      return Failure::sys(errno, "mount", path);
+    return {};
+  });
+  if (f) unlink(path.c_str());
+  return f;
+}
+
+Failure delete_named(const std::string& name) {
+  if (!valid_ns_name(name)) return Failure::sys(EINVAL, "netns", name);
+  std::string path = std::string(kNetnsRun) + "/" + name;
+  struct stat st;
+  if (stat(path.c_str(), &st) < 0) return Failure::sys(errno, "stat", path);
+  if (umount2(path.c_str(), MNT_DETACH) < 0 && errno != EINVAL) return Failure::sys(errno, "umount2", path);
+  if (unlink(path.c_str()) < 0) return Failure::sys(errno, "unlink", path);
+  return {};
+}
+
+Failure open_ns(const std::string& path, int& out) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Failure::sys(errno, "open", path);
+  int type = ioctl(fd, NS_GET_NSTYPE);
+  if (type != CLONE_NEWNET) {
+    close(fd);
+    return Failure::sys(EINVAL, "ioctl(NS_GET_NSTYPE)", path);
+  }
+  out = fd;
+  return {};
+}
 
 void init_netns(Napi::Env env, Napi::Object exports) {
   exports.Set("netnsCreate", Napi::Function::New(env, NetnsCreate));

@@ -5,7 +5,18 @@
 
 #include <napi.h>
 
+#include <string>
+
+#include "core/errors.h"
+
 namespace nlnet {
+
+// `ip netns add NAME`: a new namespace bind-mounted at /run/netns/NAME.
+Failure create_named(const std::string& name);
+// `ip netns del NAME`.
+Failure delete_named(const std::string& name);
+// A descriptor of the network namespace at path (checked to be one).
+Failure open_ns(const std::string& path, int& out);
 
 void init_netns(Napi::Env env, Napi::Object exports);
 

@@ -176,7 +176,7 @@ const Schema& link_schema() {
           {IFLA_MASTER, "master", FieldKind::IFREF},
           {IFLA_IFALIAS, "alias", FieldKind::CUSTOM, &kBareStringCodec},
           {IFLA_NET_NS_PID, "netnsPid", FieldKind::U32},
-          {IFLA_NET_NS_FD, "netnsFd", FieldKind::U32},
+          {IFLA_NET_NS_FD, "netnsFd", FieldKind::NSFD},
           {IFLA_LINK, "link", FieldKind::IFREF},
           {IFLA_IFNAME, "name", FieldKind::STR},
           {IFLA_LINKINFO, "info", FieldKind::CUSTOM, &kLinkInfoCodec},

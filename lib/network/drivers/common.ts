@@ -78,16 +78,19 @@ export interface SandboxSide {
  * (or `default dev IFNAME` when `defaultDev`: ipvlan l3 has no gateway). Every driver uses it.
  */
 export async function configureSandbox(sandbox: Netlink, e: SandboxSide, gateway: string | undefined, defaultDev = false, gateway6?: string): Promise<void> {
-  await sandbox.batch((b) => {
-    b.link.set('lo', { up: true });
-    b.addr.add({ dev: e.ifname, address: `${e.ip}/${e.prefixlen}` });
-    // Docker's IPv6 endpoints skip duplicate address detection: the address is usable at once.
-    if (e.ip6 !== undefined) b.addr.add({ dev: e.ifname, address: e.ip6, nodad: true });
-    b.link.set(e.ifname, { up: true });
-    if (gateway !== undefined) b.route.add({ dst: 'default', via: gateway, dev: e.ifname });
-    else if (defaultDev) b.route.add({ dst: 'default', dev: e.ifname });
-    if (gateway6 !== undefined) b.route.add({ family: 'inet6', dst: 'default', via: gateway6, dev: e.ifname });
-  });
+  await sandbox.batch((b) => sandboxSteps(b, e, gateway, defaultDev, gateway6));
+}
+
+/** configureSandbox's steps, for a batch or an attach job. */
+export function sandboxSteps(b: Batch, e: SandboxSide, gateway: string | undefined, defaultDev = false, gateway6?: string): void {
+  b.link.set('lo', { up: true });
+  b.addr.add({ dev: e.ifname, address: `${e.ip}/${e.prefixlen}` });
+  // Docker's IPv6 endpoints skip duplicate address detection: the address is usable at once.
+  if (e.ip6 !== undefined) b.addr.add({ dev: e.ifname, address: e.ip6, nodad: true });
+  b.link.set(e.ifname, { up: true });
+  if (gateway !== undefined) b.route.add({ dst: 'default', via: gateway, dev: e.ifname });
+  else if (defaultDev) b.route.add({ dst: 'default', dev: e.ifname });
+  if (gateway6 !== undefined) b.route.add({ family: 'inet6', dst: 'default', via: gateway6, dev: e.ifname });
 }
 
 /** `ip -n NS link del IFNAME`: an endpoint link that lives only in the sandbox (gone with it is fine). */

@@ -9,6 +9,8 @@ import type { ReconcileReport } from '../reconcile.js';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../model/sandbox.js';
 import type { AttachStep, CreateNetworkOptions, NetworkStep } from '../model/types.js';
 import type { Undo } from './common.js';
+import type { AttachJob } from '../attach-job.js';
+import type { JobNetns } from '../../netns/namespace.js';
 import { bridge } from './bridge/index.js';
 import { ipvlan } from './ipvlan.js';
 import { macvlan } from './macvlan.js';
@@ -47,6 +49,8 @@ export type Reconciler = (ctx: DriverContext, state: ReconcileState, report: Rec
 export interface PortPublisher {
   /** Publishes an endpoint's ports; ConflictError for a port published outside the store. */
   publish(nl: Netlink, ep: EndpointRecord): Promise<void>;
+  /** publish() as a part of an attach job, undone with unpublish(). */
+  publishParts(job: AttachJob, nl: Netlink, ep: EndpointRecord): void;
   /** Withdraws an endpoint's ports (those still pointing at it). */
   unpublish(nl: Netlink, ep: EndpointRecord): Promise<void>;
   /** The host ports published now, as 'tcp/8080' keys: what a random host port must avoid. */
@@ -80,6 +84,11 @@ export interface Driver<N extends string = DriverName> {
    * endpoint (`gateway`), the default route. Pushes its undo as it goes.
    */
   join(ctx: DriverContext, ns: NetnsTarget, ep: EndpointRecord, net: NetworkRecord, gateway: boolean, undo: Undo, step: (s: AttachStep) => Promise<void>): Promise<void>;
+  /**
+   * join as parts of an attach job that also makes the sandbox's namespace `ns`: the same links
+   * and sandbox side with no JS between them (attach-job.ts). Absent: the engine calls join.
+   */
+  joinParts?(ctx: DriverContext, job: AttachJob, ns: JobNetns, ep: EndpointRecord, net: NetworkRecord, gateway: boolean): void;
   /** Deletes an endpoint's link (a link already gone is fine). */
   leave(ctx: DriverContext, ns: NetnsTarget, ep: EndpointRecord): Promise<void>;
   /** Whether the default route is `dev IFNAME` with no gateway (ipvlan l3). */

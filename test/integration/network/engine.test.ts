@@ -1,6 +1,6 @@
 // lib/network/engine.ts: networks and sandboxes in a throwaway host namespace with a throwaway
 // state directory. Oracles: `ip -j`, `ip netns`, `nft -j`, ping, and the store file itself.
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -296,6 +296,22 @@ describe.skipIf(!isRoot)(`engine (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () =>
         expect((await engine.connect('n', 'x')).ip).toBe('10.83.0.2');
       });
     }
+
+    // With no fault hooks the attach is one native job (attach-job.ts): a part the kernel refuses
+    // is undone with what came before it, the same as the step-by-step path.
+    it('undoes a one-job attach the kernel refuses at its namespace (the name taken outside the store)', async () => {
+      await engine.createNetwork({ name: 'n', subnet: '10.83.0.0/24' });
+      await netns.create(sandboxNetnsName(host, 'x'));
+      await expect(engine.createSandbox({ name: 'x', network: 'n', publish: ['8080:80'] })).rejects.toMatchObject({ code: 'EEXIST', op: 'netns.create' });
+      expect(hostVeths()).toEqual([]);
+      expect(await engine.store.get('sandboxes/x')).toBeUndefined();
+      expect((await storedNetwork('n')).pool.allocated).toEqual([]);
+      expect(existsSync(join('/etc/netns', sandboxNetnsName(host, 'x')))).toBe(false);
+      expect(existsSync(join('/run/nlnet/netns', sandboxNetnsName(host, 'x')))).toBe(false);
+      await netns.delete(sandboxNetnsName(host, 'x'));
+      const sb = await engine.createSandbox({ name: 'x', network: 'n', publish: ['8080:80'] });
+      expect(sb.endpoints[0]!.ip).toBe('10.83.0.2');
+    });
 
     it('undoes a connect the kernel refuses (an eth1 already in the sandbox)', async () => {
       await engine.createNetwork({ name: 'n', subnet: '10.83.0.0/24' });

@@ -256,22 +256,34 @@ const allocated = (p: Binding): ConflictError => {
  * 0.0.0.0:P (two maps) clash is the caller's to check: the engine does it in its store.
  */
 export async function publish(nl: Netlink, ports: readonly FirewallPort[]): Promise<void> {
+  const steps = publishSteps(ports);
+  try {
+    await serialized(nl, async () => {
+      await nl.nft.commit(steps);
+    });
+  } catch (e) {
+    throw await publishFailure(nl, ports, e);
+  }
+}
+
+/** publish()'s transaction, for a commit or an attach job: one `nft create element` per port (a taken key fails it). */
+export function publishSteps(ports: readonly FirewallPort[]): (b: NftBatch) => void {
   const list = checkPorts('ports', ports);
   list.forEach((p, i) => {
     if (list.slice(0, i).some((q) => clash(q, p))) throw allocated(p);
   });
-  try {
-    await serialized(nl, async () => {
-      await nl.nft.commit((b) => {
-        for (const p of list) b.createElements(p.set, [p.element]);
-      });
-    });
-  } catch (e) {
-    if (!(e instanceof NetlinkError && e.code === 'EEXIST')) throw e;
-    // The failure path only: find which port was taken, to name it.
-    const taken = [...(await bindingsIn(nl, 'ip')), ...(await bindingsIn(nl, 'ip6'))];
-    throw allocated(list.find((p) => taken.some((t) => clash(t, p))) ?? list[0]!);
-  }
+  return (b) => {
+    for (const p of list) b.createElements(p.set, [p.element]);
+  };
+}
+
+/** A failed publish as the caller sees it: a taken port (EEXIST) is a ConflictError naming it. */
+export async function publishFailure(nl: Netlink, ports: readonly FirewallPort[], e: unknown): Promise<unknown> {
+  if (!(e instanceof NetlinkError && e.code === 'EEXIST')) return e;
+  // The failure path only: find which port was taken, to name it.
+  const list = checkPorts('ports', ports);
+  const taken = [...(await bindingsIn(nl, 'ip')), ...(await bindingsIn(nl, 'ip6'))];
+  return allocated(list.find((p) => taken.some((t) => clash(t, p))) ?? list[0]!);
 }
 
 /**

@@ -3,12 +3,12 @@
 // endpoint (veth.ts); published ports through the host's nf_tables maps (ports.ts).
 import { ValidationError } from '../../../core/errors.js';
 import { DEFAULT_NETWORK, GWBRIDGE, hostIfName } from '../../model/sandbox.js';
-import { checkIpv6Wish, configureSandbox, deleteLink, MTU, withNetlink } from '../common.js';
+import { checkIpv6Wish, configureSandbox, deleteLink, MTU, sandboxSteps, withNetlink } from '../common.js';
 import type { Driver } from '../driver.js';
 import * as firewall from './firewall.js';
 import { ports } from './ports.js';
 import { reconcileBridges } from './reconcile.js';
-import { bridgeSpec, createBridge, createVeth, firewallSpec, ICC, isSwitch, MASQUERADE, vethSpec } from './veth.js';
+import { bridgeSpec, createBridge, createVeth, firewallSpec, ICC, isSwitch, MASQUERADE, vethSpec, vethSteps } from './veth.js';
 
 function checkBool(options: Record<string, string>, key: string): void {
   const v = options[key];
@@ -58,6 +58,15 @@ export const bridge: Driver<'bridge'> = {
     undo.push(() => deleteLink(nl, ep.hostIf));
     await step('sandbox');
     await withNetlink(ns, (s) => configureSandbox(s, spec, gateway ? net.gateway : undefined, false, gateway ? net.gateway6 : undefined));
+  },
+
+  /** join's two batches as parts of the attach job; a pair made by a part that then failed is deleted. */
+  joinParts({ nl, owner }, a, ns, ep, net, gateway) {
+    const spec = vethSpec(ns, ep, net, owner);
+    const veth = a.job.batch(nl, (b) => vethSteps(b, spec));
+    a.part(veth, { step: 'veth', undo: () => deleteLink(nl, ep.hostIf), partial: async (e) => ((e as { step?: number }).step === 0 ? undefined : deleteLink(nl, ep.hostIf)) });
+    const side = a.job.batchIn(ns, (b) => sandboxSteps(b, spec, gateway ? net.gateway : undefined, false, gateway ? net.gateway6 : undefined));
+    a.part(side, { step: 'sandbox' });
   },
 
   // The host end takes its peer with it.

@@ -39,6 +39,12 @@ const showPort = (p: firewall.FirewallPort): string => {
 
 export const ports: PortPublisher = {
   publish: (nl, ep) => firewall.publish(nl, firewallPorts(ep)),
+  publishParts(a, nl, ep) {
+    const list = firewallPorts(ep);
+    if (list.length === 0) return;
+    const part = a.job.commit(nl, firewall.publishSteps(list));
+    a.part(part, { step: 'publish', undo: () => firewall.unpublish(nl, list), explain: (e) => firewall.publishFailure(nl, list, e) });
+  },
   unpublish: (nl, ep) => firewall.unpublish(nl, firewallPorts(ep)),
   publishedKeys: (nl) => firewall.publishedKeys(nl),
 

@@ -3,6 +3,7 @@
 // sandbox. Each side of an attachment is one batch (one native call); the caller undoes what finished.
 import { randomBytes } from 'node:crypto';
 
+import type { Batch } from '../../../rtnl/batch.js';
 import type { Netlink } from '../../../rtnl/netlink.js';
 import type { NetnsTarget } from '../../../netns/namespace.js';
 import type { EndpointRecord, NetworkRecord } from '../../model/sandbox.js';
@@ -86,17 +87,20 @@ export interface EndpointSpec {
  * failed is deleted before the error is rethrown.
  */
 export async function createVeth(host: Netlink, e: EndpointSpec): Promise<void> {
-  await batchMakingLink(host, e.hostIf, (b) => {
-    const v = b.link.add({
-      kind: 'veth',
-      name: e.hostIf,
-      mtu: e.mtu,
-      master: e.bridge,
-      peer: { name: e.ifname, netns: e.netns, address: e.mac, mtu: e.mtu },
-    });
-    if (e.isolated === true) b.bridge.setPort(v, { isolated: true });
-    b.link.set(v, { up: true, ...(e.owner === undefined ? {} : { alias: e.owner }) });
+  await batchMakingLink(host, e.hostIf, (b) => vethSteps(b, e));
+}
+
+/** createVeth's steps, for a batch or an attach job (the pair is its first step). */
+export function vethSteps(b: Batch, e: EndpointSpec): void {
+  const v = b.link.add({
+    kind: 'veth',
+    name: e.hostIf,
+    mtu: e.mtu,
+    master: e.bridge,
+    peer: { name: e.ifname, netns: e.netns, address: e.mac, mtu: e.mtu },
   });
+  if (e.isolated === true) b.bridge.setPort(v, { isolated: true });
+  b.link.set(v, { up: true, ...(e.owner === undefined ? {} : { alias: e.owner }) });
 }
 
 /** The bridge of a network record, as createBridge takes it, marked as made by `owner`. */
