@@ -38,7 +38,10 @@ export type NativeJobPart =
   | { protocol: number; ops: NativeOp[]; options?: ExecOptions };
 
 export interface NativeJob {
-  run(count?: number): Promise<Body[][][]>;
+  /** Runs the next `count` parts (default: all left); `more`: parts will be appended, keep the job's namespace open. */
+  run(count?: number, more?: boolean): Promise<Body[][][]>;
+  /** Adds parts, between runs. */
+  append(parts: NativeJobPart[]): void;
 }
 
 export interface NativeSubscription {
@@ -120,7 +123,7 @@ type RawJobPart = Exclude<NativeJobPart, { handle: NativeHandle }> | { handle: R
 
 interface RawBinding extends Omit<NativeBinding, 'Handle' | 'Subscription' | 'decode' | 'Job'> {
   Handle: new (nsfd: number, protocol: number, dumpRetries?: number) => RawHandle;
-  Job: new (parts: RawJobPart[]) => { run(count?: number): Promise<NativeTape> };
+  Job: new (parts: RawJobPart[]) => { run(count?: number, more?: boolean): Promise<NativeTape>; append(parts: RawJobPart[]): void };
   Subscription: new (fd: number, protocol: number, onMessages: (tape: NativeTape, overflowed: boolean) => void) => NativeSubscription;
   decode(protocol: number, bytes: Buffer): NativeTape;
 }
@@ -132,6 +135,14 @@ const raw = load(root) as RawBinding;
 
 /** The addon's handle behind each typed one: what a job's parts name. */
 const rawHandles = new WeakMap<NativeHandle, RawHandle>();
+
+/** A job's part as the addon takes it: the addon's own handle. */
+function rawPart(p: NativeJobPart): RawJobPart {
+  if (!('handle' in p)) return p;
+  const h = rawHandles.get(p.handle);
+  if (h === undefined) throw new TypeError('job: a part names a handle that is not the addon’s');
+  return { ...p, handle: h };
+}
 
 /** The addon, with its tapes turned into objects. */
 export const native: NativeBinding = {
@@ -170,23 +181,19 @@ export const native: NativeBinding = {
   Job: class Job implements NativeJob {
     readonly #j;
     constructor(parts: NativeJobPart[]) {
-      this.#j = new raw.Job(
-        parts.map((p): RawJobPart => {
-          if (!('handle' in p)) return p;
-          const h = rawHandles.get(p.handle);
-          if (h === undefined) throw new TypeError('job: a part names a handle that is not the addon’s');
-          return { ...p, handle: h };
-        }),
-      );
+      this.#j = new raw.Job(parts.map(rawPart));
     }
-    async run(count?: number): Promise<Body[][][]> {
+    async run(count?: number, more?: boolean): Promise<Body[][][]> {
       try {
-        return (build(await this.#j.run(count)) as { results: Body[][][] }).results;
+        return (build(await this.#j.run(count, more)) as { results: Body[][][] }).results;
       } catch (e) {
         const tape = (e as { tape?: NativeTape }).tape;
         if (tape) Object.assign(e as object, { jobResults: (build(tape) as { results: Body[][][] }).results, tape: undefined });
         throw e;
       }
+    }
+    append(parts: NativeJobPart[]): void {
+      this.#j.append(parts.map(rawPart));
     }
   },
   decode: (protocol, bytes) => build(raw.decode(protocol, bytes)) as ReturnType<NativeBinding['decode']>,

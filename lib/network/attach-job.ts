@@ -28,6 +28,8 @@ interface PartUndo {
 export class AttachJob {
   readonly job = new Job();
   readonly #parts = new Map<number, PartUndo>();
+  /** The parts before this one have their undo pushed. */
+  #undone = 0;
 
   /** What part `index` (as the job's adder returned it) needs when it or a later part fails. */
   part(index: number, p: PartUndo): void {
@@ -35,20 +37,26 @@ export class AttachJob {
   }
 
   /**
-   * Runs the job, pushing onto `undo` what each finished part needs; on failure, also undoes what
-   * the failed part did and rethrows its error. `step`: the engine's fault hook (tests only).
+   * Runs the parts added since the last run, pushing onto `undo` what each finished part needs;
+   * on failure, also undoes what the failed part did and rethrows its error. `more`: parts come
+   * after this run (Job.run). `step`: the engine's fault hook (tests only).
    */
-  async run(undo: Undo, step?: (s: AttachStep) => Promise<void>): Promise<void> {
-    let reached = 0;
+  async run(undo: Undo, options: { more?: boolean; step?: ((s: AttachStep) => Promise<void>) | undefined } = {}): Promise<void> {
+    const { step } = options;
+    let reached = this.#undone;
     try {
-      await this.job.run(
-        step &&
-          (async (i) => {
-            reached = i;
-            const s = this.#parts.get(i)?.step;
-            if (s !== undefined) await step(s);
-          }),
-      );
+      await this.job.run({
+        more: options.more === true,
+        ...(step === undefined
+          ? {}
+          : {
+              before: async (i: number) => {
+                reached = i;
+                const s = this.#parts.get(i)?.step;
+                if (s !== undefined) await step(s);
+              },
+            }),
+      });
     } catch (e) {
       const failed = failedPart(e);
       this.#pushUndo(undo, failed ?? reached);
@@ -61,8 +69,8 @@ export class AttachJob {
   }
 
   #pushUndo(undo: Undo, before: number): void {
-    for (let i = 0; i < before; i++) {
-      const u = this.#parts.get(i)?.undo;
+    for (; this.#undone < before; this.#undone++) {
+      const u = this.#parts.get(this.#undone)?.undo;
       if (u !== undefined) undo.push(u);
     }
   }
@@ -73,16 +81,25 @@ export const jobCanAttach = (sb: SandboxRecord, joined: readonly (readonly [Endp
   sb.ownsNetns && joined.every(([, n]) => driverFor(n.driver).joinParts !== undefined);
 
 /**
- * A new sandbox's kernel side in one job: the marker (owner.ts), `ip netns add`, each endpoint
- * (its driver's joinParts, then its published ports; the default route from each network that
- * gives one), `lo` up for a sandbox with no network, and its /etc/netns files. Pushes the undo of
- * what finished; `step` is the engine's fault hook.
+ * The start of a new sandbox's job: its marker (owner.ts), then `ip netns add`. The engine runs it
+ * while the store decides the sandbox's endpoints (with `more`), or attachJob adds the rest first.
  */
-export async function attachJob(ctx: DriverContext, sb: SandboxRecord, joined: readonly (readonly [EndpointRecord, NetworkRecord])[], undo: Undo, step?: (s: AttachStep) => Promise<void>): Promise<void> {
+export function sandboxJob(owner: string, netnsName: string): AttachJob {
   const a = new AttachJob();
-  a.part(a.job.writeFile(netnsMark(sb.netns), markText(ctx.owner)), { step: 'netns', undo: async () => unmarkNetns(sb.netns) });
-  const ns = a.job.netns(sb.netns);
-  a.part(a.job.length - 1, { undo: () => netns.delete(sb.netns) });
+  a.part(a.job.writeFile(netnsMark(netnsName), markText(owner)), { step: 'netns', undo: async () => unmarkNetns(netnsName) });
+  a.job.netns(netnsName);
+  a.part(a.job.length - 1, { undo: () => netns.delete(netnsName) });
+  return a;
+}
+
+/**
+ * A new sandbox's kernel side in one job, after sandboxJob's parts (run already or not): each
+ * endpoint (its driver's joinParts, then its published ports; the default route from each network
+ * that gives one), `lo` up for a sandbox with no network, and its /etc/netns files. Pushes the
+ * undo of what finished; `step` is the engine's fault hook.
+ */
+export async function attachJob(ctx: DriverContext, a: AttachJob, sb: SandboxRecord, joined: readonly (readonly [EndpointRecord, NetworkRecord])[], undo: Undo, step?: (s: AttachStep) => Promise<void>): Promise<void> {
+  const ns = a.job.namespace!;
   if (joined.length === 0) a.job.batchIn(ns, (b) => b.link.set('lo', { up: true }));
   for (const [ep, net] of joined) {
     const driver = driverFor(net.driver);
@@ -93,5 +110,5 @@ export async function attachJob(ctx: DriverContext, sb: SandboxRecord, joined: r
   const files = sandboxFiles(sb, joined[0]?.[1]);
   a.part(a.job.writeFile(join(ETC_NETNS, sb.netns, 'hosts'), files.hosts), { undo: async () => removeSandboxEtc(sb.netns) });
   a.job.writeFile(join(ETC_NETNS, sb.netns, 'resolv.conf'), files.resolvConf);
-  await a.run(undo, step);
+  await a.run(undo, { step });
 }

@@ -24,7 +24,7 @@ import { globalEndpoints, globalNetworks } from './overlay/records.js';
 import { OverlayAgent, type OverlayAgentOptions } from './overlay/agent.js';
 import type { EtcdStore } from './store/etcd.js';
 import { plumb, rollback, routeDefault, unplumb, withNetlink, type Undo } from './plumbing.js';
-import { attachJob, jobCanAttach } from './attach-job.js';
+import { attachJob, jobCanAttach, sandboxJob } from './attach-job.js';
 import { inspectJson, type NetworkInspect } from './model/inspect.js';
 import { DnsService, type DnsServiceOptions } from './dns/service.js';
 import { removeSandboxEtc, writeSandboxFiles } from './etc.js';
@@ -64,6 +64,8 @@ export class Engine {
   faults: EngineFaults | undefined;
   /** A predefined network's creation (bridge, docker_gwbridge) while it runs, so concurrent first users wait for one. */
   readonly #creating = new Map<string, Promise<void>>();
+  /** The sandbox creates of this process still running, by name: the next of a name waits for them. */
+  readonly #sandboxCreates = new Map<string, Promise<void>>();
   /** The predefined networks known to exist. */
   readonly #exists = new Set<string>();
   /** Removes this process from the state's list of open engines (store/presence.ts). */
@@ -318,6 +320,22 @@ export class Engine {
   async createSandbox(opts: CreateSandboxOptions): Promise<SandboxRecord> {
     this.#writable();
     const name = checkName('name', opts.name);
+    // Creates of one name in this process go one after the other: each makes the namespace
+    // named after the sandbox before the store says whether the name is free (below).
+    const before = this.#sandboxCreates.get(name);
+    const mine = before === undefined ? this.#createSandbox(name, opts) : before.then(() => this.#createSandbox(name, opts));
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#sandboxCreates.set(name, settled);
+    void settled.then(() => {
+      if (this.#sandboxCreates.get(name) === settled) this.#sandboxCreates.delete(name);
+    });
+    return mine;
+  }
+
+  async #createSandbox(name: string, opts: CreateSandboxOptions): Promise<SandboxRecord> {
     const mode = parseMode(opts.network);
     if (mode.kind === 'network') checkName('network', mode.network);
     if (mode.kind === 'container') checkName('network', mode.target);
@@ -337,6 +355,8 @@ export class Engine {
     const firewallTaken = wanted.some((s) => s.hostPort === undefined) ? await this.#publishedKeys() : undefined;
     const portsFor = (existing: readonly PublishedPort[]): PublishedPort[] => resolvePorts(wanted, existing, { range: range ?? [1, 65535], ...(firewallTaken === undefined ? {} : { alsoTaken: firewallTaken }) });
     const undo: Undo = [];
+    // The start of the sandbox's job while the store decides: awaited before anything is undone.
+    let started: Promise<void> | undefined;
     try {
       // An overlay network's endpoint is reserved in the cluster store first (etcd down: nothing
       // changed yet), and the sandbox joins docker_gwbridge too unless the network is internal.
@@ -355,6 +375,16 @@ export class Engine {
       }
       if (predefined !== undefined && (await this.#ensurePredefined(predefined))) undo.push(() => this.#dropPredefinedIfUnused(predefined));
       await this.#step('allocate');
+      // The sandbox's namespace is named after it: its job starts making it (marker, `ip netns
+      // add`) while the store decides what goes in it. Not with the fault hooks (tests), which
+      // keep every step in order; not for a name the store has (the transaction refuses it, and
+      // its sandbox's marker must stay).
+      const early =
+        this.faults === undefined && (mode.kind === 'none' || (mode.kind === 'network' && !global)) && (await this.#records.sandboxes.get(name)) === undefined
+          ? sandboxJob(this.#owner, sandboxNetnsName(this.hostNetns, name))
+          : undefined;
+      started = early?.run(undo, { more: true });
+      started?.catch(() => undefined);
       // The kernel work overlaps the store's write of this decision; `written` is awaited before
       // the attach counts as done. A crash before the write leaves kernel objects the store does
       // not know, which reconcile removes.
@@ -408,9 +438,10 @@ export class Engine {
       undo.push(() => this.#release(name, attachments, true));
       // Awaited below; until then its failure is only held for that await.
       written.catch(() => undefined);
+      await started;
       if (jobCanAttach(sandbox, attachments)) {
         // One native job, no JS between the kernel steps (attach-job.ts).
-        await attachJob(this.#ctx(), sandbox, attachments, undo, this.faults === undefined ? undefined : (st) => this.#step(st));
+        await attachJob(this.#ctx(), early ?? sandboxJob(this.#owner, sandbox.netns), sandbox, attachments, undo, this.faults === undefined ? undefined : (st) => this.#step(st));
         await written;
         await this.#step('finish');
         return sandbox;
@@ -419,7 +450,9 @@ export class Engine {
       // opening of their own.
       let opened: Netns | undefined;
       try {
-        if (sandbox.ownsNetns) {
+        if (early !== undefined) {
+          opened = await netns.open(sandbox.netns);
+        } else if (sandbox.ownsNetns) {
           await this.#step('netns');
           // The marker first: a crash right after it leaves a marker without a namespace, never
           // a namespace that reconcile cannot prove is ours.
@@ -427,8 +460,8 @@ export class Engine {
           undo.push(async () => unmarkNetns(sandbox.netns));
           opened = await netns.createOpen(sandbox.netns);
           undo.push(() => netns.delete(sandbox.netns));
-          if (attachments.length === 0) await withNetlink(opened, (s) => s.link.set('lo', { up: true }));
         }
+        if (opened !== undefined && attachments.length === 0) await withNetlink(opened, (s) => s.link.set('lo', { up: true }));
         await allOf(attachments.map(([endpoint, network]) => this.#attach(opened ?? sandbox.netns, endpoint, network, undo, overlay?.etcd)));
       } finally {
         opened?.close();
@@ -442,6 +475,7 @@ export class Engine {
       await this.#step('finish');
       return sandbox;
     } catch (e) {
+      await started?.catch(() => undefined);
       await rollback(undo);
       throw e;
     }

@@ -3,7 +3,7 @@
 // handle or in the new namespace, nf_tables transactions. It stops at the first failure, which
 // says which part failed; undoing the parts that finished is the caller's, who knows what they
 // meant (as with a batch).
-import { isNativeError, native, type Body, type NativeJobPart } from '../core/binding.js';
+import { isNativeError, native, type Body, type NativeJob, type NativeJobPart } from '../core/binding.js';
 import { NetlinkError, ValidationError } from '../core/errors.js';
 import { stepsError, type Op } from '../core/op.js';
 import { JobNetns, netnsError } from '../netns/namespace.js';
@@ -29,6 +29,14 @@ export const failedPart = (e: unknown): number | undefined => (e instanceof Erro
 export class Job {
   readonly #parts: Part[] = [];
   #netns: JobNetns | undefined;
+  #native: NativeJob | undefined;
+  /** How many parts were handed to the native job. */
+  #ran = 0;
+
+  /** The namespace this job makes, once netns() named it. */
+  get namespace(): JobNetns | undefined {
+    return this.#netns;
+  }
 
   /** How many parts the job has; each adder returns its part's index. */
   get length(): number {
@@ -75,32 +83,41 @@ export class Job {
   }
 
   /**
-   * Runs every part in one native call; resolves to each part's step results ([] for a netns or
-   * file part). With `before`, the parts run one native call each, awaiting `before(i)` ahead of
-   * part i: for fault-injection tests, which stop or fail a job between two parts.
+   * Runs the parts added since the last run (all of them the first time) in one native call;
+   * resolves to their step results ([] for a netns or file part). `more`: parts will be added and
+   * run after this, so the job's namespace stays open for them (an attach makes its namespace
+   * while the store decides what goes in it). `before`: the parts run one native call each,
+   * awaiting `before(i)` ahead of part i: for fault-injection tests, which stop or fail a job
+   * between two parts. A job that failed runs nothing more.
    */
-  async run(before?: (part: number) => Promise<void>): Promise<unknown[][]> {
-    const ops = this.#parts.flatMap((p) => p.ops ?? []);
-    let at = 0;
+  async run(options: { more?: boolean; before?: (part: number) => Promise<void> } = {}): Promise<unknown[][]> {
+    const from = this.#ran;
+    const parts = this.#parts.slice(from);
+    const ops = parts.flatMap((p) => p.ops ?? []);
+    let at = from;
     try {
       for (const op of ops) if (op.prepare) await op.prepare();
-      const job = new native.Job(this.#parts.map((p) => p.native));
+      const natives = parts.map((p) => p.native);
+      if (this.#native === undefined) this.#native = new native.Job(natives);
+      else this.#native.append(natives);
+      this.#ran = this.#parts.length;
       const replies: Body[][][] = [];
-      if (before === undefined) replies.push(...(await job.run()));
+      const more = options.more === true;
+      if (options.before === undefined) replies.push(...(await this.#native.run(undefined, more)));
       else
         for (; at < this.#parts.length; at++) {
-          await before(at);
-          replies.push(...(await job.run(1)));
+          await options.before(at);
+          replies.push(...(await this.#native.run(1, more || at < this.#parts.length - 1)));
         }
-      return replies.map((r, i) => parse(this.#parts[i]!, r));
+      return replies.map((r, i) => parse(parts[i]!, r));
     } catch (e) {
-      throw this.#error(e, before === undefined ? 0 : at);
+      throw this.#error(e, at);
     } finally {
       for (const op of ops) op.cleanup?.();
     }
   }
 
-  /** A native failure as the failing part's error; `from` is the first part of the failed run. */
+  /** A native failure as the failing part's error; `from` is the first part of the failed native run. */
   #error(e: unknown, from: number): unknown {
     if (!isNativeError(e) || e.part === undefined) return e;
     const part = this.#parts[e.part]!;

@@ -164,8 +164,12 @@ function selector(dev: IfRef, field: string): Body {
 const STATS_OFF = { extMask: RTEXT_FILTER_SKIP_STATS };
 
 export const linkOps = {
-  /** `ip link add NAME type KIND …` */
-  add(spec: LinkSpec): Op<Link | undefined> {
+  /**
+   * `ip link add NAME type KIND …`. With `echo: false` the kernel sends nothing back: the step
+   * returns undefined and later steps must name the link, not refer to this step (an attach's
+   * veth: the echo is a whole link message to receive and decode).
+   */
+  add(spec: LinkSpec, options: { echo?: boolean } = {}): Op<Link | undefined> {
     const s = object('link', spec) as LinkSpec & Record<string, unknown>;
     const name = ifname('link.name', s.name);
     if (s.alias !== undefined) throw new ValidationError('link.alias', s.alias, 'the kernel ignores an alias on a new link: set it with link.set once the link exists');
@@ -174,6 +178,7 @@ export const linkOps = {
     commonToNative(s, 'link', body, targets);
     body.name = name;
     body.info = kindToNative(s.kind, s, 'link', false, targets);
+    if (options.echo === false) return withNetnsFd({ op: 'link.add', type: RTM_NEWLINK, flags: F_ADD, body, parse: () => undefined }, targets);
     // A link born in another namespace has no ifindex here: nothing to look up by name after it.
     const here = s.netns === undefined ? { name } : {};
     return withNetnsFd(

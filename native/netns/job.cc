@@ -4,9 +4,11 @@
 // the new namespace, an nf_tables transaction. The parts are messages and files; what they mean
 // (a sandbox, a published port) is the caller's, and so is undoing the parts that finished.
 //
-//   new Job([part…]); job.run(count?) → Promise<tape { results: [[[body…] per step] per part] }>
+//   new Job([part…]); job.run(count?, more?) → Promise<tape { results: [[[body…] per step] per part] }>
 //   runs the next `count` parts (all that are left by default; fault-injection tests run them
-//   one at a time, with JS between), a non-ops part's results []
+//   one at a time, with JS between), a non-ops part's results []; job.append([part…]) adds parts
+//   between runs (an attach starts its namespace while the store decides the rest); a run with
+//   `more` keeps the job's namespace open for them
 //   part: { netns: NAME }                       ip netns add NAME; later parts may carry its
 //                                               descriptor ({ jobNetns: true } as netnsFd)
 //         { file: PATH, data: STRING }          written whole, its directory made (0755)
@@ -60,8 +62,12 @@ Failure make_parent(const std::string& path) {
 }
 
 Failure write_file(const FilePart& p) {
-  if (Failure f = make_parent(p.path)) return f;
   int fd = open(p.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // Directories made only when missing: each mkdir is a path walk, and they mostly exist.
+  if (fd < 0 && errno == ENOENT) {
+    if (Failure f = make_parent(p.path)) return f;
+    fd = open(p.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  }
   if (fd < 0) return Failure::sys(errno, "open", p.path);
   Failure f;
   for (size_t done = 0; done < p.data.size();) {
@@ -82,9 +88,10 @@ class JobState {
   explicit JobState(std::vector<Part> parts) : parts_(std::move(parts)) {}
   ~JobState() { finish(); }
 
-  // Runs parts [next, next + count) on the calling namespace thread, writing their results.
-  void run(size_t count, Tape& tape) {
-    size_t from = next_, to = std::min(parts_.size(), next_ + count);
+  // Runs parts [next, next + count) on the calling namespace thread, writing their results;
+  // keeps the namespace and its sockets for parts still to come when `more`.
+  void run(size_t count, bool more, Tape& tape) {
+    size_t from = next_, to = next_ + std::min(count, parts_.size() - next_);
     for (; next_ < to; next_++) {
       failure_ = run(parts_[next_]);
       if (failure_) break;
@@ -103,13 +110,19 @@ class JobState {
     }
     tape.end();
     tape.end();
-    if (failure_ || next_ == parts_.size()) finish();
+    if (failure_ || (next_ == parts_.size() && !more)) finish();
+  }
+
+  // Between runs only: a running job's parts are read by its namespace thread.
+  void append(std::vector<Part> more) {
+    for (Part& p : more) parts_.push_back(std::move(p));
   }
 
   bool busy = false;
   const Failure& failure() const { return failure_; }
   size_t failed_part() const { return next_; }
   bool done() const { return failure_ || next_ == parts_.size(); }
+  bool failed() const { return static_cast<bool>(failure_); }
 
  private:
   Failure run(Part& part) {
@@ -169,9 +182,9 @@ class JobState {
 
 class JobRun : public NsTask {
  public:
-  JobRun(std::shared_ptr<JobState> state, size_t count) : state_(std::move(state)), count_(count) {}
+  JobRun(std::shared_ptr<JobState> state, size_t count, bool more) : state_(std::move(state)), count_(count), more_(more) {}
 
-  void execute() override { state_->run(count_, tape_); }
+  void execute() override { state_->run(count_, more_, tape_); }
 
   void settle(Napi::Env env, Napi::Promise::Deferred& deferred) override {
     state_->busy = false;
@@ -186,6 +199,7 @@ class JobRun : public NsTask {
  private:
   std::shared_ptr<JobState> state_;
   size_t count_;
+  bool more_;
   Tape tape_;
 };
 
@@ -223,7 +237,9 @@ std::vector<Part> parts_from_js(Napi::Env env, const Napi::Value& value) {
 
 class Job : public Napi::ObjectWrap<Job> {
  public:
-  static Napi::Function define(Napi::Env env) { return DefineClass(env, "Job", {InstanceMethod<&Job::Run>("run")}); }
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "Job", {InstanceMethod<&Job::Run>("run"), InstanceMethod<&Job::Append>("append")});
+  }
 
   explicit Job(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<Job>(info), state_(std::make_shared<JobState>(parts_from_js(info.Env(), info[0]))) {}
@@ -234,8 +250,17 @@ class Job : public Napi::ObjectWrap<Job> {
     if (state_->busy) throw Napi::Error::New(env, "job: already running");
     if (state_->done()) throw Napi::Error::New(env, "job: nothing left to run");
     size_t count = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : SIZE_MAX;
+    bool more = info[1].ToBoolean().Value();
     state_->busy = true;
-    return start_ns_task(env, std::make_unique<JobRun>(state_, count));
+    return start_ns_task(env, std::make_unique<JobRun>(state_, count, more));
+  }
+
+  Napi::Value Append(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (state_->busy) throw Napi::Error::New(env, "job: cannot add parts while it runs");
+    if (state_->failed()) throw Napi::Error::New(env, "job: it failed; nothing more runs");
+    state_->append(parts_from_js(env, info[0]));
+    return env.Undefined();
   }
 
   std::shared_ptr<JobState> state_;

@@ -313,6 +313,25 @@ describe.skipIf(!isRoot)(`engine (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () =>
       expect(sb.endpoints[0]!.ip).toBe('10.83.0.2');
     });
 
+    // The namespace is made while the store decides: a refused name must leave the sandbox that
+    // has it untouched (its namespace, marker, files), also when both attaches run at once.
+    it('refuses a name in use and leaves its sandbox whole, one after the other and at once', async () => {
+      await engine.createNetwork({ name: 'n', subnet: '10.83.0.0/24' });
+      const a = await engine.createSandbox({ name: 'x', network: 'n' });
+      await expect(engine.createSandbox({ name: 'x', network: 'n' })).rejects.toBeInstanceOf(ConflictError);
+      await expect(engine.createSandbox({ name: 'x', network: 'none' })).rejects.toBeInstanceOf(ConflictError);
+      const same = await Promise.allSettled([engine.createSandbox({ name: 'y', network: 'n' }), engine.createSandbox({ name: 'y', network: 'n' })]);
+      expect(same.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect((same.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
+      for (const sb of [a, await engine.inspectSandbox('y')]) {
+        expect(v4(sb.netns, 'eth0')).toEqual([`${sb.endpoints[0]!.ip}/24`]);
+        expect(existsSync(join('/run/nlnet/netns', sb.netns))).toBe(true);
+        expect(existsSync(join('/etc/netns', sb.netns, 'hosts'))).toBe(true);
+      }
+      expect(hostVeths()).toHaveLength(2);
+      expect((await storedNetwork('n')).pool.allocated).toEqual(['10.83.0.2-10.83.0.3']);
+    });
+
     it('undoes a connect the kernel refuses (an eth1 already in the sandbox)', async () => {
       await engine.createNetwork({ name: 'n', subnet: '10.83.0.0/24' });
       await engine.createNetwork({ name: 'm', subnet: '10.84.0.0/24' });

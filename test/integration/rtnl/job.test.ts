@@ -80,13 +80,28 @@ describe.skipIf(!isRoot)(`job (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () => {
     const ns = job.netns(made);
     attach(job, ns);
     const seen: number[] = [];
-    await job.run(async (i) => {
-      seen.push(i);
-      // Between parts the namespace exists and the earlier parts are done.
-      if (i === 2) expect(ipj<{ ifname: string }[]>(made, 'link', 'show').map((l) => l.ifname)).toContain('eth0');
+    await job.run({
+      before: async (i) => {
+        seen.push(i);
+        // Between parts the namespace exists and the earlier parts are done.
+        if (i === 2) expect(ipj<{ ifname: string }[]>(made, 'link', 'show').map((l) => l.ifname)).toContain('eth0');
+      },
     });
     expect(seen).toEqual([0, 1, 2, 3]);
     expect(ipj<{ gateway?: string }[]>(made, 'route', 'show', 'default')[0]?.gateway).toBe('172.30.9.1');
+  });
+
+  it('runs in two goes: the namespace first (kept open), the parts added after it next', async () => {
+    const job = new Job();
+    const ns = job.netns(made);
+    expect(await job.run({ more: true })).toEqual([[]]);
+    expect(await netns.list()).toContain(made);
+    attach(job, ns);
+    const results = await job.run();
+    expect(results).toHaveLength(3);
+    expect(ipj<{ gateway?: string }[]>(made, 'route', 'show', 'default')[0]?.gateway).toBe('172.30.9.1');
+    // Everything ran: a third run has nothing to do.
+    await expect(job.run()).rejects.toThrow(/nothing left to run/);
   });
 
   it('stops at the failing part: its error names the part, the step and the operation', async () => {
@@ -147,8 +162,10 @@ describe.skipIf(!isRoot)(`job (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () => {
     const ns = job.netns(made);
     attach(job, ns);
     const e = await job
-      .run(async (i) => {
-        if (i === 2) throw new Error('stop here');
+      .run({
+        before: async (i) => {
+          if (i === 2) throw new Error('stop here');
+        },
       })
       .catch((x: unknown) => x);
     expect((e as Error).message).toBe('stop here');

@@ -90,17 +90,14 @@ export async function createVeth(host: Netlink, e: EndpointSpec): Promise<void> 
   await batchMakingLink(host, e.hostIf, (b) => vethSteps(b, e));
 }
 
-/** createVeth's steps, for a batch or an attach job (the pair is its first step). */
+/**
+ * createVeth's steps, for a batch or an attach job (the pair is its first step). The later steps
+ * name the host end rather than refer to the first, so the kernel need not echo the new link.
+ */
 export function vethSteps(b: Batch, e: EndpointSpec): void {
-  const v = b.link.add({
-    kind: 'veth',
-    name: e.hostIf,
-    mtu: e.mtu,
-    master: e.bridge,
-    peer: { name: e.ifname, netns: e.netns, address: e.mac, mtu: e.mtu },
-  });
-  if (e.isolated === true) b.bridge.setPort(v, { isolated: true });
-  b.link.set(v, { up: true, ...(e.owner === undefined ? {} : { alias: e.owner }) });
+  b.link.add({ kind: 'veth', name: e.hostIf, mtu: e.mtu, master: e.bridge, peer: { name: e.ifname, netns: e.netns, address: e.mac, mtu: e.mtu } }, { echo: false });
+  if (e.isolated === true) b.bridge.setPort(e.hostIf, { isolated: true });
+  b.link.set(e.hostIf, { up: true, ...(e.owner === undefined ? {} : { alias: e.owner }) });
 }
 
 /** The bridge of a network record, as createBridge takes it, marked as made by `owner`. */
