@@ -25,6 +25,7 @@ import { OverlayAgent, type OverlayAgentOptions } from './overlay/agent.js';
 import type { EtcdStore } from './store/etcd.js';
 import { plumb, rollback, routeDefault, unplumb, withNetlink, type Undo } from './plumbing.js';
 import { attachJob, jobCanAttach, sandboxJob } from './attach-job.js';
+import { reapLink } from './link-reaper.js';
 import { inspectJson, type NetworkInspect } from './model/inspect.js';
 import { DnsService, type DnsServiceOptions } from './dns/service.js';
 import { removeSandboxEtc, writeSandboxFiles } from './etc.js';
@@ -549,7 +550,7 @@ export class Engine {
     for (const ep of sb.endpoints) await this.#unpublish(ep);
     await this.#step('unlink');
     // A macvlan/ipvlan or overlay endpoint's link goes with the namespace.
-    for (const ep of sb.endpoints) if (ep.hostIf !== '') await deleteLink(this.nl, ep.hostIf);
+    for (const ep of sb.endpoints) if (ep.hostIf !== '') await reapLink(this.nl, ep.hostIf);
     if (sb.ownsNetns) {
       await this.#step('unnetns');
       await deleteNetns(sb.netns);

@@ -21,6 +21,7 @@ export class Batch {
     /** Returns a reference usable as `dev`/`master`/`link` by later steps of the batch. */
     add: (...a: Parameters<typeof linkOps.add>): LinkRef => this.#push(linkOps.add(...a)),
     del: (...a: Parameters<typeof linkOps.del>): void => void this.#push(linkOps.del(...a)),
+    delGroup: (...a: Parameters<typeof linkOps.delGroup>): void => void this.#push(linkOps.delGroup(...a)),
     set: (...a: Parameters<typeof linkOps.set>): void => void this.#push(linkOps.set(...a)),
   };
   readonly addr = {

@@ -192,6 +192,14 @@ export const linkOps = {
     return { op: 'link.del', type: RTM_DELLINK, flags: F_ACK, body: selector(dev, 'dev'), parse: none };
   },
 
+  /**
+   * `ip link delete group GROUP`: every link of the device group, unregistered by the kernel in
+   * one go (one RCU wait for all, where one request per link waits once each).
+   */
+  delGroup(group: number): Op<void> {
+    return { op: 'link.delGroup', type: RTM_DELLINK, flags: F_ACK, body: { group: uint('group', group, 1, 0xffffffff) }, parse: none };
+  },
+
   /** `ip link set DEV …` */
   set(dev: IfRef, changes: LinkChanges): Op<void> {
     const c = object('changes', changes) as LinkChanges & Record<string, unknown>;
@@ -264,6 +272,11 @@ export class LinkApi {
   /** `ip link del DEV` */
   async del(dev: IfRef): Promise<void> {
     return this.nl.run(linkOps.del(dev));
+  }
+
+  /** `ip link delete group GROUP` (not group 0, which every link starts in). */
+  async delGroup(group: number): Promise<void> {
+    return this.nl.run(linkOps.delGroup(group));
   }
 
   /** `ip link set DEV [up|down] [mtu] [address] [name] [master|nomaster] [netns] [alias] [txqlen] [type KIND …]` */

@@ -98,6 +98,28 @@ describe.skipIf(!isRoot)(`link (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () => {
   /** A veth pair p0/p1 in `here`, to be a parent or a port. */
   const parent = (): Promise<Link> => here().nl.link.add({ name: 'p0', kind: 'veth', peer: { name: 'p1' } });
 
+  it('delGroup: deletes every link of the device group at once, and only those', async () => {
+    const nl = here().nl;
+    await nl.batch((b) => {
+      for (let i = 0; i < 5; i++) b.link.add({ name: `g${i}`, kind: 'veth', peer: { name: `h${i}`, netns: there().name } });
+    });
+    await nl.link.add({ name: 'keep0', kind: 'veth', peer: { name: 'keep1' } });
+    await nl.batch((b) => {
+      for (let i = 0; i < 4; i++) b.link.set(`g${i}`, { devgroup: 7001 });
+    });
+    const inGroup = ipj<{ ifname: string; group: string }[]>(here().name, 'link', 'show').filter((l) => l.group === '7001');
+    expect(inGroup.map((l) => l.ifname).sort()).toEqual(['g0', 'g1', 'g2', 'g3']);
+    await nl.link.delGroup(7001);
+    const left = ipj<{ ifname: string }[]>(here().name, 'link', 'show').map((l) => l.ifname);
+    expect(left).toContain('g4');
+    expect(left).toContain('keep0');
+    expect(left.filter((n) => /^g[0-3]$/.test(n))).toEqual([]);
+    // Each veth took its peer in the other namespace with it.
+    expect(ipj<{ ifname: string }[]>(there().name, 'link', 'show').map((l) => l.ifname).filter((n) => n.startsWith('h'))).toEqual(['h4']);
+    // Group 0 is every link's: refused before the kernel sees it.
+    await expect(nl.link.delGroup(0)).rejects.toBeInstanceOf(ValidationError);
+  });
+
   describe('what nlnet makes, ip reads the same', () => {
     it('veth: names, mtu, address, txqlen, up, on both ends', async () => {
       const made = await here().nl.link.add({
