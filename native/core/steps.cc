@@ -2,6 +2,8 @@
 
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 
 #include <atomic>
 #include <cerrno>
@@ -27,7 +29,19 @@ int32_t echoed_ifindex(const std::vector<uint8_t>& replies) {
   return 0;
 }
 
+// A link's index in the socket's namespace. SIOCGIFINDEX works on any socket, a netlink one
+// included (the kernel falls back to its device ioctls), and costs no message: a request naming
+// its device by name costs one lookup, not a link message built, sent and read. RTM_GETLINK is
+// kept for what the ioctl cannot answer.
 Failure ifindex_by_name(NlSocket& s, const std::string& name, int32_t& out) {
+  ifreq ifr{};
+  if (name.size() < sizeof ifr.ifr_name) {
+    std::memcpy(ifr.ifr_name, name.data(), name.size());
+    if (ioctl(s.fd(), SIOCGIFINDEX, &ifr) == 0 && ifr.ifr_ifindex > 0) {
+      out = ifr.ifr_ifindex;
+      return {};
+    }
+  }
   MsgWriter w(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, sizeof(ifinfomsg));
   w.put_str(IFLA_IFNAME, name);
   std::vector<uint8_t> replies;
