@@ -326,8 +326,9 @@ export function tables({ n, rows, notes }) {
     if (r.perKernel) return `${ratio(r.nlnet, r.other)} (nlnet / kernel)`;
     // Scale rows compare nlnet with itself: how much the cost grew, against the issue's target.
     if (r.target !== undefined || r.grown) {
-      const grown = r.nlnet / r.other;
-      return r.target === undefined ? `${grown.toFixed(2)}× (grown)` : `${grown.toFixed(2)}× (grown; target ≤ ${r.target}×: ${grown <= r.target ? 'met' : 'missed'})`;
+      const x = r.nlnet / r.other;
+      const why = [...(r.grown ? ['grown'] : []), ...(r.target === undefined ? [] : [`target ≤ ${r.target}×: ${x <= r.target ? 'met' : 'missed'}`])];
+      return `${x.toFixed(2)}× (${why.join('; ')})`;
     }
     return ratio(r.other, r.nlnet);
   };
