@@ -173,7 +173,7 @@ export class OverlayDemo {
     const { names, prefixes } = this.namespaces;
     for (const n of await netns.list().catch(() => [] as string[])) if (names.includes(n) || prefixes.some((p) => n.startsWith(p))) await netns.delete(n).catch(() => undefined);
     for (const p of prefixes) {
-      for (const d of sandboxEtcDirs(p)) removeSandboxEtc(d);
+      for (const d of sandboxEtcDirs(p)) await removeSandboxEtc(d).catch(() => undefined);
       unmarkPrefixed(p);
     }
     for (const h of this.hosts) if (h.stateDir !== undefined) rmSync(h.stateDir, { recursive: true, force: true });

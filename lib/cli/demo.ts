@@ -54,7 +54,7 @@ export async function demo(_options?: GlobalOptions): Promise<number> {
     // Whatever a failure left: the engine's sandbox namespaces of this host, then the two of the world.
     const prefix = sandboxNetnsName(world.host, '');
     for (const n of await netns.list().catch(() => [] as string[])) if (n.startsWith(prefix) || n === world.host || n === world.outside) await netns.delete(n).catch(() => undefined);
-    for (const d of sandboxEtcDirs(prefix)) removeSandboxEtc(d);
+    for (const d of sandboxEtcDirs(prefix)) await removeSandboxEtc(d).catch(() => undefined);
     unmarkPrefixed(prefix);
     rmSync(stateDir, { recursive: true, force: true });
   };

@@ -470,7 +470,7 @@ export class Engine {
       if (sandbox.ownsNetns) {
         // Its /etc/resolv.conf and /etc/hosts, where `ip netns exec` and `nlnet exec` bind them.
         writeSandboxFiles(sandbox, attachments[0]?.[1]);
-        undo.push(async () => removeSandboxEtc(sandbox.netns));
+        undo.push(() => removeSandboxEtc(sandbox.netns));
       }
       await written;
       await this.#step('finish');
@@ -549,12 +549,16 @@ export class Engine {
     await this.#step('unpublish');
     for (const ep of sb.endpoints) await this.#unpublish(ep);
     await this.#step('unlink');
+    // Its /etc files go on a pool thread while the kernel deletes the links: removing them takes
+    // a millisecond on some disks, and a sandbox found again without them gets them back.
+    const etcGone = sb.ownsNetns ? removeSandboxEtc(sb.netns) : undefined;
+    etcGone?.catch(() => undefined);
     // A macvlan/ipvlan or overlay endpoint's link goes with the namespace.
     for (const ep of sb.endpoints) if (ep.hostIf !== '') await reapLink(this.nl, ep.hostIf);
     if (sb.ownsNetns) {
       await this.#step('unnetns');
       await deleteNetns(sb.netns);
-      removeSandboxEtc(sb.netns);
+      await etcGone;
       unmarkNetns(sb.netns);
     }
     if (etcd !== undefined) {

@@ -1,6 +1,7 @@
 // A sandbox's own /etc/hosts and /etc/resolv.conf, where `ip netns exec` (and `nlnet exec`) bind
 // them over /etc: /etc/netns/<namespace>/. Written when the sandbox is made, removed with it.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { sandboxResolvConf } from './dns/index.js';
@@ -51,9 +52,22 @@ export function sandboxFiles(sb: Pick<SandboxRecord, 'name' | 'endpoints'>, firs
   return { hosts: hostsFile(sb.name, sb.endpoints[0]?.ip), resolvConf: sandboxResolvConf(hostResolvConf(), nameserver) };
 }
 
-/** Removes /etc/netns/NS; gone already is fine. */
-export function removeSandboxEtc(netnsName: string): void {
-  rmSync(join(ETC_NETNS, netnsName), { recursive: true, force: true });
+/**
+ * Removes /etc/netns/NS; gone already is fine. Off the JS thread (libuv's pool): on some disks
+ * removing two files and a directory takes a millisecond. The two files nlnet writes, then the
+ * directory, where a recursive rm walks and stats the tree; anything else in it: the recursive rm.
+ */
+export async function removeSandboxEtc(netnsName: string): Promise<void> {
+  const dir = join(ETC_NETNS, netnsName);
+  try {
+    await Promise.all(['hosts', 'resolv.conf'].map((file) => rm(join(dir, file), { force: true })));
+    await rmdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** The /etc/netns entries whose names start with `prefix` (a host's sandbox namespaces). */

@@ -99,7 +99,7 @@ async function repairNamespaces(owner: string, sandboxes: readonly SandboxRecord
       report.removed.push(`netns ${ns}`);
     }
     if (existsSync(join(ETC_NETNS, ns))) {
-      removeSandboxEtc(ns);
+      await removeSandboxEtc(ns);
       report.removed.push(`/etc/netns/${ns}`);
     }
     unmarkNetns(ns);
