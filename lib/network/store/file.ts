@@ -9,8 +9,10 @@
 // `compactBytes`), the commit that crossed the line also rewrites the snapshot and starts an
 // empty journal; spread over the commits that filled it, that is a constant cost per commit too.
 //
-// Transactions are serialized in two layers: a promise queue inside the process, and a lock file
-// across processes (see lock.ts). Reads outside a transaction take no lock: they read the
+// Transactions are serialized in two layers: a queue inside the process, and a lock file across
+// processes (see lock.ts). Those waiting together run as one group under one lock hold, each
+// appending its own line, and are fdatasynced once (group commit): a burst of attaches pays one
+// lock and one sync. Reads outside a transaction take no lock: they read the
 // snapshot and every whole record after it, which is always one whole commit, and keep what they
 // read in memory, reading only what was appended since. So a store opened `readonly` writes
 // nothing at all, not even a lock, and still reads consistently.
@@ -37,6 +39,15 @@ const LOCK = 'store.lock';
 const TEMP_RE = /^store\.(?:json|journal|lock)(?:\.break-[0-9a-z-]+)*\.(\d+)\.[0-9a-f]+\.tmp$/;
 /** The journal size below which it is never compacted, however small the snapshot. */
 const MIN_COMPACT_BYTES = 1 << 20;
+/** Transactions in one group commit at most: a steady stream still gets synced. */
+const MAX_GROUP = 64;
+
+/** A transaction waiting for its turn, and how its decision is reported. */
+interface Waiting {
+  fn: (tx: StoreTx) => unknown;
+  decided: (d: { value: unknown; written: Promise<void> }) => void;
+  failed: (e: unknown) => void;
+}
 
 export interface FileStoreOptions {
   /** The state directory (the engine passes its `stateDir`, /var/lib/nlnet by default). */
@@ -87,8 +98,10 @@ export class FileStore implements Store {
   readonly #state: DiskState;
   /** The journal size at which a compaction that failed is tried again. */
   #compactRetryAt = 0;
-  /** Tail of the in-process queue: each update starts when the previous one has settled. */
-  #queue: Promise<unknown> = Promise.resolve();
+  /** The transactions not started yet, in order. */
+  readonly #waiting: Waiting[] = [];
+  /** Settles when the transactions waiting have all run; undefined when none are. */
+  #drained: Promise<void> | undefined;
 
   private constructor(dir: string, readonly: boolean, lock: LockWait, fault: StoreFault | undefined, compactBytes: number | undefined) {
     this.#dir = dir;
@@ -160,36 +173,87 @@ export class FileStore implements Store {
   decide<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<{ value: T; written: Promise<void> }> {
     if (typeof fn !== 'function') throw new ValidationError('fn', fn, 'must be a function');
     if (this.#readonly) return Promise.reject(new ConflictError('store', this.#dir, 'opened read-only: it cannot change anything'));
-    let decided!: (d: { value: T; written: Promise<void> }) => void;
-    const early = new Promise<{ value: T; written: Promise<void> }>((resolve) => (decided = resolve));
-    // The queue moves on only once the write is done (and the lock released).
-    const run = this.#queue.then(() => this.#transact(fn, decided));
-    this.#queue = run.catch(() => undefined);
-    return Promise.race([early, run.then((value) => ({ value, written: Promise.resolve() }))]);
+    return new Promise((decided, failed) => {
+      this.#waiting.push({ fn, decided, failed } as Waiting);
+      if (this.#drained === undefined) this.#drained = this.#drain();
+    });
   }
 
   async close(): Promise<void> {
-    await this.#queue;
+    await this.#drained;
   }
 
-  async #transact<T>(fn: (tx: StoreTx) => T | Promise<T>, decided: (d: { value: T; written: Promise<void> }) => void): Promise<T> {
-    const lock = await acquireLock(join(this.#dir, LOCK), { ...this.#lock, fault: this.#fault });
+  /** Runs the transactions waiting, a group at a time, until none are left. */
+  async #drain(): Promise<void> {
     try {
-      const tx = new FileTx(this.#state.prepare());
-      let result: T;
-      try {
-        result = await fn(tx);
-      } finally {
-        tx.done = true;
+      while (this.#waiting.length > 0) {
+        try {
+          await this.#group();
+        } catch (e) {
+          // The lock could not be released: the group is decided, those after it would wait for ever.
+          for (const job of this.#waiting.splice(0)) job.failed(e);
+        }
       }
-      if (tx.writes.size > 0) {
-        const written = this.#state.append(tx.writes, this.#fault);
-        written.catch(() => undefined); // reported through `written` and this function's result
-        decided({ value: result, written });
-        await written;
+    } finally {
+      this.#drained = undefined;
+    }
+  }
+
+  /**
+   * Group commit: the transactions waiting run one after the other under one lock, each on the
+   * state its predecessors left (their records are applied in memory as they are appended), and
+   * their records are fdatasynced once for all. Each is decided as soon as its record is written;
+   * its `written` settles with the group's sync. One that throws changes nothing and fails alone.
+   * A burst of attaches or detaches then waits for one lock and one sync, not one each.
+   */
+  async #group(): Promise<void> {
+    let lock: Awaited<ReturnType<typeof acquireLock>>;
+    try {
+      lock = await acquireLock(join(this.#dir, LOCK), { ...this.#lock, fault: this.#fault });
+    } catch (e) {
+      this.#waiting.shift()!.failed(e);
+      return;
+    }
+    try {
+      const synced: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+      for (let n = 0; n < MAX_GROUP && this.#waiting.length > 0; n++) {
+        const job = this.#waiting.shift()!;
+        let tx: FileTx | undefined;
+        let value: unknown;
+        try {
+          // A damaged or vanished state fails here, this transaction alone.
+          tx = new FileTx(this.#state.prepare());
+          value = await job.fn(tx);
+        } catch (e) {
+          job.failed(e);
+          continue;
+        } finally {
+          if (tx !== undefined) tx.done = true;
+        }
+        if (tx.writes.size === 0) {
+          job.decided({ value, written: Promise.resolve() });
+          continue;
+        }
+        try {
+          await this.#state.append(tx.writes, this.#fault, false);
+        } catch (e) {
+          job.failed(e);
+          continue;
+        }
+        const written = new Promise<void>((resolve, reject) => synced.push({ resolve, reject }));
+        written.catch(() => undefined); // reported through `written`
+        job.decided({ value, written });
+      }
+      if (synced.length > 0) {
+        try {
+          await this.#state.sync(this.#fault);
+          for (const s of synced) s.resolve();
+        } catch (e) {
+          for (const s of synced) s.reject(e);
+          return;
+        }
         await this.#compactIfDue();
       }
-      return result;
     } finally {
       await lock.release();
       reach(this.#fault, 'released');

@@ -116,10 +116,10 @@ export class DiskState {
   /**
    * Appends one commit (after `prepare`, holding the lock, with no commit since) and applies it to
    * the documents in memory at once, as other processes see it once it is in the page cache. The
-   * promise settles when it is on disk. A failed append (a full disk) is cut off again and changes
-   * nothing.
+   * promise settles when it is on disk (`sync`; otherwise once written, for sync() to make durable).
+   * A failed append (a full disk) is cut off again and changes nothing.
    */
-  async append(writes: Writes, fault?: StoreFault): Promise<void> {
+  async append(writes: Writes, fault?: StoreFault, sync = true): Promise<void> {
     // A fresh directory or a version-1 state gets its journal; a stale journal is replaced.
     if (this.#view?.journal === undefined) await this.rewrite('afresh', fault);
     else if (this.#view.journal.base < this.#view.snapshotSeq) await this.rewrite('journal', fault);
@@ -146,15 +146,33 @@ export class DiskState {
       this.#apply(view, record);
       journal.end += bytes.length;
       journal.last = record.seq;
-      try {
-        await fdatasyncAsync(fd);
-      } catch (err) {
-        throw ioError(this.#journalPath, 'wrote the commit but could not sync it', err, ', so it may not survive a power loss');
-      }
-      reach(fault, 'synced');
+      if (sync) await this.#sync(fd, fault);
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * fdatasync of the journal, for the commits appended without it (`append(…, false)`): a group
+   * of commits made under one lock is synced once. What was written through any descriptor of
+   * the file is on disk when it returns.
+   */
+  async sync(fault?: StoreFault): Promise<void> {
+    const fd = this.#openForWrite();
+    try {
+      await this.#sync(fd, fault);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async #sync(fd: number, fault: StoreFault | undefined): Promise<void> {
+    try {
+      await fdatasyncAsync(fd);
+    } catch (err) {
+      throw ioError(this.#journalPath, 'wrote the commit but could not sync it', err, ', so it may not survive a power loss');
+    }
+    reach(fault, 'synced');
   }
 
   /**

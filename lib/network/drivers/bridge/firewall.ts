@@ -326,15 +326,30 @@ export async function listPublished(nl: Netlink): Promise<FirewallPort[]> {
  */
 export async function unpublish(nl: Netlink, ports: readonly FirewallPort[]): Promise<void> {
   const list = checkPorts('ports', ports);
-  await transact(nl, async () => {
+  // Withdrawals that wait behind another firewall change go in one transaction: one read of the
+  // maps and one commit for all of them (100 sandboxes removed at once: one round, not 100).
+  const waiting = unpublishing.get(nl);
+  if (waiting !== undefined) {
+    waiting.ports.push(...list);
+    return waiting.done;
+  }
+  const round: { ports: Checked[]; done: Promise<void> } = { ports: [...list], done: Promise.resolve() };
+  unpublishing.set(nl, round);
+  round.done = transact(nl, async () => {
+    // From here on, withdrawals start the next round.
+    if (unpublishing.get(nl) === round) unpublishing.delete(nl);
     // Elements as 'map|key|value' text: one lookup each, not a scan of the map per port.
     const text = (set: SetSpec, e: Element): string => `${set.family} ${set.name}|${String(e.key)}|${String(e.value)}`;
     const have = new Set<string>();
-    for (const set of new Set(list.map((p) => p.set))) for (const e of await nl.nft.listElements(set)) have.add(text(set, e));
-    const gone = list.filter((p) => have.delete(text(p.set, p.element)));
+    for (const set of new Set(round.ports.map((p) => p.set))) for (const e of await nl.nft.listElements(set)) have.add(text(set, e));
+    const gone = round.ports.filter((p) => have.delete(text(p.set, p.element)));
     if (gone.length === 0) return undefined;
     return (b) => {
       for (const p of gone) b.delElements(p.set, [{ key: p.element.key }]);
     };
   });
+  return round.done;
 }
+
+/** The withdrawals of each handle not yet read: the round that later ones join. */
+const unpublishing = new WeakMap<Netlink, { ports: Checked[]; done: Promise<void> }>();

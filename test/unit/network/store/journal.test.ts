@@ -169,3 +169,46 @@ describe('the single-file state of earlier versions', () => {
     expect(JSON.parse(await readFile(join(dir, 'store.json'), 'utf8')).version).toBe(2);
   });
 });
+
+describe('group commit: transactions waiting together', () => {
+  it('run one after the other on what the ones before them left, one line each', async () => {
+    const store = await FileStore.open({ dir });
+    await store.update((tx) => tx.put('count', 0));
+    // 40 increments at once: each must see the one before it, or the count comes out short.
+    const bumps = Array.from({ length: 40 }, () =>
+      store.update(async (tx) => {
+        const n = (await tx.get<number>('count'))!;
+        tx.put('count', n + 1);
+        return n;
+      }),
+    );
+    // One that throws among them changes nothing and fails alone.
+    const bad = store
+      .update(async (tx) => {
+        tx.put('never', true);
+        throw new Error('refused');
+      })
+      .catch((e: unknown) => e);
+    const seen = await Promise.all(bumps);
+    expect(((await bad) as Error).message).toBe('refused');
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(await store.get('count')).toBe(40);
+    expect(await store.get('never')).toBeUndefined();
+    // Each transaction is its own whole line: a crash between two of them loses only the later.
+    const lines = (await readFile(journal, 'utf8')).split('\n').filter((l) => l.includes('"count"'));
+    expect(lines).toHaveLength(41);
+    // And what the next process reads is the same.
+    expect(await (await FileStore.open({ dir, readonly: true })).get('count')).toBe(40);
+    await store.close();
+  });
+
+  it('decides each as soon as its line is written; written settles with the group', async () => {
+    const store = await FileStore.open({ dir });
+    const a = store.decide((tx) => tx.put('a', 1));
+    const b = store.decide((tx) => tx.put('b', 2));
+    const [da, db] = await Promise.all([a, b]);
+    await Promise.all([da.written, db.written]);
+    expect([await store.get('a'), await store.get('b')]).toEqual([1, 2]);
+    await store.close();
+  });
+});
