@@ -83,6 +83,9 @@ struct Op {
   std::vector<Patch> patches;
   std::string created_name;  // a link this step creates, found by name if the kernel did not echo it
   bool dump = false;
+  // The replies go to JS as the bytes the kernel sent, not decoded here: JS decodes a big dump
+  // faster than it builds objects from a tape (lib/rtnl/wire/).
+  bool raw = false;
 };
 
 struct StepResult {
@@ -169,7 +172,8 @@ class ExecWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
-    Napi::Value out = tape_.to_js(env);
+    Napi::Object out = tape_.to_js(env).As<Napi::Object>();
+    attach_raw(env, out);
     if (failure_) {
       Napi::Error e = to_js_error(env, failure_);
       e.Value().Set("tape", out);
@@ -225,22 +229,52 @@ class ExecWorker : public Napi::AsyncWorker {
     return {};
   }
 
-  // { results: [[body…] per finished step], partial?: [body…] }, decoded here on the worker.
+  // { results: [[body…] per finished step], partial?: [body…] }, decoded here on the worker. A raw
+  // step has an empty list there; its bytes come as raw[step] (attach_raw).
   void decode_all() {
-    size_t done = atomic_failure_ ? 0 : failure_ ? static_cast<size_t>(failure_.step) : results_.size();
+    done_ = atomic_failure_ ? 0 : failure_ ? static_cast<size_t>(failure_.step) : results_.size();
+    partial_ = interrupted_ && done_ < results_.size();
     size_t bytes = 0;
-    for (const StepResult& r : results_) bytes += r.replies.size();
+    for (size_t i = 0; i < results_.size(); i++)
+      if (!ops_[i].raw) bytes += results_[i].replies.size();
     tape_.reserve(bytes / 4);  // about one instruction per four bytes of message
     tape_.obj();
     tape_.key("results");
     tape_.arr();
-    for (size_t i = 0; i < done; i++) decode_replies(results_[i].replies);
+    for (size_t i = 0; i < done_; i++) decode_step(i);
     tape_.end();
-    if (interrupted_ && done < results_.size()) {
+    if (partial_) {
       tape_.key("partial");
-      decode_replies(results_[done].replies);
+      decode_step(done_);
     }
     tape_.end();
+  }
+
+  void decode_step(size_t i) {
+    if (!ops_[i].raw) return decode_replies(results_[i].replies);
+    tape_.arr();
+    tape_.end();
+  }
+
+  // raw: [Buffer, …] on the tape object, indexed like the steps (the partial step's at its index),
+  // when a step asked for its bytes. The Buffer takes over the replies' memory: no copy.
+  void attach_raw(Napi::Env env, Napi::Object out) {
+    Napi::Array raw;
+    for (size_t i = 0; i < done_ + (partial_ ? 1 : 0); i++) {
+      if (!ops_[i].raw) continue;
+      if (raw.IsEmpty()) raw = Napi::Array::New(env);
+      auto* bytes = new std::vector<uint8_t>(std::move(results_[i].replies));
+      // The socket reserves what the last such dump took; a table that shrank leaves room unused.
+      if (bytes->capacity() > 2 * bytes->size()) bytes->shrink_to_fit();
+      if (bytes->empty()) {
+        delete bytes;
+        raw.Set(i, Napi::Buffer<uint8_t>::New(env, 0));
+        continue;
+      }
+      raw.Set(i, Napi::Buffer<uint8_t>::NewOrCopy(env, bytes->data(), bytes->size(),
+                                                  [](Napi::Env, uint8_t*, std::vector<uint8_t>* b) { delete b; }, bytes));
+    }
+    if (!raw.IsEmpty()) out.Set("raw", raw);
   }
 
   void decode_replies(const std::vector<uint8_t>& bytes) {
@@ -264,6 +298,8 @@ class ExecWorker : public Napi::AsyncWorker {
   Failure failure_;
   bool interrupted_ = false;
   bool atomic_failure_ = false;
+  size_t done_ = 0;       // steps whose results JS gets
+  bool partial_ = false;  // and the interrupted dump after them
   Tape tape_;
 };
 
@@ -289,7 +325,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
  private:
   static int fcntl_dup(int fd);
 
-  // exec([{ type, flags, body, dump?, name? }]) → Promise<object[][]>
+  // exec([{ type, flags, body, name?, raw? }]) → Promise<tape of { results, partial? }, with raw>
   Napi::Value Exec(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsArray()) throw Napi::TypeError::New(env, "exec: expected an array of operations");
@@ -313,6 +349,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
       op.msg = std::move(w.finish());
       op.patches = std::move(ctx.patches);
       op.dump = (flags & NLM_F_DUMP) == NLM_F_DUMP;
+      op.raw = o.Get("raw").ToBoolean().Value();
       if (o.Get("name").IsString()) op.created_name = o.Get("name").As<Napi::String>().Utf8Value();
       ops.push_back(std::move(op));
     }
