@@ -18,13 +18,12 @@ const NLA_F_NESTED = 1 << 15;
 const NLA_F_NET_BYTEORDER = 1 << 14;
 const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 
-export const align4 = (n: number): number => (n + 3) & ~3;
+const align4 = (n: number): number => (n + 3) & ~3;
 
 export const u16 = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8);
 export const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 export const s32 = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
 export const be16 = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
-export const be32 = (b: Uint8Array, at: number): number => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
 /**
  * Calls `each` with the payload of every message of type `type` in `bytes` (offsets into it:
