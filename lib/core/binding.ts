@@ -12,10 +12,15 @@ export interface NativeOp {
   body: object;
   /** Name of the link this step creates, found by name if the kernel does not echo it. */
   name?: string;
+  /** The step's replies as the bytes the kernel sent (one Buffer, the messages end to end), not decoded. */
+  raw?: boolean;
 }
 
 /** A decoded message body: header fields and attributes under their JS names. */
 export type Body = Record<string, unknown>;
+
+/** What one step got back: its decoded replies, or their bytes for a step that asked for them raw. */
+export type Replies = Body[] | Buffer;
 
 /** An nf_tables transaction: the operations go between BATCH_BEGIN and BATCH_END. */
 export interface ExecOptions {
@@ -25,8 +30,8 @@ export interface ExecOptions {
 }
 
 export interface NativeHandle {
-  /** Runs the operations in order on one socket; resolves to each step's decoded replies. */
-  exec(ops: NativeOp[], options?: ExecOptions): Promise<Body[][]>;
+  /** Runs the operations in order on one socket; resolves to each step's replies. */
+  exec(ops: NativeOp[], options?: ExecOptions): Promise<Replies[]>;
   close(): void;
 }
 
@@ -110,15 +115,18 @@ export interface NativeError extends Error {
   badAttrOffset?: number;
   path?: string;
   step?: number;
-  results?: Body[][];
-  partial?: Body[];
+  results?: Replies[];
+  partial?: Replies;
   /** A job's failing part. */
   part?: number;
   jobResults?: Body[][][];
 }
 
+/** The executor's tape; `raw[i]` holds the bytes of step i when it asked for them (native/core/handle.cc). */
+type ExecTape = NativeTape & { raw?: (Buffer | undefined)[] };
+
 /** What the addon itself exports: decoded messages come back as tapes (see lib/core/tape.ts). */
-type RawHandle = { exec(ops: NativeOp[], options?: ExecOptions): Promise<NativeTape>; close(): void };
+type RawHandle = { exec(ops: NativeOp[], options?: ExecOptions): Promise<ExecTape>; close(): void };
 type RawJobPart = Exclude<NativeJobPart, { handle: NativeHandle }> | { handle: RawHandle; ops: NativeOp[]; options?: ExecOptions };
 
 interface RawBinding extends Omit<NativeBinding, 'Handle' | 'Subscription' | 'decode' | 'Job'> {
@@ -144,6 +152,17 @@ function rawPart(p: NativeJobPart): RawJobPart {
   return { ...p, handle: h };
 }
 
+/** Each step's replies: the decoded bodies, or the bytes of a raw step (the partial step's at its index). */
+function replies(tape: ExecTape): { results: Replies[]; partial?: Replies } {
+  const out = build(tape) as { results: Replies[]; partial?: Replies };
+  const raw = tape.raw;
+  if (raw === undefined) return out;
+  out.results = out.results.map((r, i) => raw[i] ?? r);
+  const partial = raw[out.results.length];
+  if (out.partial !== undefined && partial !== undefined) out.partial = partial;
+  return out;
+}
+
 /** The addon, with its tapes turned into objects. */
 export const native: NativeBinding = {
   ...raw,
@@ -153,15 +172,12 @@ export const native: NativeBinding = {
       this.#h = new raw.Handle(nsfd, protocol, dumpRetries);
       rawHandles.set(this, this.#h);
     }
-    async exec(ops: NativeOp[], options?: ExecOptions): Promise<Body[][]> {
+    async exec(ops: NativeOp[], options?: ExecOptions): Promise<Replies[]> {
       try {
-        return (build(await this.#h.exec(ops, options)) as { results: Body[][] }).results;
+        return replies(await this.#h.exec(ops, options)).results;
       } catch (e) {
-        const tape = (e as { tape?: NativeTape }).tape;
-        if (tape) {
-          const { results, partial } = build(tape) as { results: Body[][]; partial?: Body[] };
-          Object.assign(e as object, { results, partial, tape: undefined });
-        }
+        const tape = (e as { tape?: ExecTape }).tape;
+        if (tape) Object.assign(e as object, { ...replies(tape), tape: undefined });
         throw e;
       }
     }

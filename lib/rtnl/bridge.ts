@@ -5,6 +5,7 @@ import { NotFoundError, ValidationError } from '../core/errors.js';
 import { none, type Op, type Runner } from '../core/op.js';
 import { linkOps } from './link.js';
 import { bool, ifref, type IfRef, object, uint } from '../core/validate.js';
+import { BOOL8, U16, U32, U8, type WireField } from '../core/wire.js';
 
 /** Port options of a link enslaved to a bridge (IFLA_BRPORT_*). */
 export interface BridgePort {
@@ -35,6 +36,46 @@ const BOOLS = ['learning', 'flood', 'mcastFlood', 'bcastFlood', 'hairpin', 'isol
 // The kernel's ranges: BR_STATE_DISABLED..BR_STATE_BLOCKING, BR_MAX_PORT_PRIORITY, and
 // BR_MIN_PATH_COST..BR_MAX_PATH_COST.
 const NUMBERS: Record<'state' | 'priority' | 'cost', [number, number]> = { state: [0, 4], priority: [0, 63], cost: [1, 65535] };
+
+// <linux/if_link.h>
+const IFLA_BRPORT_STATE = 1;
+const IFLA_BRPORT_PRIORITY = 2;
+const IFLA_BRPORT_COST = 3;
+const IFLA_BRPORT_MODE = 4;
+const IFLA_BRPORT_GUARD = 5;
+const IFLA_BRPORT_PROTECT = 6;
+const IFLA_BRPORT_FAST_LEAVE = 7;
+const IFLA_BRPORT_LEARNING = 8;
+const IFLA_BRPORT_UNICAST_FLOOD = 9;
+const IFLA_BRPORT_PROXYARP = 10;
+const IFLA_BRPORT_MCAST_FLOOD = 27;
+const IFLA_BRPORT_MCAST_TO_UCAST = 28;
+const IFLA_BRPORT_VLAN_TUNNEL = 29;
+const IFLA_BRPORT_BCAST_FLOOD = 30;
+const IFLA_BRPORT_NEIGH_SUPPRESS = 32;
+const IFLA_BRPORT_ISOLATED = 33;
+const IFLA_BRPORT_LOCKED = 39;
+
+/** The rows of native/rtnl/bridge_port.cc that portFromNative reads, for the JS decoder of dumps. */
+export const PORT_WIRE: readonly WireField[] = [
+  [IFLA_BRPORT_LEARNING, 'learning', BOOL8],
+  [IFLA_BRPORT_UNICAST_FLOOD, 'flood', BOOL8],
+  [IFLA_BRPORT_MCAST_FLOOD, 'mcastFlood', BOOL8],
+  [IFLA_BRPORT_BCAST_FLOOD, 'bcastFlood', BOOL8],
+  [IFLA_BRPORT_MODE, 'hairpin', BOOL8],
+  [IFLA_BRPORT_ISOLATED, 'isolated', BOOL8],
+  [IFLA_BRPORT_NEIGH_SUPPRESS, 'neighSuppress', BOOL8],
+  [IFLA_BRPORT_PROXYARP, 'proxyArp', BOOL8],
+  [IFLA_BRPORT_GUARD, 'guard', BOOL8],
+  [IFLA_BRPORT_PROTECT, 'rootBlock', BOOL8],
+  [IFLA_BRPORT_FAST_LEAVE, 'fastLeave', BOOL8],
+  [IFLA_BRPORT_MCAST_TO_UCAST, 'mcastToUnicast', BOOL8],
+  [IFLA_BRPORT_VLAN_TUNNEL, 'vlanTunnel', BOOL8],
+  [IFLA_BRPORT_LOCKED, 'locked', BOOL8],
+  [IFLA_BRPORT_STATE, 'state', U8],
+  [IFLA_BRPORT_PRIORITY, 'priority', U16],
+  [IFLA_BRPORT_COST, 'cost', U32],
+];
 
 export function portFromNative(d: Body): BridgePort {
   const p: Record<string, unknown> = {};

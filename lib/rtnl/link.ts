@@ -5,10 +5,11 @@ import { F_ACK, F_ADD, F_DUMP, NLM_F_ECHO, RTEXT_FILTER_SKIP_STATS, RTM_DELLINK,
 import { ValidationError } from '../core/errors.js';
 import { isKnownKind, kinds, type KindContext, type KindOptions, type KnownKind } from './link/kinds.js';
 import type { NetnsTarget } from '../netns/namespace.js';
-import { none, type Op, type Runner } from '../core/op.js';
+import { none, type Op, type RawOp, type Runner } from '../core/op.js';
 import { withNetnsFd } from '../netns/fd.js';
 import { bool, ifname, ifref, type IfRef, knownKeys, mac, object, str, uint } from '../core/validate.js';
 import { portFromNative, type BridgePort } from './bridge.js';
+import { decodeLinks } from './wire/link.js';
 
 /** What every kind of link takes (`ip link add NAME [mtu] [address] …`). */
 export interface LinkCommon {
@@ -230,13 +231,13 @@ export const linkOps = {
   },
 
   /** `ip link show [type KIND] [master DEV]`: the kernel filters (strict dump checking). */
-  list(filter: { kind?: string; master?: IfRef } = {}): Op<Link[]> {
+  list(filter: { kind?: string; master?: IfRef } = {}): RawOp<Link[]> {
     object('filter', filter);
     knownKeys('filter', filter, ['kind', 'master']);
     const body: Body = { ...STATS_OFF };
     if (filter.kind !== undefined) body.info = { kind: str('filter.kind', filter.kind, 15) };
     if (filter.master !== undefined) body.master = ifref('filter.master', filter.master);
-    return { op: 'link.list', type: RTM_GETLINK, flags: F_DUMP, body, parse: (r) => r.map(linkFromNative) };
+    return { op: 'link.list', type: RTM_GETLINK, flags: F_DUMP, body, raw: true, parse: decodeLinks };
   },
 };
 

@@ -11,7 +11,7 @@ import { LinkApi } from './link.js';
 import { NeighApi } from './neigh.js';
 import { NftApi } from '../nft/index.js';
 import { open, type Netns, type NetnsTarget } from '../netns/namespace.js';
-import { execOps, type Op, type Runner } from '../core/op.js';
+import { execOps, type AnyOp, type Runner } from '../core/op.js';
 import { RouteApi } from './route.js';
 import { Sysctl } from './sysctl.js';
 import { uint } from '../core/validate.js';
@@ -84,13 +84,13 @@ export class Netlink implements Runner {
   }
 
   /** Runs one operation. */
-  async run<T>(op: Op<T>): Promise<T> {
-    const [result] = await this.runAll([op as Op<unknown>]);
+  async run<T>(op: AnyOp<T>): Promise<T> {
+    const [result] = await this.runAll([op as AnyOp<unknown>]);
     return result as T;
   }
 
   /** Runs operations in order in one native call; stops at the first failure. */
-  async runAll(ops: Op<unknown>[]): Promise<unknown[]> {
+  async runAll(ops: AnyOp<unknown>[]): Promise<unknown[]> {
     this.#nsfd();
     return execOps(this.#handle!, ops);
   }

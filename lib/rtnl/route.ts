@@ -2,9 +2,10 @@
 import type { Body } from '../core/binding.js';
 import { F_ACK, F_ADD, F_DUMP, F_REPLACE, NLM_F_REQUEST, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE } from '../core/constants.js';
 import { NetlinkError, ValidationError } from '../core/errors.js';
-import { none, type Op, type Runner } from '../core/op.js';
+import { none, type Op, type RawOp, type Runner } from '../core/op.js';
 import { bool, type Family, familyOf, ifref, type IfRef, ip, knownKeys, object, oneOf, prefix, uint } from '../core/validate.js';
 import type { Scope } from './addr.js';
+import { decodeRoutes } from './wire/route.js';
 
 export type RouteType = 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw' | 'nat';
 const TYPES: readonly RouteType[] = ['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat'];
@@ -193,7 +194,7 @@ export const routeOps = {
     return { op: 'route.del', type: RTM_DELROUTE, flags: F_ACK, body: specToNative(spec, true), parse: none };
   },
   /** `ip [-6] route show [table T|all] [dev DEV] [proto P]`: filtered in the kernel. */
-  list(filter: RouteFilter = {}): Op<Route[]> {
+  list(filter: RouteFilter = {}): RawOp<Route[]> {
     object('filter', filter);
     knownKeys('filter', filter, ['family', 'table', 'dev', 'protocol']);
     const body: Body = { family: filter.family === undefined ? 'unspec' : oneOf('filter.family', filter.family, ['inet', 'inet6']) };
@@ -202,7 +203,7 @@ export const routeOps = {
     if (table !== 'all') body.table = tableId('filter.table', table);
     if (filter.dev !== undefined) body.oif = ifref('filter.dev', filter.dev);
     if (filter.protocol !== undefined) body.protocol = typeof filter.protocol === 'number' ? uint('filter.protocol', filter.protocol, 0, 255) : oneOf('filter.protocol', filter.protocol, PROTOCOLS);
-    return { op: 'route.list', type: RTM_GETROUTE, flags: F_DUMP, body, parse: (r) => r.map(routeFromNative) };
+    return { op: 'route.list', type: RTM_GETROUTE, flags: F_DUMP, body, raw: true, parse: decodeRoutes };
   },
   /** `ip route get ADDR [from SRC] [iif DEV] [oif DEV] [mark M]`: the route the kernel would use. */
   get(dst: string, opts: { from?: string; iif?: IfRef; oif?: IfRef; mark?: number } = {}): Op<Route> {

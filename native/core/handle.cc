@@ -32,28 +32,52 @@ class ExecWorker : public Napi::AsyncWorker {
     // { results: [[body…] per finished step], partial?: [body…] }, decoded here on the worker.
     tape_.obj();
     tape_.key("results");
-    tape_results(tape_, state_->protocol, outcome_);
-    if (outcome_.interrupted) {
+    tape_results(tape_, state_->protocol, outcome_, ops_);
+    if (has_partial(outcome_)) {
       tape_.key("partial");
-      tape_partial(tape_, state_->protocol, outcome_);
+      tape_partial(tape_, state_->protocol, outcome_, ops_);
     }
     tape_.end();
   }
 
   void OnOK() override {
     Napi::Env env = Env();
+    Napi::Value out = tape_.to_js(env);
+    if (out.IsObject()) attach_raw(env, out.As<Napi::Object>());
     if (outcome_.failure) {
       Napi::Error e = to_js_error(env, outcome_.failure);
-      e.Value().Set("tape", tape_.to_js(env));
+      e.Value().Set("tape", out);
       deferred_.Reject(e.Value());
       return;
     }
-    deferred_.Resolve(tape_.to_js(env));
+    deferred_.Resolve(out);
   }
 
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
+  // raw: [Buffer, …] on the tape's object, indexed like the steps (the partial step's at its
+  // index), when a step asked for its bytes. The Buffer takes over the replies' memory: no copy.
+  void attach_raw(Napi::Env env, Napi::Object out) {
+    Napi::Array raw;
+    size_t upto = steps_done(outcome_) + (has_partial(outcome_) ? 1 : 0);
+    for (size_t i = 0; i < upto; i++) {
+      if (!ops_.ops[i].raw) continue;
+      if (raw.IsEmpty()) raw = Napi::Array::New(env);
+      auto* bytes = new std::vector<uint8_t>(std::move(outcome_.results[i].replies));
+      // The socket reserves what the last such dump took; a table that shrank leaves room unused.
+      if (bytes->capacity() > 2 * bytes->size()) bytes->shrink_to_fit();
+      if (bytes->empty()) {
+        delete bytes;
+        raw.Set(i, Napi::Buffer<uint8_t>::New(env, 0));
+        continue;
+      }
+      raw.Set(i, Napi::Buffer<uint8_t>::NewOrCopy(env, bytes->data(), bytes->size(),
+                                                  [](Napi::Env, uint8_t*, std::vector<uint8_t>* b) { delete b; }, bytes));
+    }
+    if (!raw.IsEmpty()) out.Set("raw", raw);
+  }
+
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<HandleState> state_;
   OpList ops_;

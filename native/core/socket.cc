@@ -78,7 +78,8 @@ int parse_nlmsgerr(const uint8_t* payload, size_t len, uint16_t flags, bool done
 
 Failure NlSocket::receive(size_t& len) {
   for (;;) {
-    ssize_t n = recv(fd_, buf_.data(), buf_.size(), MSG_PEEK | MSG_TRUNC);
+    // A zero-length peek learns the datagram's size without copying it.
+    ssize_t n = recv(fd_, nullptr, 0, MSG_PEEK | MSG_TRUNC);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Failure::sys(errno, "recvmsg");
@@ -102,6 +103,9 @@ Failure NlSocket::transact(std::vector<uint8_t>& msg, std::vector<uint8_t>& out,
   h.nlmsg_pid = 0;
   std::memcpy(msg.data(), &h, sizeof h);
   const bool dump = (h.nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+  size_t* dump_size = dump ? &dump_sizes_[h.nlmsg_type] : nullptr;
+  if (dump_size) out.reserve(out.size() + *dump_size + *dump_size / 8);
+  const size_t out_at = out.size();
 
   sockaddr_nl to{};
   to.nl_family = AF_NETLINK;
@@ -130,6 +134,7 @@ Failure NlSocket::transact(std::vector<uint8_t>& msg, std::vector<uint8_t>& out,
         return f;
       }
       if (m.hdr.nlmsg_type == NLMSG_DONE) {
+        if (dump_size) *dump_size = out.size() - out_at;
         // A dump that failed part-way says so in NLMSG_DONE, with the same extended ack.
         Failure f;
         int err = parse_nlmsgerr(m.payload, m.payload_len, m.hdr.nlmsg_flags, true, f);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "core/errors.h"
@@ -42,6 +43,9 @@ class NlSocket {
   uint32_t portid_ = 0;
   uint32_t seq_;
   std::vector<uint8_t> buf_;
+  // The size of the last dump's replies, per request type: the next one reserves that much up
+  // front instead of growing its buffer a dozen times (each growth a copy into fresh memory).
+  std::unordered_map<uint16_t, size_t> dump_sizes_;
 };
 
 // Reads the errno and extended-ack attributes of an NLMSG_ERROR (or, with done, NLMSG_DONE)

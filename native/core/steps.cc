@@ -141,6 +141,12 @@ void tape_replies(Tape& t, int protocol, const std::vector<uint8_t>& bytes) {
   t.end();
 }
 
+void tape_step(Tape& t, int protocol, const StepsOutcome& o, const OpList& list, size_t i) {
+  if (!list.ops[i].raw) return tape_replies(t, protocol, o.results[i].replies);
+  t.arr();
+  t.end();
+}
+
 }  // namespace
 
 OpList encode_ops(Napi::Env env, int protocol, const Napi::Value& value, const Napi::Value& options) {
@@ -168,6 +174,7 @@ OpList encode_ops(Napi::Env env, int protocol, const Napi::Value& value, const N
     op.msg = std::move(w.finish());
     op.patches = std::move(ctx.patches);
     op.dump = (flags & NLM_F_DUMP) == NLM_F_DUMP;
+    op.raw = o.Get("raw").ToBoolean().Value();
     if (o.Get("name").IsString()) op.created_name = o.Get("name").As<Napi::String>().Utf8Value();
     list.ops.push_back(std::move(op));
   }
@@ -206,20 +213,22 @@ size_t steps_done(const StepsOutcome& o) {
   return o.atomic_failure ? 0 : o.failure ? static_cast<size_t>(o.failure.step) : o.results.size();
 }
 
-void tape_results(Tape& t, int protocol, const StepsOutcome& o) {
+void tape_results(Tape& t, int protocol, const StepsOutcome& o, const OpList& list) {
   size_t done = steps_done(o);
   size_t bytes = 0;
-  for (const StepResult& r : o.results) bytes += r.replies.size();
+  for (size_t i = 0; i < o.results.size(); i++)
+    if (!list.ops[i].raw) bytes += o.results[i].replies.size();
   t.reserve(bytes / 4);  // about one instruction per four bytes of message
   t.arr();
-  for (size_t i = 0; i < done; i++) tape_replies(t, protocol, o.results[i].replies);
+  for (size_t i = 0; i < done; i++) tape_step(t, protocol, o, list, i);
   t.end();
 }
 
-void tape_partial(Tape& t, int protocol, const StepsOutcome& o) {
-  size_t done = steps_done(o);
-  if (o.interrupted && done < o.results.size()) tape_replies(t, protocol, o.results[done].replies);
+void tape_partial(Tape& t, int protocol, const StepsOutcome& o, const OpList& list) {
+  if (has_partial(o)) tape_step(t, protocol, o, list, steps_done(o));
 }
+
+bool has_partial(const StepsOutcome& o) { return o.interrupted && steps_done(o) < o.results.size(); }
 
 uint64_t dump_retries_total() { return g_dump_retries.load(); }
 

@@ -22,6 +22,9 @@ struct Op {
   std::vector<Patch> patches;
   std::string created_name;  // a link this step creates, found by name if the kernel did not echo it
   bool dump = false;
+  // The replies go to JS as the bytes the kernel sent, not decoded here: JS decodes a big dump
+  // faster than it builds objects from a tape (lib/rtnl/wire/). The tape has [] for the step.
+  bool raw = false;
 };
 
 struct StepResult {
@@ -50,12 +53,13 @@ struct StepsOutcome {
 // Sends the operations in order (or as one transaction) on sock, retrying interrupted dumps.
 void run_ops(NlSocket& sock, OpList& list, int dump_retries, StepsOutcome& out);
 
-// The finished steps' replies as [[body…] per step] into t, then, after a dump interrupted too
-// often, `partial` (what it read) when the caller opened an object for it.
-void tape_results(Tape& t, int protocol, const StepsOutcome& o);
-void tape_partial(Tape& t, int protocol, const StepsOutcome& o);
-// How many steps finished.
+// The finished steps' replies as [[body…] per step] into t ([] for a raw step), then, after a
+// dump interrupted too often, `partial` (what it read) when the caller opened an object for it.
+void tape_results(Tape& t, int protocol, const StepsOutcome& o, const OpList& list);
+void tape_partial(Tape& t, int protocol, const StepsOutcome& o, const OpList& list);
+// How many steps finished; whether a dump interrupted too often follows them (`partial`).
 size_t steps_done(const StepsOutcome& o);
+bool has_partial(const StepsOutcome& o);
 
 // Process-wide count of interrupted dumps retried.
 uint64_t dump_retries_total();

@@ -102,7 +102,7 @@ class JobState {
     tape.arr();
     for (size_t i = from; i < ran; i++) {
       if (auto* ops = std::get_if<OpsPart>(&parts_[i])) {
-        tape_results(tape, ops->ops.protocol, ops->outcome);
+        tape_results(tape, ops->ops.protocol, ops->outcome, ops->ops);
       } else {
         tape.arr();
         tape.end();
@@ -209,6 +209,14 @@ std::string string_field(Napi::Env env, const Napi::Object& o, const char* key) 
   return v.As<Napi::String>().Utf8Value();
 }
 
+// A part's operations; a job changes things, so no step takes its replies raw (a dump's bytes).
+OpList job_ops(Napi::Env env, int protocol, const Napi::Object& part) {
+  OpList list = encode_ops(env, protocol, part.Get("ops"), part.Get("options"));
+  for (const Op& op : list.ops)
+    if (op.raw) throw Napi::TypeError::New(env, "job: a raw step (its replies as bytes) is for exec");
+  return list;
+}
+
 std::vector<Part> parts_from_js(Napi::Env env, const Napi::Value& value) {
   if (!value.IsArray()) throw Napi::TypeError::New(env, "job: expected an array of parts");
   auto arr = value.As<Napi::Array>();
@@ -224,10 +232,9 @@ std::vector<Part> parts_from_js(Napi::Env env, const Napi::Value& value) {
       parts.emplace_back(FilePart{string_field(env, o, "file"), string_field(env, o, "data")});
     } else if (o.Has("handle")) {
       auto state = handle_state(o.Get("handle"));
-      parts.emplace_back(OpsPart{state, encode_ops(env, state->protocol, o.Get("ops"), o.Get("options")), {}});
+      parts.emplace_back(OpsPart{state, job_ops(env, state->protocol, o), {}});
     } else if (o.Has("protocol")) {
-      int protocol = o.Get("protocol").As<Napi::Number>().Int32Value();
-      parts.emplace_back(OpsPart{nullptr, encode_ops(env, protocol, o.Get("ops"), o.Get("options")), {}});
+      parts.emplace_back(OpsPart{nullptr, job_ops(env, o.Get("protocol").As<Napi::Number>().Int32Value(), o), {}});
     } else {
       throw Napi::TypeError::New(env, "job: part " + std::to_string(i) + " is none of netns, file, handle, protocol");
     }

@@ -2,6 +2,7 @@
 // `ip link add type bridge forward_delay 1500` takes them.
 import type { Body } from '../../core/binding.js';
 import { bool, oneOf, uint } from '../../core/validate.js';
+import { BE16, BOOL8, U16, U32, type WireField } from '../../core/wire.js';
 import type { KindCodec } from './kinds.js';
 
 export type VlanProtocol = '802.1Q' | '802.1ad';
@@ -32,14 +33,14 @@ export interface BridgeOptions {
   groupFwdMask?: number;
 }
 
-const U32 = 0xffffffff;
+const U32_MAX = 0xffffffff;
 // key → [native key, check]
 const FIELDS: Record<keyof BridgeOptions, [string, (f: string, v: unknown) => unknown]> = {
   stp: ['stpState', (f, v) => (bool(f, v) ? 1 : 0)],
-  forwardDelay: ['forwardDelay', (f, v) => uint(f, v, 0, U32)],
-  helloTime: ['helloTime', (f, v) => uint(f, v, 0, U32)],
-  maxAge: ['maxAge', (f, v) => uint(f, v, 0, U32)],
-  ageingTime: ['ageingTime', (f, v) => uint(f, v, 0, U32)],
+  forwardDelay: ['forwardDelay', (f, v) => uint(f, v, 0, U32_MAX)],
+  helloTime: ['helloTime', (f, v) => uint(f, v, 0, U32_MAX)],
+  maxAge: ['maxAge', (f, v) => uint(f, v, 0, U32_MAX)],
+  ageingTime: ['ageingTime', (f, v) => uint(f, v, 0, U32_MAX)],
   priority: ['priority', (f, v) => uint(f, v, 0, 65535)],
   vlanFiltering: ['vlanFiltering', bool],
   vlanProtocol: ['vlanProtocol', (f, v) => VLAN_PROTOCOLS[oneOf(f, v, ['802.1Q', '802.1ad'])]],
@@ -51,7 +52,41 @@ const FIELDS: Record<keyof BridgeOptions, [string, (f: string, v: unknown) => un
   groupFwdMask: ['groupFwdMask', (f, v) => uint(f, v, 0, 65535)],
 };
 
+// <linux/if_link.h>
+const IFLA_BR_FORWARD_DELAY = 1;
+const IFLA_BR_HELLO_TIME = 2;
+const IFLA_BR_MAX_AGE = 3;
+const IFLA_BR_AGEING_TIME = 4;
+const IFLA_BR_STP_STATE = 5;
+const IFLA_BR_PRIORITY = 6;
+const IFLA_BR_VLAN_FILTERING = 7;
+const IFLA_BR_VLAN_PROTOCOL = 8;
+const IFLA_BR_GROUP_FWD_MASK = 9;
+const IFLA_BR_MCAST_SNOOPING = 23;
+const IFLA_BR_MCAST_QUERIER = 25;
+const IFLA_BR_NF_CALL_IPTABLES = 36;
+const IFLA_BR_NF_CALL_IP6TABLES = 37;
+const IFLA_BR_VLAN_DEFAULT_PVID = 39;
+
+const WIRE: WireField[] = [
+  [IFLA_BR_FORWARD_DELAY, 'forwardDelay', U32],
+  [IFLA_BR_HELLO_TIME, 'helloTime', U32],
+  [IFLA_BR_MAX_AGE, 'maxAge', U32],
+  [IFLA_BR_AGEING_TIME, 'ageingTime', U32],
+  [IFLA_BR_STP_STATE, 'stpState', U32],
+  [IFLA_BR_PRIORITY, 'priority', U16],
+  [IFLA_BR_VLAN_FILTERING, 'vlanFiltering', BOOL8],
+  [IFLA_BR_VLAN_PROTOCOL, 'vlanProtocol', BE16],
+  [IFLA_BR_GROUP_FWD_MASK, 'groupFwdMask', U16],
+  [IFLA_BR_MCAST_SNOOPING, 'mcastSnooping', BOOL8],
+  [IFLA_BR_MCAST_QUERIER, 'mcastQuerier', BOOL8],
+  [IFLA_BR_NF_CALL_IPTABLES, 'nfCallIptables', BOOL8],
+  [IFLA_BR_NF_CALL_IP6TABLES, 'nfCallIp6tables', BOOL8],
+  [IFLA_BR_VLAN_DEFAULT_PVID, 'vlanDefaultPvid', U16],
+];
+
 export const bridgeKind: KindCodec<BridgeOptions> = {
+  wire: WIRE,
   keys: Object.keys(FIELDS),
   toNative(spec, field) {
     const data: Body = {};

@@ -1,6 +1,7 @@
 // Link kinds: each maps its part of a link spec to IFLA_INFO_DATA and back, one file per kind,
 // found through this table (the TypeScript side of native/rtnl/link_<kind>.cc).
 import type { Body } from '../../core/binding.js';
+import type { WireField } from '../../core/wire.js';
 import type { NetnsTarget } from '../../netns/namespace.js';
 import { bridgeKind, type BridgeOptions } from './bridge.js';
 import { ipvlanKind, type IpvlanOptions } from './ipvlan.js';
@@ -23,6 +24,11 @@ export interface KindCodec<O> {
   toNative(spec: O, field: string, ctx: KindContext): Body;
   /** The kind's options from a decoded IFLA_INFO_DATA body. */
   fromNative(data: Body): Partial<O>;
+  /**
+   * The rows of the native table (native/rtnl/link_<kind>.cc) that fromNative reads, for the JS
+   * decoder of dumps (lib/rtnl/wire/link.ts), which builds that body from the bytes.
+   */
+  readonly wire: readonly WireField[];
 }
 
 export interface KindOptions {

@@ -41,4 +41,5 @@ export const vethKind: KindCodec<VethOptions> = {
   },
   // A dump shows each end as its own link; the peer is not inside IFLA_INFO_DATA.
   fromNative: () => ({}),
+  wire: [],
 };

@@ -1,5 +1,6 @@
 // vlan: an 802.1Q (or 802.1ad) sub-interface of a parent (`link`), such as eth0.10.
 import { oneOf, uint } from '../../core/validate.js';
+import { BE16, U16, type WireField } from '../../core/wire.js';
 import { VLAN_PROTOCOLS, vlanProtocolName, type VlanProtocol } from './bridge.js';
 import type { KindCodec } from './kinds.js';
 
@@ -10,7 +11,17 @@ export interface VlanOptions {
   protocol?: VlanProtocol;
 }
 
+// <linux/if_link.h>
+const IFLA_VLAN_ID = 1;
+const IFLA_VLAN_PROTOCOL = 5;
+
+const WIRE: WireField[] = [
+  [IFLA_VLAN_ID, 'id', U16],
+  [IFLA_VLAN_PROTOCOL, 'protocol', BE16],
+];
+
 export const vlanKind: KindCodec<VlanOptions> = {
+  wire: WIRE,
   keys: ['id', 'protocol'],
   toNative(s, field, ctx) {
     const d: Record<string, unknown> = {};

@@ -5,6 +5,7 @@ import { isIPv6 } from 'node:net';
 import type { Body } from '../../core/binding.js';
 import { ValidationError } from '../../core/errors.js';
 import { bool, ifref, ip, type IfRef, uint } from '../../core/validate.js';
+import { BE16, BOOL8, IP, U32, U8, be16, type FieldReader, type WireField } from '../../core/wire.js';
 import type { KindCodec } from './kinds.js';
 
 /** IANA's VXLAN port, which Docker uses; the kernel's own default is the older 8472. */
@@ -59,7 +60,61 @@ interface VxlanCommon {
 
 const FLAGS = ['learning', 'proxy', 'l2miss', 'l3miss', 'udpCsum', 'udp6ZeroCsumTx', 'udp6ZeroCsumRx', 'external'] as const;
 
+// <linux/if_link.h>
+const IFLA_VXLAN_ID = 1;
+const IFLA_VXLAN_GROUP = 2;
+const IFLA_VXLAN_LINK = 3;
+const IFLA_VXLAN_LOCAL = 4;
+const IFLA_VXLAN_TTL = 5;
+const IFLA_VXLAN_TOS = 6;
+const IFLA_VXLAN_LEARNING = 7;
+const IFLA_VXLAN_AGEING = 8;
+const IFLA_VXLAN_LIMIT = 9;
+const IFLA_VXLAN_PORT_RANGE = 10;
+const IFLA_VXLAN_PROXY = 11;
+const IFLA_VXLAN_L2MISS = 13;
+const IFLA_VXLAN_L3MISS = 14;
+const IFLA_VXLAN_PORT = 15;
+const IFLA_VXLAN_GROUP6 = 16;
+const IFLA_VXLAN_LOCAL6 = 17;
+const IFLA_VXLAN_UDP_CSUM = 18;
+const IFLA_VXLAN_UDP_ZERO_CSUM6_TX = 19;
+const IFLA_VXLAN_UDP_ZERO_CSUM6_RX = 20;
+const IFLA_VXLAN_COLLECT_METADATA = 25;
+const IFLA_VXLAN_TTL_INHERIT = 28;
+
+// struct ifla_vxlan_port_range: two ports in network byte order.
+const PORT_RANGE: FieldReader = (b, at, len) => (len === 4 ? { low: be16(b, at), high: be16(b, at + 2) } : undefined);
+// A flag going in, but dumped as a u8 that is 0 on every vxlan without `ttl inherit`
+// (native/rtnl/link_vxlan.cc).
+const TTL_INHERIT: FieldReader = (b, at, len) => (len === 0 ? true : len === 1 ? b[at] !== 0 : undefined);
+
+const WIRE: WireField[] = [
+  [IFLA_VXLAN_ID, 'id', U32],
+  [IFLA_VXLAN_GROUP, 'group', IP],
+  [IFLA_VXLAN_GROUP6, 'group6', IP],
+  [IFLA_VXLAN_LOCAL, 'local', IP],
+  [IFLA_VXLAN_LOCAL6, 'local6', IP],
+  [IFLA_VXLAN_LINK, 'link', U32],
+  [IFLA_VXLAN_TTL_INHERIT, 'ttlInherit', TTL_INHERIT],
+  [IFLA_VXLAN_TTL, 'ttl', U8],
+  [IFLA_VXLAN_TOS, 'tos', U8],
+  [IFLA_VXLAN_LEARNING, 'learning', BOOL8],
+  [IFLA_VXLAN_PROXY, 'proxy', BOOL8],
+  [IFLA_VXLAN_L2MISS, 'l2miss', BOOL8],
+  [IFLA_VXLAN_L3MISS, 'l3miss', BOOL8],
+  [IFLA_VXLAN_UDP_CSUM, 'udpCsum', BOOL8],
+  [IFLA_VXLAN_UDP_ZERO_CSUM6_TX, 'udp6ZeroCsumTx', BOOL8],
+  [IFLA_VXLAN_UDP_ZERO_CSUM6_RX, 'udp6ZeroCsumRx', BOOL8],
+  [IFLA_VXLAN_COLLECT_METADATA, 'external', BOOL8],
+  [IFLA_VXLAN_AGEING, 'ageing', U32],
+  [IFLA_VXLAN_LIMIT, 'limit', U32],
+  [IFLA_VXLAN_PORT, 'port', BE16],
+  [IFLA_VXLAN_PORT_RANGE, 'portRange', PORT_RANGE],
+];
+
 export const vxlanKind: KindCodec<VxlanOptions> = {
+  wire: WIRE,
   keys: ['vni', 'local', 'remote', 'group', 'dev', 'dstport', 'srcport', 'ttl', 'tos', 'ageing', 'limit', ...FLAGS],
   toNative(s, field, ctx) {
     const d: Body = {};

@@ -10,7 +10,7 @@ import { native, type Body } from '../../../lib/core/binding.js';
 import { NETLINK_ROUTE, NLM_F_ECHO } from '../../../lib/core/constants.js';
 import { isKind, linkFromNative, linkOps, type LinkSpec } from '../../../lib/rtnl/link.js';
 import { Netns } from '../../../lib/netns/namespace.js';
-import type { Op } from '../../../lib/core/op.js';
+import type { AnyOp } from '../../../lib/core/op.js';
 import { expectValidationError } from '../../helpers/validation.js';
 
 const P0 = 3;
@@ -19,7 +19,7 @@ const NS = (): Netns => new Netns(4, '/run/netns/NS', 'NS');
 
 interface Vector {
   cmd: string;
-  op: Op<unknown>;
+  op: AnyOp<unknown>;
   hex: string;
   /** For `ip link add` vectors: what the op was built from, to read back from the bytes. */
   spec?: LinkSpec;
@@ -28,7 +28,7 @@ interface Vector {
 const add = (spec: LinkSpec): Pick<Vector, 'op' | 'spec'> => ({ op: linkOps.add(spec), spec });
 
 /** The bytes nlnet sends for an op; prepare() fills in namespace fds first (a Netns: no syscall). */
-async function encode(op: Op<unknown>): Promise<Buffer> {
+async function encode(op: AnyOp<unknown>): Promise<Buffer> {
   await op.prepare?.();
   try {
     return native.encode(NETLINK_ROUTE, op.type, op.flags, op.body);

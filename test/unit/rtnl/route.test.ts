@@ -9,18 +9,18 @@ import { describe, expect, it } from 'vitest';
 
 import { native } from '../../../lib/core/binding.js';
 import { ValidationError } from '../../../lib/core/errors.js';
-import type { Op } from '../../../lib/core/op.js';
+import type { AnyOp } from '../../../lib/core/op.js';
 import { routeFromNative, routeOps, type RouteSpec } from '../../../lib/rtnl/route.js';
 import { expectValidationError } from '../../helpers/validation.js';
 
 const V0 = 3;
 const W0 = 5;
-const encode = (op: Op<unknown>): string => native.encode(0, op.type, op.flags, op.body).toString('hex');
+const encode = (op: AnyOp<unknown>): string => native.encode(0, op.type, op.flags, op.body).toString('hex');
 const decode = (hex: string) => native.decode(0, Buffer.from(hex, 'hex'));
 
 interface Vector {
   cmd: string;
-  op: Op<unknown>;
+  op: AnyOp<unknown>;
   hex: string;
 }
 
