@@ -13,7 +13,7 @@ import { FileStore } from './store/file.js';
 import type { HostInfo, HostRegistration } from './store/etcd-lease.js';
 import { processAlive } from './store/lock.js';
 import { register } from './store/presence.js';
-import { deleteLink, deleteNetns } from './drivers/common.js';
+import { deleteNetns } from './drivers/common.js';
 import { driverFor, publishers, type DriverContext } from './drivers/driver.js';
 import { dropNetwork, makeNetwork } from './networks.js';
 import { recordsIn, recordsOf, type RecordReader } from './model/collections.js';
