@@ -108,7 +108,8 @@ export async function attachJob(ctx: DriverContext, a: AttachJob, sb: SandboxRec
   }
   // Where `ip netns exec` and `nlnet exec` bind them over /etc.
   const files = sandboxFiles(sb, joined[0]?.[1]);
-  a.part(a.job.writeFile(join(ETC_NETNS, sb.netns, 'hosts'), files.hosts), { undo: () => removeSandboxEtc(sb.netns) });
+  // A write that fails may have made the directory: it goes either way.
+  a.part(a.job.writeFile(join(ETC_NETNS, sb.netns, 'hosts'), files.hosts), { undo: () => removeSandboxEtc(sb.netns), partial: () => removeSandboxEtc(sb.netns) });
   a.job.writeFile(join(ETC_NETNS, sb.netns, 'resolv.conf'), files.resolvConf);
   await a.run(undo, { step });
 }

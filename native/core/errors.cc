@@ -16,11 +16,14 @@ Failure Failure::sys(int err, const char* call, std::string path) {
 }
 
 Napi::Error to_js_error(Napi::Env env, const Failure& f) {
-  // libuv names errno values exactly as Node's own errors do ('EEXIST', 'ENODEV', …).
-  // libuv names errno values exactly as Node's own errors do ('EEXIST', 'ENODEV', …); the few it
-  // does not know (nf_tables' ERESTART for a stale generation) get their errno.h names here.
+  // libuv names errno values exactly as Node's own errors do ('EEXIST', 'ENODEV', …); the ones it
+  // does not know (nf_tables' ERESTART for a stale generation, a full bridge's EXFULL) get their
+  // errno.h names from the C library.
   const char* code = uv_err_name(-f.errno_);
-  if (std::strncmp(code, "Unknown", 7) == 0) code = f.errno_ == ERESTART ? "ERESTART" : "EUNKNOWN";
+  if (std::strncmp(code, "Unknown", 7) == 0) {
+    const char* name = strerrorname_np(f.errno_);
+    code = name != nullptr ? name : "EUNKNOWN";
+  }
   std::string msg = f.extack.empty() ? std::strerror(f.errno_) : f.extack;
   Napi::Error e = Napi::Error::New(env, msg);
   Napi::Object o = e.Value();

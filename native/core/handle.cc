@@ -127,25 +127,33 @@ HandleState::~HandleState() {
   if (nsfd >= 0) close(nsfd);
 }
 
-// Held locked while a socket is opened: close() must not close nsfd under a setns().
+// The lock is not held while a socket is opened in another namespace: that waits for a
+// namespace thread, and a job running there may be waiting for this lock (a deadlock once every
+// namespace thread is such a job). A duplicate of nsfd is used instead, so that close() cannot
+// close the descriptor under the setns().
 Failure HandleState::acquire(std::unique_ptr<NlSocket>& out) {
-  std::lock_guard<std::mutex> lock(mu);
-  if (closed) return Failure::sys(EBADF, "netlink");
-  if (!idle.empty()) {
-    out = std::move(idle.back());
-    idle.pop_back();
-    return {};
+  int ns = -1;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) return Failure::sys(EBADF, "netlink");
+    if (!idle.empty()) {
+      out = std::move(idle.back());
+      idle.pop_back();
+      return {};
+    }
+    if (nsfd >= 0 && (ns = fcntl(nsfd, F_DUPFD_CLOEXEC, 0)) < 0) return Failure::sys(errno, "dup");
   }
   Failure f;
   int fd = -1;
-  if (nsfd < 0) {
+  if (ns < 0) {
     fd = open_netlink_fd(protocol, f);
   } else {
-    f = in_netns(nsfd, [&]() -> Failure {
+    f = in_netns(ns, [&]() -> Failure {
       Failure g;
       fd = open_netlink_fd(protocol, g);
       return g;
     });
+    close(ns);
   }
   if (fd < 0) return f;
   out = std::make_unique<NlSocket>(fd);

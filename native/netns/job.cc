@@ -129,7 +129,10 @@ class JobState {
     if (auto* ns = std::get_if<NetnsPart>(&part)) {
       if (netns_fd_ >= 0) return Failure::sys(EINVAL, "job", "one namespace per job");
       if (Failure f = create_named(ns->name)) return f;
-      return open_ns("/run/netns/" + ns->name, netns_fd_);
+      Failure f = open_ns("/run/netns/" + ns->name, netns_fd_);
+      // The part failed: what it made goes (the caller undoes finished parts only).
+      if (f) delete_named(ns->name);
+      return f;
     }
     if (auto* file = std::get_if<FilePart>(&part)) return write_file(*file);
     auto& ops = std::get<OpsPart>(part);

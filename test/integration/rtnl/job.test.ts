@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { failedPart, Job, JobNetns, netns, NetlinkError, NotFoundError, ValidationError, type JobError, type SetSpec } from '../../../lib/index.js';
+import { failedPart, Job, JobNetns, Netlink, netns, NetlinkError, NotFoundError, ValidationError, type JobError, type SetSpec } from '../../../lib/index.js';
 import { ipj, isRoot, ROOT_SKIP_REASON, unique, useNetns } from '../../helpers/ns.js';
 
 const nftj = (ns: string, ...args: string[]): { nftables: Record<string, unknown>[] } =>
@@ -171,6 +171,25 @@ describe.skipIf(!isRoot)(`job (${isRoot ? 'root' : ROOT_SKIP_REASON})`, () => {
     expect((e as Error).message).toBe('stop here');
     expect(failedPart(e)).toBeUndefined();
     expect(ipj<{ ifname: string }[]>(made, 'addr', 'show', 'eth0')[0]!).not.toHaveProperty('addr_info.0');
+  });
+
+  // Jobs run on the namespace threads and take sockets of handles bound to other namespaces,
+  // whose new sockets are themselves opened on those threads: many of both at once must all end.
+  it('runs 40 jobs and 40 batches on one handle of another namespace at once', async () => {
+    const other = await Netlink.open({ netns: host.name });
+    try {
+      const jobs = Array.from({ length: 40 }, (_, i) => {
+        const j = new Job();
+        j.batch(other, (b) => b.link.add({ kind: 'bridge', name: `jb${i}` }));
+        return j.run();
+      });
+      const batches = Array.from({ length: 40 }, (_, i) => other.batch((b) => b.link.add({ kind: 'bridge', name: `bb${i}` })));
+      await Promise.all([...jobs, ...batches]);
+      const names = ipj<{ ifname: string }[]>(host.name, 'link', 'show').map((l) => l.ifname);
+      expect(names.filter((n) => /^[jb]b\d+$/.test(n))).toHaveLength(80);
+    } finally {
+      other.close();
+    }
   });
 
   it('refuses what cannot be a job before anything runs', async () => {
