@@ -21,10 +21,11 @@ const root = join(here, '..');
 const build = join(here, 'build');
 const CXX = process.env.CXX_FUZZ ?? 'clang++';
 
-// The addon's sources that talk to the kernel or to JS rather than decode: none of them is a
-// decoder, and core/addon.cc's NODE_API_MODULE would register a module nobody loads. netns/ has
-// no decoder at all. Paths are relative to native/, without .cc.
-const NOT_DECODERS = new Set(['core/addon', 'core/handle', 'core/ns_thread', 'core/socket', 'core/errors', 'rtnl/events']);
+// The addon's sources that talk to the kernel or to JS rather than decode (the executors' steps,
+// the namespace threads and their tasks among them): none of them is a decoder, and
+// core/addon.cc's NODE_API_MODULE would register a module nobody loads. netns/ has no decoder at
+// all. Paths are relative to native/, without .cc.
+const NOT_DECODERS = new Set(['core/addon', 'core/handle', 'core/steps', 'core/ns_thread', 'core/ns_task', 'core/socket', 'core/errors', 'rtnl/events']);
 const isDecoder = (s) => !NOT_DECODERS.has(s) && !s.startsWith('netns/');
 
 // The codec sources come from binding.gyp, so that a new family file is fuzzed (and linked:
