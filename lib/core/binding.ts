@@ -163,6 +163,17 @@ function replies(tape: ExecTape): { results: Replies[]; partial?: Replies } {
   return out;
 }
 
+/** A native call whose failure carries the tape of what ran before it: that goes onto the error as `fields(tape)`. */
+async function unpackingFailure<T extends NativeTape>(call: Promise<T>, fields: (tape: T) => object): Promise<T> {
+  try {
+    return await call;
+  } catch (e) {
+    const tape = (e as { tape?: T }).tape;
+    if (tape) Object.assign(e as object, { ...fields(tape), tape: undefined });
+    throw e;
+  }
+}
+
 /** The addon, with its tapes turned into objects. */
 export const native: NativeBinding = {
   ...raw,
@@ -173,13 +184,7 @@ export const native: NativeBinding = {
       rawHandles.set(this, this.#h);
     }
     async exec(ops: NativeOp[], options?: ExecOptions): Promise<Replies[]> {
-      try {
-        return replies(await this.#h.exec(ops, options)).results;
-      } catch (e) {
-        const tape = (e as { tape?: ExecTape }).tape;
-        if (tape) Object.assign(e as object, { ...replies(tape), tape: undefined });
-        throw e;
-      }
+      return replies(await unpackingFailure(this.#h.exec(ops, options), (tape) => replies(tape))).results;
     }
     close(): void {
       this.#h.close();
@@ -200,13 +205,8 @@ export const native: NativeBinding = {
       this.#j = new raw.Job(parts.map(rawPart));
     }
     async run(count?: number, more?: boolean): Promise<Body[][][]> {
-      try {
-        return (build(await this.#j.run(count, more)) as { results: Body[][][] }).results;
-      } catch (e) {
-        const tape = (e as { tape?: NativeTape }).tape;
-        if (tape) Object.assign(e as object, { jobResults: (build(tape) as { results: Body[][][] }).results, tape: undefined });
-        throw e;
-      }
+      const results = (tape: NativeTape): Body[][][] => (build(tape) as { results: Body[][][] }).results;
+      return results(await unpackingFailure(this.#j.run(count, more), (tape) => ({ jobResults: results(tape) })));
     }
     append(parts: NativeJobPart[]): void {
       this.#j.append(parts.map(rawPart));

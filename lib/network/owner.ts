@@ -35,13 +35,13 @@ export const markText = (owner: string): string => `${owner}\n`;
 
 /** Drops the marker of `ns`; removed last, after the namespace and its /etc/netns files. */
 export function unmarkNetns(ns: string): void {
-  rmSync(join(NETNS_MARKS, ns), { force: true });
+  rmSync(netnsMark(ns), { force: true });
 }
 
 /** The owner written in the marker of `ns`, if any. */
 export function netnsOwner(ns: string): string | undefined {
   try {
-    return readFileSync(join(NETNS_MARKS, ns), 'utf8').trim();
+    return readFileSync(netnsMark(ns), 'utf8').trim();
   } catch {
     return undefined;
   }
